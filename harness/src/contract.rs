@@ -1,0 +1,1 @@
+//! The documented contract's rules (placeholder; filled by the reports work).

@@ -1,0 +1,2 @@
+//! The `rolecheck` binary.
+fn main() {}

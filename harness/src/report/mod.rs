@@ -1,0 +1,4 @@
+//! Reporters: they only consume events and results.
+
+pub mod events;
+pub mod model;

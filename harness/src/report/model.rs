@@ -1,0 +1,167 @@
+//! What a run produced, as every reporter sees it. Reporters only read these values.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The verdict of one step, scenario or rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Everything held.
+    Passed,
+    /// A documented promise did not hold.
+    Failed {
+        /// One line: what went wrong.
+        message: String,
+        /// What the documents promise (empty when not a value comparison).
+        expected: String,
+        /// What the target showed (empty when not a value comparison).
+        actual: String,
+    },
+    /// Not run on this target, and why.
+    Skipped {
+        /// Why it could not run.
+        reason: String,
+    },
+    /// The harness or the target broke (not a verdict on the contract).
+    Error {
+        /// What broke.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// A short lower-case label: `passed`, `failed`, `skipped`, `error`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::Error { .. } => "error",
+        }
+    }
+
+    /// Whether this outcome counts against the run (failed or error).
+    pub fn is_bad(&self) -> bool {
+        matches!(self, Outcome::Failed { .. } | Outcome::Error { .. })
+    }
+}
+
+/// Which list of a scenario a step belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The scenario's `steps`.
+    Steps,
+    /// The scenario's `finally`.
+    Finally,
+    /// The runner's own clean-up of what the run created.
+    Cleanup,
+}
+
+/// The result of one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// 0-based index within its phase.
+    pub index: usize,
+    /// The step kind (`create_deployment`, ...).
+    pub kind: String,
+    /// Which list the step belongs to.
+    pub phase: Phase,
+    /// `file:line:column` of the step.
+    pub location: String,
+    /// Its verdict.
+    pub outcome: Outcome,
+    /// How long it took.
+    #[serde(with = "duration_secs")]
+    pub duration: Duration,
+    /// What the step did and saw, one line each (never secrets).
+    pub log: Vec<String>,
+}
+
+/// The result of one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    /// Scenario name.
+    pub name: String,
+    /// The scenario file.
+    pub file: PathBuf,
+    /// Rules it checks (`R1`..).
+    pub rules: Vec<String>,
+    /// The release name it used.
+    pub release: String,
+    /// Its verdict: the first bad step's, or passed, or skipped.
+    pub outcome: Outcome,
+    /// How long it took.
+    #[serde(with = "duration_secs")]
+    pub duration: Duration,
+    /// Its steps, in the order they ran.
+    pub steps: Vec<StepResult>,
+}
+
+/// The verdict on one contract rule over a whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleVerdict {
+    /// `R1`..`R16`.
+    pub id: String,
+    /// The rule in a few words.
+    pub title: String,
+    /// Passed when every scenario checking it passed; failed naming the ones that did not;
+    /// skipped when no scenario checked it on this target.
+    pub outcome: Outcome,
+    /// Names of the scenarios that checked it.
+    pub scenarios: Vec<String>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The run id every created object is labelled with.
+    pub run_id: String,
+    /// Target name (`sim`, `kind`, ...).
+    pub target: String,
+    /// When the run started (RFC 3339).
+    pub started_at: String,
+    /// Wall time of the whole run.
+    #[serde(with = "duration_secs")]
+    pub duration: Duration,
+    /// Every selected scenario, in suite order.
+    pub scenarios: Vec<ScenarioResult>,
+    /// One verdict per contract rule, R1..R16.
+    pub rules: Vec<RuleVerdict>,
+    /// Objects the run could not remove (`kind namespace/name`), empty when clean.
+    pub leftovers: Vec<String>,
+}
+
+impl RunReport {
+    /// Counts of passed, failed (failed or error) and skipped scenarios.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for s in &self.scenarios {
+            match s.outcome {
+                Outcome::Passed => counts.0 += 1,
+                Outcome::Failed { .. } | Outcome::Error { .. } => counts.1 += 1,
+                Outcome::Skipped { .. } => counts.2 += 1,
+            }
+        }
+        counts
+    }
+}
+
+/// Serialises a duration as fractional seconds.
+mod duration_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}

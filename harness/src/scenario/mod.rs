@@ -1,0 +1,3 @@
+//! Scenario files: the typed model, loading with positions, validation and templating.
+
+pub mod model;

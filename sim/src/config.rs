@@ -1,0 +1,94 @@
+//! How one sim instance is set up: the environment a platform team would have built by
+//! following the documents (account, region, OIDC provider, roles, platform config).
+
+use std::time::Duration;
+
+use crate::faults::FaultSet;
+
+/// A role to create in the sim's IAM at start-up, as an administrator would have done by
+/// following the documents.
+#[derive(Debug, Clone)]
+pub struct RoleSeed {
+    /// Role name (the last part of `arn:aws:iam::<account>:role/<name>`).
+    pub name: String,
+    /// The trust policy document (JSON text).
+    pub trust_policy: String,
+    /// Permission policy documents (JSON text) attached to the role.
+    pub permission_policies: Vec<String>,
+}
+
+/// Everything that shapes one sim instance.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Switches that break documented behaviour on purpose.
+    pub faults: FaultSet,
+    /// AWS account id (12 digits).
+    pub account_id: String,
+    /// AWS region of the "cluster".
+    pub region: String,
+    /// The id part of the EKS-style OIDC issuer `https://oidc.eks.<region>.amazonaws.com/id/<id>`.
+    pub oidc_id: String,
+    /// Platform config `astronomer.houston.config.deployments.serviceAccountAnnotationKey`;
+    /// `None` means the key is not set (the feature is off).
+    pub service_account_annotation_key: Option<String>,
+    /// How long a pod stays Pending before it turns Running.
+    pub pod_start_delay: Duration,
+    /// How long the webhook waits before it looks the ServiceAccount up (models the
+    /// informer-cache race of the real webhook).
+    pub webhook_lookup_delay: Duration,
+    /// Region the webhook injects as `AWS_REGION`/`AWS_DEFAULT_REGION`, if any.
+    pub webhook_default_region: Option<String>,
+    /// Whether the webhook injects `AWS_STS_REGIONAL_ENDPOINTS=regional` by default.
+    pub webhook_sts_regional_endpoints: bool,
+    /// Roles created in IAM at start-up.
+    pub roles: Vec<RoleSeed>,
+    /// Base port: when set, the APIs listen on `base`, `base+1`, `base+2`; otherwise on
+    /// random free loopback ports.
+    pub port_base: Option<u16>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            faults: FaultSet::none(),
+            account_id: "123456789012".to_owned(),
+            region: "us-west-2".to_owned(),
+            oidc_id: random_oidc_id(),
+            service_account_annotation_key: Some("eks.amazonaws.com/role-arn".to_owned()),
+            pod_start_delay: Duration::from_millis(20),
+            webhook_lookup_delay: Duration::ZERO,
+            webhook_default_region: None,
+            webhook_sts_regional_endpoints: false,
+            roles: Vec::new(),
+            port_base: None,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The OIDC issuer host and path, as it appears in provider ARNs and condition keys
+    /// (`oidc.eks.<region>.amazonaws.com/id/<id>`).
+    pub fn oidc_provider(&self) -> String {
+        format!("oidc.eks.{}.amazonaws.com/id/{}", self.region, self.oidc_id)
+    }
+
+    /// The issuer URL that tokens carry in `iss`.
+    pub fn oidc_issuer_url(&self) -> String {
+        format!("https://{}", self.oidc_provider())
+    }
+
+    /// The IAM OIDC provider ARN.
+    pub fn oidc_provider_arn(&self) -> String {
+        format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            self.account_id,
+            self.oidc_provider()
+        )
+    }
+}
+
+/// 32 upper-case hex characters, like an EKS OIDC id.
+fn random_oidc_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}

@@ -1,0 +1,29 @@
+//! `rolecheck-sim`: an embedded reference environment for rolecheck.
+//!
+//! It implements, on its own, what EKS, the amazon-eks-pod-identity-webhook, STS/IAM and a
+//! Houston-style platform API do, and serves them on loopback sockets so that the harness
+//! (and stock clients such as kubectl or boto3) reach it exactly as they reach a real
+//! target. It never imports the harness's expected values.
+//!
+//! Surfaces, one module each:
+//! - [`kube`]: the Kubernetes API (store, watch, discovery, TokenRequest, controllers),
+//! - [`webhook`]: the pod-identity webhook's mutation of pods on CREATE,
+//! - [`oidc`]: the cluster's service-account token issuer (signing key, discovery, JWKS),
+//! - [`iam`] and [`sts`]: IAM roles/OIDC providers and STS, speaking the AWS query protocol,
+//! - [`platform`]: the Houston-style GraphQL API that turns deployments into Kubernetes objects,
+//! - [`faults`]: switches that break one documented behaviour each.
+
+pub mod config;
+pub mod faults;
+pub mod iam;
+pub mod kube;
+pub mod oidc;
+pub mod platform;
+pub mod sts;
+pub mod webhook;
+
+mod server;
+
+pub use config::{RoleSeed, SimConfig};
+pub use faults::{Fault, FaultSet};
+pub use server::{Endpoints, PlatformUser, Sim};

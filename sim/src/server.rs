@@ -1,0 +1,156 @@
+//! Starting and stopping a sim: binds the loopback listeners, wires the surfaces together
+//! and hands out the endpoints a client needs.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::SimConfig;
+use crate::iam::Iam;
+use crate::kube::{ApiServer, KubeOptions};
+use crate::oidc::Issuer;
+use crate::platform::{Platform, PlatformOptions};
+use crate::sts::AwsState;
+
+/// A platform user the sim created, with the workspace role it holds.
+#[derive(Debug, Clone)]
+pub struct PlatformUser {
+    /// `WORKSPACE_ADMIN`, `WORKSPACE_EDITOR` or `WORKSPACE_VIEWER`.
+    pub workspace_role: String,
+    /// The user's email.
+    pub email: String,
+    /// The API token to send in the `authorization` header.
+    pub token: String,
+}
+
+/// Where a client reaches the running sim, and the credentials it needs.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// Kubernetes API base URL (`http://127.0.0.1:<port>`).
+    pub kube_url: String,
+    /// Bearer token of the cluster admin.
+    pub kube_token: String,
+    /// STS and IAM endpoint URL (AWS query protocol).
+    pub aws_url: String,
+    /// Platform GraphQL URL (`http://127.0.0.1:<port>/v1`).
+    pub platform_url: String,
+    /// The OIDC issuer that service-account tokens carry.
+    pub oidc_issuer: String,
+    /// The IAM OIDC provider ARN registered for that issuer.
+    pub oidc_provider_arn: String,
+    /// AWS account id.
+    pub account_id: String,
+    /// AWS region.
+    pub region: String,
+    /// The platform workspace the users belong to.
+    pub workspace_id: String,
+    /// Platform users, one per workspace role.
+    pub platform_users: Vec<PlatformUser>,
+}
+
+/// A running sim. Dropping it without [`Sim::shutdown`] stops it too (the tasks are aborted).
+pub struct Sim {
+    endpoints: Endpoints,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Sim {
+    /// Starts every surface on loopback and returns once all listeners are bound.
+    pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+
+        let issuer = Arc::new(Issuer::new(config.oidc_issuer_url()).context("creating OIDC issuer")?);
+        let kube = ApiServer::new(KubeOptions::from_config(&config), Arc::clone(&issuer));
+        kube.run_controllers(&mut tasks, cancel.clone());
+
+        let iam = Arc::new(Iam::new(config.account_id.clone()));
+        iam.create_open_id_connect_provider(
+            &config.oidc_issuer_url(),
+            &["sts.amazonaws.com".to_owned()],
+        )
+        .context("registering the OIDC provider")?;
+        for role in &config.roles {
+            iam.create_role(&role.name, &role.trust_policy)
+                .with_context(|| format!("creating role {}", role.name))?;
+            for (i, doc) in role.permission_policies.iter().enumerate() {
+                iam.put_role_policy(&role.name, &format!("policy-{i}"), doc)
+                    .with_context(|| format!("attaching a policy to role {}", role.name))?;
+            }
+        }
+
+        let platform = Platform::new(PlatformOptions::from_config(&config), Arc::clone(&kube));
+        let (workspace_id, platform_users) = platform.seed_users();
+
+        let kube_token = random_token();
+        let (kube_listener, aws_listener, platform_listener) = bind(config.port_base).await?;
+        let kube_url = url_of(&kube_listener)?;
+        let aws_url = url_of(&aws_listener)?;
+        let platform_url = format!("{}/v1", url_of(&platform_listener)?);
+
+        let aws = AwsState::new(&config, Arc::clone(&iam), Arc::clone(&issuer));
+        serve(&mut tasks, kube_listener, crate::kube::router(Arc::clone(&kube), kube_token.clone()), cancel.clone());
+        serve(&mut tasks, aws_listener, crate::sts::router(aws), cancel.clone());
+        serve(&mut tasks, platform_listener, crate::platform::router(platform), cancel.clone());
+
+        let endpoints = Endpoints {
+            kube_url,
+            kube_token,
+            aws_url,
+            platform_url,
+            oidc_issuer: config.oidc_issuer_url(),
+            oidc_provider_arn: config.oidc_provider_arn(),
+            account_id: config.account_id.clone(),
+            region: config.region.clone(),
+            workspace_id,
+            platform_users,
+        };
+        Ok(Sim { endpoints, cancel, tasks })
+    }
+
+    /// Where to reach this sim.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Stops every listener and background task and waits for them.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn bind(port_base: Option<u16>) -> anyhow::Result<(TcpListener, TcpListener, TcpListener)> {
+    let port = |offset: u16| port_base.map_or(0, |base| base.saturating_add(offset));
+    let listen = |p: u16| async move {
+        TcpListener::bind(("127.0.0.1", p))
+            .await
+            .with_context(|| format!("binding 127.0.0.1:{p}"))
+    };
+    Ok((listen(port(0)).await?, listen(port(1)).await?, listen(port(2)).await?))
+}
+
+fn url_of(listener: &TcpListener) -> anyhow::Result<String> {
+    Ok(format!("http://{}", listener.local_addr()?))
+}
+
+fn serve(tasks: &mut JoinSet<()>, listener: TcpListener, router: axum::Router, cancel: CancellationToken) {
+    tasks.spawn(async move {
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(cancel.cancelled_owned())
+            .await;
+        if let Err(err) = result {
+            tracing::error!(%err, "sim listener stopped");
+        }
+    });
+}
+
+/// A random token of 40 URL-safe characters.
+pub(crate) fn random_token() -> String {
+    use rand::distr::{Alphanumeric, SampleString as _};
+    Alphanumeric.sample_string(&mut rand::rng(), 40)
+}

@@ -1,0 +1,1 @@
+//! STUB (being replaced): the pod-identity webhook.
