@@ -9,3 +9,10 @@
 pub mod contract;
 pub mod report;
 pub mod scenario;
+pub mod app;
+pub mod cli;
+pub mod drivers;
+pub mod plan;
+pub mod runner;
+pub mod steps;
+pub mod target;

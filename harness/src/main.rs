@@ -1,2 +1,48 @@
-//! The `rolecheck` binary.
-fn main() {}
+//! The `rolecheck` binary: parses the command line, runs the command, maps the outcome to an
+//! exit code (0 all passed, 1 a scenario failed, 2 usage or infrastructure error).
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use rolecheck::app::{self, AppError};
+use rolecheck::cli::{Cli, Command};
+use rolecheck::report::console::ConsoleReporter;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROLECHECK_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, AppError> {
+    match cli.command {
+        Command::Validate(args) => {
+            let scenarios = app::validate(&args)?;
+            println!("{} scenario(s) are valid", scenarios.len());
+            Ok(0)
+        }
+        Command::List(args) => {
+            print!("{}", app::list(&args)?);
+            Ok(0)
+        }
+        Command::Run(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| AppError::Usage(format!("starting the async runtime: {e}")))?;
+            let report = runtime.block_on(app::run(&args, ConsoleReporter::stderr()))?;
+            Ok(app::exit_code(&report))
+        }
+    }
+}

@@ -63,7 +63,12 @@ impl std::str::FromStr for RuleId {
         s.strip_prefix('R')
             .and_then(|n| n.parse::<u8>().ok())
             .and_then(RuleId::new)
-            .ok_or_else(|| format!("unknown rule id `{s}` (the contract has R1..R{})", Self::MAX))
+            .ok_or_else(|| {
+                format!(
+                    "unknown rule id `{s}` (the contract has R1..R{})",
+                    Self::MAX
+                )
+            })
     }
 }
 
@@ -197,6 +202,9 @@ pub enum Expect {
     PlatformError(PlatformErrorKind),
     /// STS refuses with this error code (e.g. `InvalidIdentityToken`, `AccessDenied`).
     StsError(String),
+    /// The platform may accept or refuse (`accepted_or_refused`); the documents allow both and
+    /// later steps check the effect (R10: removing the role is refused or leaves it in place).
+    AcceptedOrRefused,
 }
 
 /// Kinds of refusal a platform API can answer with.
@@ -234,7 +242,11 @@ pub enum Component {
 
 impl Component {
     /// All components, in the documents' order.
-    pub const ALL: &'static [Component] = &[Component::Webserver, Component::Scheduler, Component::Worker];
+    pub const ALL: &'static [Component] = &[
+        Component::Webserver,
+        Component::Scheduler,
+        Component::Worker,
+    ];
 
     /// The lower-case name (`webserver`, `scheduler`, `worker`).
     pub fn name(self) -> &'static str {

@@ -1,28 +1,9 @@
-//! STUB (being replaced): IAM.
+//! The sim's IAM: OIDC identity providers and roles with trust and inline policies,
+//! served over the AWS query protocol (API version 2010-05-08) by [`crate::sts::router`].
 
-/// IAM store.
-pub struct Iam {
-    _account: String,
-}
+pub mod api;
+pub mod policy;
+pub mod store;
 
-impl Iam {
-    /// Creates an empty IAM for an account.
-    pub fn new(account: String) -> Self {
-        Self { _account: account }
-    }
-
-    /// Registers an OIDC provider.
-    pub fn create_open_id_connect_provider(&self, _url: &str, _client_ids: &[String]) -> anyhow::Result<String> {
-        Ok(String::new())
-    }
-
-    /// Creates a role.
-    pub fn create_role(&self, _name: &str, _trust_policy: &str) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    /// Attaches an inline policy.
-    pub fn put_role_policy(&self, _role: &str, _name: &str, _doc: &str) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
+pub use policy::{Decision, EvalOptions, PolicyDocument, PolicyKind, RequestContext};
+pub use store::{Iam, IamError, OidcProvider, Role, RoleOptions};

@@ -1,15 +1,43 @@
-//! INTERFACE STUB (owned by the sim-kube helper; bodies to be replaced, signatures kept):
-//! the Kubernetes API surface.
-use std::sync::Arc;
-use std::time::Duration;
+//! The Kubernetes API surface: an in-process API server with an object store, watches,
+//! admission (defaults, ServiceAccount/namespace checks and the pod-identity webhook),
+//! TokenRequest and the controllers that turn Deployments into running pods.
+//!
+//! Modules, one job each:
+//! - [`store`]: objects, resourceVersions, change broadcast and history,
+//! - `admission`: what happens to an object on CREATE before it is stored,
+//! - [`patch`], [`selector`]: PATCH formats and label/field selectors,
+//! - `watch`, `routes`, `discovery`, `token`: the HTTP surface,
+//! - `controller`: Deployment -> ReplicaSet -> Pod, pod start-up, garbage collection.
 
-use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SimConfig;
-use crate::faults::FaultSet;
+use crate::faults::{Fault, FaultSet};
 use crate::oidc::Issuer;
+use crate::webhook::WebhookOptions;
+
+mod admission;
+mod controller;
+mod discovery;
+pub mod meta;
+pub mod patch;
+mod resource;
+mod routes;
+pub mod selector;
+mod status;
+pub mod store;
+mod token;
+mod watch;
+
+pub use patch::PatchKind;
+pub use routes::router;
+use store::{Key, Store};
 
 /// Options of the Kubernetes surface.
 #[derive(Debug, Clone)]
@@ -35,6 +63,15 @@ impl KubeOptions {
             webhook_lookup_delay: config.webhook_lookup_delay,
             webhook_default_region: config.webhook_default_region.clone(),
             webhook_sts_regional_endpoints: config.webhook_sts_regional_endpoints,
+        }
+    }
+
+    /// The webhook's settings.
+    pub fn webhook(&self) -> WebhookOptions {
+        WebhookOptions {
+            default_region: self.webhook_default_region.clone(),
+            sts_regional_endpoints: self.webhook_sts_regional_endpoints,
+            faults: self.faults.clone(),
         }
     }
 }
@@ -66,50 +103,347 @@ pub struct ApiError {
     pub reason: String,
     /// Human-readable message, worded like the real API server's.
     pub message: String,
+    /// The Status `details` (`{"name":..,"kind":..}`), when the error names an object.
+    pub details: Option<Value>,
 }
+
+/// Which part of an object a write may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The object itself (its `status` is kept as stored when the resource has a status
+    /// subresource).
+    Main,
+    /// The `status` subresource (only `status` changes).
+    Status,
+}
+
+/// How many ServiceAccount versions the webhook's "informer cache" remembers per account.
+const SA_HISTORY_LEN: usize = 32;
 
 /// The in-process API server: object store, watch fan-out, admission (webhook), controllers.
 pub struct ApiServer {
-    _issuer: Arc<Issuer>,
+    options: KubeOptions,
+    issuer: Arc<Issuer>,
+    store: Store,
+    /// Timestamped versions of each ServiceAccount (`None`: deleted), so that the webhook
+    /// can see them with its configured lag.
+    sa_history: Mutex<HashMap<Key, VecDeque<(Instant, Option<Value>)>>>,
+    /// Cancelled when the sim stops: ends open watches.
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for ApiServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiServer")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn key(resource: Resource, namespace: Option<&str>, name: &str) -> Key {
+    let ns = if resource.namespaced() {
+        namespace.unwrap_or("default")
+    } else {
+        ""
+    };
+    (ns.to_owned(), name.to_owned())
 }
 
 impl ApiServer {
-    /// Creates the API server.
-    pub fn new(_options: KubeOptions, issuer: Arc<Issuer>) -> Arc<Self> {
-        Arc::new(Self { _issuer: issuer })
+    /// Creates the API server, with the namespaces every cluster has (`default`,
+    /// `kube-system`, `kube-public`, `kube-node-lease`) and their `default` ServiceAccounts.
+    pub fn new(options: KubeOptions, issuer: Arc<Issuer>) -> Arc<Self> {
+        let api = Arc::new(Self {
+            options,
+            issuer,
+            store: Store::new(),
+            sa_history: Mutex::new(HashMap::new()),
+            shutdown: CancellationToken::new(),
+        });
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            let created = api.create(
+                Resource::Namespace,
+                None,
+                json!({"metadata": {"name": ns}}),
+            );
+            if let Err(err) = created {
+                tracing::error!(%err, ns, "creating a built-in namespace");
+            }
+        }
+        api
+    }
+
+    /// The options the server runs with.
+    pub fn options(&self) -> &KubeOptions {
+        &self.options
+    }
+
+    /// The service-account token issuer.
+    pub fn issuer(&self) -> &Arc<Issuer> {
+        &self.issuer
     }
 
     /// Spawns the controllers (deployment -> replicaset -> pods, pod start, namespace deletion).
-    pub fn run_controllers(self: &Arc<Self>, _tasks: &mut JoinSet<()>, _cancel: CancellationToken) {}
+    pub fn run_controllers(self: &Arc<Self>, tasks: &mut JoinSet<()>, cancel: CancellationToken) {
+        let shutdown = self.shutdown.clone();
+        let stop = cancel.clone();
+        tasks.spawn(async move {
+            stop.cancelled().await;
+            shutdown.cancel();
+        });
+        controller::spawn(self, tasks, cancel);
+    }
 
     /// Creates an object (admission included: pods go through the webhook). Fills metadata
     /// (uid, resourceVersion, creationTimestamp, generation) and returns the stored object.
-    pub fn create(&self, _resource: Resource, _namespace: Option<&str>, _object: Value) -> Result<Value, ApiError> {
-        todo!("sim-kube helper")
+    pub fn create(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        object: Value,
+    ) -> Result<Value, ApiError> {
+        admission::create(self, resource, namespace, object)
     }
 
     /// Reads one object.
-    pub fn get(&self, _resource: Resource, _namespace: Option<&str>, _name: &str) -> Result<Value, ApiError> {
-        todo!("sim-kube helper")
+    pub fn get(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        self.store
+            .lock()
+            .state()
+            .get(resource, &key(resource, namespace, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(resource, name))
     }
 
     /// Lists objects of a kind, in one namespace or (None) all.
-    pub fn list(&self, _resource: Resource, _namespace: Option<&str>) -> Vec<Value> {
-        todo!("sim-kube helper")
+    pub fn list(&self, resource: Resource, namespace: Option<&str>) -> Vec<Value> {
+        self.list_at(resource, namespace).0
+    }
+
+    /// Lists objects with the resourceVersion the list was taken at.
+    pub fn list_at(&self, resource: Resource, namespace: Option<&str>) -> (Vec<Value>, u64) {
+        let txn = self.store.lock();
+        let ns = namespace.filter(|_| resource.namespaced());
+        (txn.state().list(resource, ns), txn.state().rv())
     }
 
     /// Applies a JSON merge patch (RFC 7386); bumps generation when `spec` changes.
-    pub fn merge_patch(&self, _resource: Resource, _namespace: Option<&str>, _name: &str, _patch: &Value) -> Result<Value, ApiError> {
-        todo!("sim-kube helper")
+    pub fn merge_patch(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &Value,
+    ) -> Result<Value, ApiError> {
+        self.patch(resource, namespace, name, PatchKind::Merge, patch, Part::Main)
+    }
+
+    /// Applies a patch of any supported kind to the object or its status.
+    pub fn patch(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        name: &str,
+        kind: PatchKind,
+        patch: &Value,
+        part: Part,
+    ) -> Result<Value, ApiError> {
+        let key = key(resource, namespace, name);
+        let mut txn = self.store.lock();
+        let old = txn
+            .state()
+            .get(resource, &key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(resource, name))?;
+        let mut new = old.clone();
+        kind.apply(&mut new, patch)?;
+        // A patch may carry a resourceVersion precondition.
+        if let Some(rv) = patch.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+            && Some(rv) != meta::meta_str(&old, "resourceVersion")
+        {
+            return Err(ApiError::conflict(resource, name));
+        }
+        let stored = self.write_update(&mut txn, resource, key, &old, new, part)?;
+        drop(txn);
+        self.after_update(resource, &old, &stored);
+        Ok(stored)
+    }
+
+    /// Replaces an object (PUT); a stale `metadata.resourceVersion` gives 409 Conflict.
+    pub fn replace(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        name: &str,
+        object: Value,
+        part: Part,
+    ) -> Result<Value, ApiError> {
+        if !object.is_object() {
+            return Err(ApiError::bad_request("the request body must be a JSON object"));
+        }
+        let body_name = meta::name_of(&object);
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let key = key(resource, namespace, name);
+        let mut txn = self.store.lock();
+        let old = txn
+            .state()
+            .get(resource, &key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(resource, name))?;
+        if let Some(rv) = meta::meta_str(&object, "resourceVersion")
+            && Some(rv) != meta::meta_str(&old, "resourceVersion")
+        {
+            return Err(ApiError::conflict(resource, name));
+        }
+        let stored = self.write_update(&mut txn, resource, key, &old, object, part)?;
+        drop(txn);
+        self.after_update(resource, &old, &stored);
+        Ok(stored)
+    }
+
+    /// Stores an update: keeps identity metadata, honours the status subresource, bumps
+    /// `generation` on spec changes, and skips the write when nothing changed.
+    fn write_update(
+        &self,
+        txn: &mut store::Txn<'_>,
+        resource: Resource,
+        key: Key,
+        old: &Value,
+        mut new: Value,
+        part: Part,
+    ) -> Result<Value, ApiError> {
+        if !new.is_object() {
+            return Err(ApiError::bad_request("the object must be a JSON object"));
+        }
+        if part == Part::Status {
+            let status = new.get("status").cloned();
+            new = old.clone();
+            if let (Some(map), Some(status)) = (new.as_object_mut(), status) {
+                map.insert("status".to_owned(), status);
+            }
+        } else if resource.has_status() {
+            if let Some(map) = new.as_object_mut() {
+                match old.get("status") {
+                    Some(status) => map.insert("status".to_owned(), status.clone()),
+                    None => map.remove("status"),
+                };
+            }
+        }
+        if let Some(map) = new.as_object_mut() {
+            map.insert("kind".to_owned(), json!(resource.kind()));
+            map.insert("apiVersion".to_owned(), json!(resource.api_version()));
+        }
+        let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        if let Some(meta) = meta::meta_mut(&mut new) {
+            for field in ["name", "namespace", "uid", "creationTimestamp", "generation"] {
+                match old_meta.get(field) {
+                    Some(v) => meta.insert(field.to_owned(), v.clone()),
+                    None => meta.remove(field),
+                };
+            }
+            meta.insert(
+                "resourceVersion".to_owned(),
+                old_meta.get("resourceVersion").cloned().unwrap_or(Value::Null),
+            );
+        }
+        if new == *old {
+            return Ok(old.clone());
+        }
+        if resource.tracks_generation() && new.get("spec") != old.get("spec") {
+            let generation = meta::int_at(old, "/metadata/generation").unwrap_or(0) + 1;
+            if let Some(meta) = meta::meta_mut(&mut new) {
+                meta.insert("generation".to_owned(), json!(generation));
+            }
+        }
+        if resource == Resource::Pod && part == Part::Main {
+            admission::validate_pod_update(old, &new)?;
+        }
+        let stored = txn.update(resource, key.clone(), new);
+        if resource == Resource::ServiceAccount {
+            self.remember_sa(key, Some(stored.clone()));
+        }
+        Ok(stored)
+    }
+
+    /// Work that follows an update outside the store lock.
+    fn after_update(&self, resource: Resource, old: &Value, new: &Value) {
+        if resource == Resource::ServiceAccount && self.options.faults.has(Fault::MutateExistingPods)
+        {
+            admission::mutate_existing_pods(self, old, new);
+        }
     }
 
     /// Deletes an object (a namespace deletes everything in it).
-    pub fn delete(&self, _resource: Resource, _namespace: Option<&str>, _name: &str) -> Result<Value, ApiError> {
-        todo!("sim-kube helper")
+    pub fn delete(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        let key = key(resource, namespace, name);
+        let mut txn = self.store.lock();
+        if txn.state().get(resource, &key).is_none() {
+            return Err(ApiError::not_found(resource, name));
+        }
+        if resource == Resource::Namespace {
+            for inner in Resource::ALL.iter().copied().filter(|r| r.namespaced()) {
+                for object in txn.state().list(inner, Some(name)) {
+                    let inner_key = (name.to_owned(), meta::name_of(&object).to_owned());
+                    txn.remove(inner, inner_key.clone());
+                    if inner == Resource::ServiceAccount {
+                        self.remember_sa(inner_key, None);
+                    }
+                }
+            }
+        }
+        let removed = txn
+            .remove(resource, key.clone())
+            .ok_or_else(|| ApiError::not_found(resource, name))?;
+        if resource == Resource::ServiceAccount {
+            self.remember_sa(key, None);
+        }
+        Ok(removed)
     }
-}
 
-/// The HTTP router of the Kubernetes API (bearer token required).
-pub fn router(_api: Arc<ApiServer>, _token: String) -> axum::Router {
-    axum::Router::new()
+    /// Records a ServiceAccount version for the webhook's lagging view.
+    fn remember_sa(&self, key: Key, sa: Option<Value>) {
+        let mut history = self
+            .sa_history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let versions = history.entry(key).or_default();
+        if versions.len() >= SA_HISTORY_LEN {
+            versions.pop_front();
+        }
+        versions.push_back((Instant::now(), sa));
+    }
+
+    /// The ServiceAccount as the webhook sees it: as it was `webhook_lookup_delay` ago
+    /// (the real webhook reads an informer cache that lags behind the API server).
+    fn webhook_view_of_sa(&self, state: &store::State, key: &Key) -> Option<Value> {
+        let delay = self.options.webhook_lookup_delay;
+        if delay.is_zero() {
+            return state.get(Resource::ServiceAccount, key).cloned();
+        }
+        let history = self
+            .sa_history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cutoff = Instant::now().checked_sub(delay)?;
+        history
+            .get(key)?
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= cutoff)
+            .and_then(|(_, sa)| sa.clone())
+    }
 }

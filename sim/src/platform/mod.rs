@@ -1,39 +1,120 @@
-//! STUB (being replaced): the Houston-style platform API.
-use std::sync::Arc;
+//! The Houston-style platform API: a GraphQL endpoint (`POST /v1`) that the `astro` CLI of
+//! the v0.15/v0.16 era can talk to, turning deployments into Kubernetes objects the way
+//! Houston plus the Airflow Helm chart do.
+//!
+//! One module per job:
+//! - [`names`]: release names (generation, validation),
+//! - [`auth`]: workspace roles, permissions, tokens,
+//! - [`binding`]: how `cloudRole` becomes `serviceAccountAnnotations` (and the faults on it),
+//! - [`values`]: the deployment `config` column,
+//! - [`store`]: the platform database,
+//! - [`chart`]: what the Airflow chart renders, applied to the sim's Kubernetes API,
+//! - [`ops`]: the operations with their checks,
+//! - [`schema`]: GraphQL types and resolvers, [`http`]: the transport.
+
+pub mod auth;
+pub mod binding;
+pub mod chart;
+pub mod error;
+pub mod http;
+pub mod names;
+pub mod ops;
+pub mod schema;
+pub mod store;
+pub mod values;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::config::SimConfig;
+use crate::faults::FaultSet;
 use crate::kube::ApiServer;
-use crate::server::PlatformUser;
+use crate::server::{PlatformUser, random_token};
 
-/// Options.
+use self::auth::WorkspaceRole;
+use self::binding::AnnotationPolicy;
+use self::store::Store;
+
+pub use self::http::router;
+
+/// The platform version `appConfig` reports (the documents' era).
+pub const PLATFORM_VERSION: &str = "0.16.0";
+
+/// The platform's settings.
 #[derive(Debug, Clone)]
-pub struct PlatformOptions {}
+pub struct PlatformOptions {
+    /// `astronomer.houston.config.deployments.serviceAccountAnnotationKey` (None = unset).
+    pub annotation_key: Option<String>,
+    /// Fault switches (the platform reads its own).
+    pub faults: FaultSet,
+    /// The platform's base domain (`appConfig.baseDomain`, deployment URLs).
+    pub base_domain: String,
+    /// `appConfig.version`.
+    pub version: String,
+    /// `appConfig.manualReleaseNames`.
+    pub manual_release_names: bool,
+}
 
 impl PlatformOptions {
     /// Derives the options from the sim config.
-    pub fn from_config(_config: &SimConfig) -> Self {
-        Self {}
+    pub fn from_config(config: &SimConfig) -> Self {
+        Self {
+            annotation_key: config.service_account_annotation_key.clone(),
+            faults: config.faults.clone(),
+            base_domain: "rolecheck.invalid".to_owned(),
+            version: PLATFORM_VERSION.to_owned(),
+            manual_release_names: true,
+        }
     }
 }
 
-/// The platform.
+/// The platform: its database plus the Kubernetes API it renders deployments into.
 pub struct Platform {
-    _kube: Arc<ApiServer>,
+    options: PlatformOptions,
+    policy: AnnotationPolicy,
+    kube: Arc<ApiServer>,
+    store: Mutex<Store>,
 }
 
 impl Platform {
-    /// Creates the platform.
-    pub fn new(_options: PlatformOptions, kube: Arc<ApiServer>) -> Arc<Self> {
-        Arc::new(Self { _kube: kube })
+    /// Creates the platform, empty.
+    pub fn new(options: PlatformOptions, kube: Arc<ApiServer>) -> Arc<Self> {
+        let policy = AnnotationPolicy::new(options.annotation_key.as_deref(), &options.faults);
+        Arc::new(Self {
+            options,
+            policy,
+            kube,
+            store: Mutex::new(Store::default()),
+        })
     }
 
-    /// Creates the workspace and its users.
+    /// The platform's settings.
+    pub fn options(&self) -> &PlatformOptions {
+        &self.options
+    }
+
+    /// Creates a workspace and one user per workspace role (admin, editor, viewer), each
+    /// with a fresh random token. Returns the workspace id and the users.
     pub fn seed_users(&self) -> (String, Vec<PlatformUser>) {
-        (String::new(), Vec::new())
+        let mut store = self.lock();
+        let workspace = store.add_workspace("rolecheck");
+        let users = WorkspaceRole::ALL
+            .into_iter()
+            .map(|role| {
+                let token = random_token();
+                let local = role.as_str().to_ascii_lowercase().replace('_', "-");
+                let email = format!("{local}@{}", self.options.base_domain);
+                store.add_user(&email, &token, workspace.id, role);
+                PlatformUser {
+                    workspace_role: role.as_str().to_owned(),
+                    email,
+                    token,
+                }
+            })
+            .collect();
+        (workspace.id.to_string(), users)
     }
-}
 
-/// The HTTP router.
-pub fn router(_platform: Arc<Platform>) -> axum::Router {
-    axum::Router::new()
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }

@@ -1,24 +1,145 @@
-//! STUB (being replaced): STS and IAM over the AWS query protocol.
+//! STS and IAM over the AWS query protocol, on one listener: requests are form-encoded
+//! (`POST /`, or `GET` with a query string), dispatched on `Action` to IAM (2010-05-08) or
+//! STS (2011-06-15), and answered with AWS-shaped XML.
+
+pub mod api;
+pub mod query;
+pub mod sessions;
+pub mod sigv4;
+pub mod verify;
+
 use std::sync::Arc;
 
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+
 use crate::config::SimConfig;
+use crate::faults::FaultSet;
 use crate::iam::Iam;
 use crate::oidc::Issuer;
+use query::{AwsError, Params, Service};
+use sessions::Sessions;
+use sigv4::SignedRequest;
+pub use verify::{KeySource, StaticKeys};
 
-/// State of the AWS endpoint.
+/// The clock STS reads (injectable so tests can move time without sleeping).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Everything the AWS endpoint needs: IAM, the issuers' keys, fault switches, sessions.
 pub struct AwsState {
-    _iam: Arc<Iam>,
-    _issuer: Arc<Issuer>,
+    iam: Arc<Iam>,
+    keys: Arc<dyn KeySource>,
+    faults: FaultSet,
+    sessions: Sessions,
+    clock: Clock,
 }
 
 impl AwsState {
-    /// Creates the state.
-    pub fn new(_config: &SimConfig, iam: Arc<Iam>, issuer: Arc<Issuer>) -> Self {
-        Self { _iam: iam, _issuer: issuer }
+    /// The state for a sim: keys come from the cluster's token issuer.
+    pub fn new(config: &SimConfig, iam: Arc<Iam>, issuer: Arc<Issuer>) -> Self {
+        Self::with_keys(config.faults.clone(), iam, issuer)
+    }
+
+    /// The state with any key source (e.g. [`StaticKeys`]).
+    pub fn with_keys(faults: FaultSet, iam: Arc<Iam>, keys: Arc<dyn KeySource>) -> Self {
+        Self {
+            iam,
+            keys,
+            faults,
+            sessions: Sessions::default(),
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// Replaces the clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The IAM behind this endpoint.
+    pub fn iam(&self) -> &Arc<Iam> {
+        &self.iam
     }
 }
 
-/// The HTTP router.
-pub fn router(_state: AwsState) -> axum::Router {
-    axum::Router::new()
+/// The HTTP router of the AWS endpoint (every path and method goes to the dispatcher).
+pub fn router(state: AwsState) -> Router {
+    Router::new().fallback(dispatch).with_state(Arc::new(state))
+}
+
+async fn dispatch(
+    State(state): State<Arc<AwsState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = query::request_id();
+    let mut params = Params::default();
+    if let Some(q) = uri.query() {
+        params.extend_from(q.as_bytes());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/x-www-form-urlencoded");
+    if method == Method::POST && content_type.starts_with("application/x-www-form-urlencoded") {
+        params.extend_from(&body);
+    }
+    let Some(action) = params.get("Action").map(str::to_owned) else {
+        return query::failure(Service::Sts, &AwsError::missing_action(), &request_id);
+    };
+    let version = params.get("Version");
+    let service = if crate::iam::api::ACTIONS.contains(&action.as_str()) {
+        Service::Iam
+    } else if api::ACTIONS.contains(&action.as_str()) {
+        Service::Sts
+    } else {
+        let service = if version == Some(Service::Iam.version()) {
+            Service::Iam
+        } else {
+            Service::Sts
+        };
+        return query::failure(
+            service,
+            &AwsError::invalid_action(&action, version),
+            &request_id,
+        );
+    };
+    if let Some(v) = version.filter(|v| *v != service.version()) {
+        return query::failure(
+            service,
+            &AwsError::invalid_action(&action, Some(v)),
+            &request_id,
+        );
+    }
+    let now = (state.clock)();
+    let result = match service {
+        Service::Iam => crate::iam::api::handle(&state.iam, &action, &params),
+        Service::Sts => match action.as_str() {
+            "AssumeRoleWithWebIdentity" => api::assume_role_with_web_identity(&state, &params, now),
+            _ => {
+                let request = SignedRequest {
+                    method: method.as_str(),
+                    path: uri.path(),
+                    query: uri.query().unwrap_or_default(),
+                    headers: &headers,
+                    body: &body,
+                };
+                api::get_caller_identity(&state, &request, now)
+            }
+        },
+    };
+    match result {
+        Ok(xml) => query::success(service, &action, &xml, &request_id),
+        Err(err) => {
+            tracing::debug!(action, code = err.code, message = %err.message, "AWS request refused");
+            query::failure(service, &err, &request_id)
+        }
+    }
 }

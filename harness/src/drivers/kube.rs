@@ -1,0 +1,320 @@
+//! The Kubernetes driver: kube-rs against whatever API server the target names.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt as _};
+
+use super::DriverError;
+use super::watch::{Check, wait_for};
+
+/// The label every object a run creates carries, with the run id as value.
+pub const RUN_ID_LABEL: &str = "rolecheck.io/run-id";
+
+/// How to reach a Kubernetes API server.
+#[derive(Debug, Clone)]
+pub enum KubeAccess {
+    /// A URL and a bearer token (the embedded sim).
+    Token {
+        /// API server URL.
+        url: String,
+        /// Bearer token.
+        token: String,
+    },
+    /// A kubeconfig file and optional context (kind, EKS).
+    Kubeconfig {
+        /// Path of the kubeconfig; `None` uses the default lookup.
+        path: Option<std::path::PathBuf>,
+        /// Context name; `None` uses the current context.
+        context: Option<String>,
+    },
+}
+
+/// A Kubernetes API client and the operations steps need.
+#[derive(Clone)]
+pub struct KubeDriver {
+    client: Client,
+}
+
+impl KubeDriver {
+    /// Builds a client. Does not contact the server (see [`KubeDriver::server_version`]).
+    pub async fn connect(access: &KubeAccess) -> Result<Self, DriverError> {
+        let config = match access {
+            KubeAccess::Token { url, token } => {
+                let uri = url
+                    .parse()
+                    .map_err(|e| DriverError::Protocol(format!("bad Kubernetes URL `{url}`: {e}")))?;
+                let mut config = kube::Config::new(uri);
+                config.auth_info.token = Some(secrecy::SecretString::from(token.clone()));
+                config.connect_timeout = Some(Duration::from_secs(5));
+                config
+            }
+            KubeAccess::Kubeconfig { path, context } => {
+                let options = kube::config::KubeConfigOptions {
+                    context: context.clone(),
+                    ..Default::default()
+                };
+                let kubeconfig = match path {
+                    Some(path) => kube::config::Kubeconfig::read_from(path)
+                        .map_err(|e| DriverError::Unreachable(format!("reading kubeconfig {}: {e}", path.display())))?,
+                    None => kube::config::Kubeconfig::read()
+                        .map_err(|e| DriverError::Unreachable(format!("reading kubeconfig: {e}")))?,
+                };
+                kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                    .await
+                    .map_err(|e| DriverError::Unreachable(format!("kubeconfig: {e}")))?
+            }
+        };
+        let client = Client::try_from(config).map_err(|e| DriverError::Unreachable(format!("Kubernetes client: {e}")))?;
+        Ok(Self { client })
+    }
+
+    /// The server's version as (major, minor), e.g. (1, 29). Fails as unreachable when the
+    /// server cannot be contacted.
+    pub async fn server_version(&self) -> Result<(u32, u32), DriverError> {
+        let info = self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(|e| DriverError::Unreachable(format!("Kubernetes API: {e}")))?;
+        let number = |s: &str| s.trim_end_matches('+').parse::<u32>().ok();
+        match (number(&info.major), number(&info.minor)) {
+            (Some(major), Some(minor)) => Ok((major, minor)),
+            _ => Err(DriverError::Protocol(format!(
+                "server version `{}`.`{}` is not numeric",
+                info.major, info.minor
+            ))),
+        }
+    }
+
+    /// Waits until the namespace exists, then adds the run-id label to it.
+    pub async fn label_namespace(&self, name: &str, run_id: &str, timeout: Duration) -> Result<(), DriverError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        wait_for(api.clone(), by_name(name), timeout, |objects| {
+            if objects.is_empty() {
+                Check::NotYet(format!("namespace {name} does not exist"))
+            } else {
+                Check::Done(())
+            }
+        })
+        .await?;
+        let patch = serde_json::json!({"metadata": {"labels": {RUN_ID_LABEL: run_id}}});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(api_error)?;
+        Ok(())
+    }
+
+    /// Creates a namespace (if missing) and a ServiceAccount in it, both labelled with the run id.
+    pub async fn create_service_account(&self, namespace: &str, name: &str, run_id: &str) -> Result<(), DriverError> {
+        let labels = BTreeMap::from([(RUN_ID_LABEL.to_owned(), run_id.to_owned())]);
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(namespace.to_owned()),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match Api::<Namespace>::all(self.client.clone()).create(&PostParams::default(), &ns).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(e) => return Err(api_error(e)),
+        }
+        let sa = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                namespace: Some(namespace.to_owned()),
+                labels: Some(labels),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
+            .create(&PostParams::default(), &sa)
+            .await
+            .map_err(api_error)?;
+        Ok(())
+    }
+
+    /// Waits until the Deployment of a component exists and returns the name of the
+    /// ServiceAccount its pods run under.
+    pub async fn component_service_account(
+        &self,
+        namespace: &str,
+        selector: &str,
+        timeout: Duration,
+    ) -> Result<String, DriverError> {
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
+        wait_for(api, watcher::Config::default().labels(selector), timeout, |objects| {
+            match objects.values().next() {
+                None => Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}")),
+                Some(d) => Check::Done(
+                    d.spec
+                        .template
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.service_account_name.clone())
+                        .unwrap_or_else(|| "default".to_owned()),
+                ),
+            }
+        })
+        .await
+    }
+
+    /// Reads a ServiceAccount.
+    pub async fn service_account(&self, namespace: &str, name: &str) -> Result<ServiceAccount, DriverError> {
+        Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
+            .get(name)
+            .await
+            .map_err(api_error)
+    }
+
+    /// Waits until the component's Deployment has rolled out completely (like `kubectl rollout
+    /// status`) and returns its pods that are running and not being deleted.
+    pub async fn rolled_out_pods(&self, namespace: &str, selector: &str, timeout: Duration) -> Result<Vec<Pod>, DriverError> {
+        let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
+        let replicas = wait_for(deployments, watcher::Config::default().labels(selector), timeout, |objects| {
+            let Some(d) = objects.values().next() else {
+                return Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}"));
+            };
+            rollout_state(d)
+        })
+        .await?;
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        wait_for(pods, watcher::Config::default().labels(selector), timeout, |objects| {
+            let live: Vec<&Pod> = objects
+                .values()
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .collect();
+            let running = live.iter().filter(|p| phase(p) == "Running").count();
+            if running == replicas && live.len() == replicas {
+                Check::Done(live.into_iter().cloned().collect())
+            } else {
+                Check::NotYet(format!(
+                    "{} pod(s) of `{selector}` ({}), {running} running, want {replicas}",
+                    live.len(),
+                    live.iter()
+                        .map(|p| format!("{} {}", p.name_any(), phase(p)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
+        })
+        .await
+    }
+
+    /// Asks the API server for a token of a ServiceAccount (TokenRequest), optionally bound
+    /// to a pod, and returns the JWT.
+    pub async fn request_token(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        audience: &str,
+        expiration_seconds: Option<i64>,
+        bound_pod: Option<&Pod>,
+    ) -> Result<String, DriverError> {
+        let request = TokenRequest {
+            spec: Some(TokenRequestSpec {
+                audiences: Some(vec![audience.to_owned()]),
+                expiration_seconds,
+                bound_object_ref: bound_pod.map(|pod| BoundObjectReference {
+                    api_version: Some("v1".to_owned()),
+                    kind: Some("Pod".to_owned()),
+                    name: Some(pod.name_any()),
+                    uid: pod.uid(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let answer = Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
+            .create_token_request(service_account, &PostParams::default(), &request)
+            .await
+            .map_err(api_error)?;
+        answer
+            .status
+            .and_then(|s| s.token)
+            .ok_or_else(|| DriverError::Protocol("TokenRequest answer has no status.token".to_owned()))
+    }
+
+    /// Names of the namespaces that carry the run-id label (any run id when `run_id` is None).
+    pub async fn labelled_namespaces(&self, run_id: Option<&str>) -> Result<Vec<Namespace>, DriverError> {
+        let selector = match run_id {
+            Some(id) => format!("{RUN_ID_LABEL}={id}"),
+            None => RUN_ID_LABEL.to_owned(),
+        };
+        let list = Api::<Namespace>::all(self.client.clone())
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(api_error)?;
+        Ok(list.items)
+    }
+
+    /// Deletes a namespace and waits until it is gone.
+    pub async fn delete_namespace(&self, name: &str, timeout: Duration) -> Result<(), DriverError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(e) => return Err(api_error(e)),
+        }
+        wait_for(api, by_name(name), timeout, |objects| {
+            if objects.is_empty() {
+                Check::Done(())
+            } else {
+                Check::NotYet(format!("namespace {name} still exists"))
+            }
+        })
+        .await
+    }
+}
+
+/// The pod's phase, or `Unknown`.
+pub fn phase(pod: &Pod) -> &str {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("Unknown")
+}
+
+fn rollout_state(d: &Deployment) -> Check<usize> {
+    let want = d.spec.replicas.unwrap_or(1);
+    let generation = d.metadata.generation.unwrap_or(0);
+    let status = d.status.clone().unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or(0);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let total = status.replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    if observed >= generation && updated == want && total == want && available == want {
+        Check::Done(usize::try_from(want).unwrap_or(0))
+    } else {
+        Check::NotYet(format!(
+            "Deployment {} rolling out: generation {generation} observed {observed}, replicas {total}/{want}, updated {updated}, available {available}",
+            d.name_any()
+        ))
+    }
+}
+
+fn by_name(name: &str) -> watcher::Config {
+    watcher::Config::default().fields(&format!("metadata.name={name}"))
+}
+
+fn api_error(err: kube::Error) -> DriverError {
+    match err {
+        kube::Error::Api(status) => DriverError::Api(format!("{} ({}): {}", status.reason, status.code, status.message)),
+        other => {
+            let text = other.to_string();
+            if matches!(other, kube::Error::HyperError(_) | kube::Error::Service(_)) {
+                DriverError::Unreachable(format!("Kubernetes API: {text}"))
+            } else {
+                DriverError::Protocol(text)
+            }
+        }
+    }
+}

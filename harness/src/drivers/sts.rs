@@ -1,0 +1,152 @@
+//! The STS driver: aws-sdk-sts against the target's STS endpoint.
+
+use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sts::error::SdkError;
+
+use super::DriverError;
+
+/// Where STS is and which region to sign for.
+#[derive(Debug, Clone)]
+pub struct AwsEndpoint {
+    /// Endpoint URL; `None` uses the SDK's default endpoint resolution (real AWS).
+    pub url: Option<String>,
+    /// Region.
+    pub region: String,
+}
+
+/// Temporary credentials STS returned.
+#[derive(Clone)]
+pub struct AssumedRole {
+    /// `AssumedRoleUser.Arn`.
+    pub assumed_role_arn: String,
+    /// The credentials (kept out of Debug output).
+    credentials: Credentials,
+}
+
+impl std::fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumedRole")
+            .field("assumed_role_arn", &self.assumed_role_arn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// STS refused the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsRefusal {
+    /// AWS error code (`AccessDenied`, `InvalidIdentityToken`, ...).
+    pub code: String,
+    /// AWS error message.
+    pub message: String,
+}
+
+/// An STS client.
+#[derive(Clone)]
+pub struct StsDriver {
+    endpoint: AwsEndpoint,
+    anonymous: aws_sdk_sts::Client,
+}
+
+impl StsDriver {
+    /// Builds the client (no network traffic).
+    pub fn new(endpoint: AwsEndpoint) -> Self {
+        let anonymous = aws_sdk_sts::Client::from_conf(Self::config(&endpoint).allow_no_auth().build());
+        Self { endpoint, anonymous }
+    }
+
+    fn config(endpoint: &AwsEndpoint) -> aws_sdk_sts::config::Builder {
+        let mut builder = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(endpoint.region.clone()));
+        if let Some(url) = &endpoint.url {
+            builder = builder.endpoint_url(url);
+        }
+        builder
+    }
+
+    /// `AssumeRoleWithWebIdentity` (an unsigned call). `Ok(Err(_))` is a refusal by STS;
+    /// `Err(_)` means STS could not be asked.
+    pub async fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        token: &str,
+    ) -> Result<Result<AssumedRole, StsRefusal>, DriverError> {
+        let answer = self
+            .anonymous
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .web_identity_token(token)
+            .send()
+            .await;
+        let output = match answer {
+            Ok(output) => output,
+            Err(err) => return refusal_or_error(err).map(Err),
+        };
+        let arn = output
+            .assumed_role_user()
+            .map(|u| u.arn().to_owned())
+            .ok_or_else(|| DriverError::Protocol("no AssumedRoleUser in the answer".to_owned()))?;
+        let creds = output
+            .credentials()
+            .ok_or_else(|| DriverError::Protocol("no Credentials in the answer".to_owned()))?;
+        let credentials = Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_owned()),
+            None,
+            "rolecheck-assumed-role",
+        );
+        Ok(Ok(AssumedRole {
+            assumed_role_arn: arn,
+            credentials,
+        }))
+    }
+
+    /// `GetCallerIdentity` signed with the assumed role's credentials; returns the caller ARN.
+    pub async fn caller_arn(&self, assumed: &AssumedRole) -> Result<Result<String, StsRefusal>, DriverError> {
+        let client = aws_sdk_sts::Client::from_conf(
+            Self::config(&self.endpoint)
+                .credentials_provider(assumed.credentials.clone())
+                .build(),
+        );
+        match client.get_caller_identity().send().await {
+            Ok(output) => Ok(Ok(output.arn().unwrap_or_default().to_owned())),
+            Err(err) => refusal_or_error(err).map(Err),
+        }
+    }
+}
+
+/// Splits an SDK error into a service refusal (with code) or a driver error.
+fn refusal_or_error<E, R>(err: SdkError<E, R>) -> Result<StsRefusal, DriverError>
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            Ok(StsRefusal {
+                code: inner.code().unwrap_or("Unknown").to_owned(),
+                message: inner.message().unwrap_or_default().to_owned(),
+            })
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Err(DriverError::Unreachable(format!(
+            "STS: {}",
+            aws_smithy_error_text(&err)
+        ))),
+        _ => Err(DriverError::Protocol(format!("STS: {}", aws_smithy_error_text(&err)))),
+    }
+}
+
+fn aws_smithy_error_text<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

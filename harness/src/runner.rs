@@ -1,0 +1,278 @@
+//! The runner: scenarios in parallel, each step timed and bounded, `finally` always, and
+//! everything the run created removed at the end (also on failure, timeout and Ctrl-C).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::plan::Planned;
+use crate::report::events::Event;
+use crate::report::model::{Outcome, Phase, ScenarioResult, StepResult};
+use crate::scenario::model::{Actor, Scenario, Step};
+use crate::scenario::template::{BuiltinValues, TemplateContext, release_name};
+use crate::steps::{self, ScenarioContext, StepError};
+use crate::target::Target;
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How many scenarios run at once.
+    pub jobs: usize,
+    /// A step's time budget when the scenario names none.
+    pub step_timeout: Duration,
+    /// Time budget for removing one object at clean-up.
+    pub cleanup_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            step_timeout: Duration::from_secs(60),
+            cleanup_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Runs the planned scenarios; returns their results in suite order.
+pub async fn run(
+    target: &Target,
+    planned: Vec<Planned>,
+    run_id: &str,
+    options: &RunOptions,
+    events: &UnboundedSender<Event>,
+    cancel: &CancellationToken,
+) -> Vec<ScenarioResult> {
+    let jobs = options.jobs.max(1);
+    let mut results: Vec<(usize, ScenarioResult)> = futures::stream::iter(planned)
+        .map(|p| async move {
+            let index = p.index;
+            let result = run_scenario(target, p, run_id, options, events, cancel).await;
+            let _ = events.send(Event::ScenarioFinished(result.clone()));
+            (index, result)
+        })
+        .buffer_unordered(jobs)
+        .collect()
+        .await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Removes whatever still carries this run's label; returns what could not be removed.
+pub async fn sweep(target: &Target, run_id: &str, timeout: Duration) -> Vec<String> {
+    let namespaces = match target.kube.labelled_namespaces(Some(run_id)).await {
+        Ok(list) => list,
+        Err(err) => return vec![format!("namespaces labelled {run_id}: could not be listed: {err}")],
+    };
+    let mut leftovers = Vec::new();
+    for ns in namespaces {
+        let name = ns.metadata.name.unwrap_or_default();
+        if let Err(err) = target.kube.delete_namespace(&name, timeout).await {
+            tracing::warn!(%err, namespace = %name, "could not remove namespace");
+            leftovers.push(format!("namespace {name}"));
+        }
+    }
+    leftovers
+}
+
+async fn run_scenario(
+    target: &Target,
+    planned: Planned,
+    run_id: &str,
+    options: &RunOptions,
+    events: &UnboundedSender<Event>,
+    cancel: &CancellationToken,
+) -> ScenarioResult {
+    let Planned { scenario, index, skip } = planned;
+    let release = release_name(run_id, index);
+    let mut result = ScenarioResult {
+        name: scenario.name.clone(),
+        file: scenario.location.file.clone(),
+        rules: scenario.rules.iter().map(ToString::to_string).collect(),
+        release: release.clone(),
+        outcome: Outcome::Passed,
+        duration: Duration::ZERO,
+        steps: Vec::new(),
+    };
+    if let Some(reason) = skip {
+        result.outcome = Outcome::Skipped { reason };
+        return result;
+    }
+    if cancel.is_cancelled() {
+        result.outcome = Outcome::Skipped {
+            reason: "the run was interrupted before this scenario started".to_owned(),
+        };
+        return result;
+    }
+    let _ = events.send(Event::ScenarioStarted {
+        name: scenario.name.clone(),
+    });
+    let started = Instant::now();
+    let templates = match template_context(target, &scenario, run_id, &release) {
+        Ok(t) => t,
+        Err(message) => {
+            result.outcome = Outcome::Error { message };
+            return result;
+        }
+    };
+    let ctx = ScenarioContext {
+        target,
+        run_id,
+        templates,
+        releases: Mutex::new(BTreeSet::new()),
+        namespaces: Mutex::new(BTreeSet::new()),
+    };
+
+    let mut first_bad: Option<Outcome> = None;
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let outcome = tokio::select! {
+            r = run_step(&ctx, step, i, Phase::Steps, options) => r,
+            () = cancel.cancelled() => interrupted(step, i),
+        };
+        let bad = outcome.outcome.is_bad();
+        record(&mut result, &mut first_bad, outcome, events);
+        if bad {
+            break;
+        }
+    }
+    for (i, step) in scenario.finally.iter().enumerate() {
+        let outcome = run_step(&ctx, step, i, Phase::Finally, options).await;
+        record(&mut result, &mut first_bad, outcome, events);
+    }
+    let cleanup = clean_up(&ctx, options.cleanup_timeout).await;
+    record(&mut result, &mut first_bad, cleanup, events);
+
+    result.duration = started.elapsed();
+    result.outcome = first_bad.unwrap_or(Outcome::Passed);
+    result
+}
+
+fn template_context(target: &Target, scenario: &Scenario, run_id: &str, release: &str) -> Result<TemplateContext, String> {
+    let facts = &target.facts;
+    let builtins = BuiltinValues {
+        run_id: run_id.to_owned(),
+        release: release.to_owned(),
+        account: facts.account.clone(),
+        region: facts.region.clone(),
+        role_arn: facts.role_arn.clone(),
+        oidc_provider_arn: facts.oidc_provider_arn.clone(),
+    };
+    TemplateContext::new(scenario, &builtins).map_err(|e| format!("scenario vars: {e}"))
+}
+
+fn record(result: &mut ScenarioResult, first_bad: &mut Option<Outcome>, step: StepResult, events: &UnboundedSender<Event>) {
+    if first_bad.is_none() && step.outcome.is_bad() {
+        *first_bad = Some(match &step.outcome {
+            Outcome::Failed {
+                message,
+                expected,
+                actual,
+            } => Outcome::Failed {
+                message: format!("{} #{} at {}: {message}", step.kind, step.index + 1, step.location),
+                expected: expected.clone(),
+                actual: actual.clone(),
+            },
+            Outcome::Error { message } => Outcome::Error {
+                message: format!("{} #{} at {}: {message}", step.kind, step.index + 1, step.location),
+            },
+            other => other.clone(),
+        });
+    }
+    let _ = events.send(Event::StepFinished {
+        scenario: result.name.clone(),
+        step: step.clone(),
+    });
+    result.steps.push(step);
+}
+
+async fn run_step(ctx: &ScenarioContext<'_>, step: &Step, index: usize, phase: Phase, options: &RunOptions) -> StepResult {
+    let timeout = step.timeout.unwrap_or(options.step_timeout);
+    let started = Instant::now();
+    let mut log = Vec::new();
+    let outcome = match steps::run(ctx, step, timeout, &mut log).await {
+        Ok(()) => Outcome::Passed,
+        Err(StepError::Failed {
+            message,
+            expected,
+            actual,
+        }) => Outcome::Failed {
+            message,
+            expected,
+            actual,
+        },
+        Err(StepError::Broken(message)) => Outcome::Error { message },
+    };
+    StepResult {
+        index,
+        kind: step.action.kind().to_owned(),
+        phase,
+        location: step.location.to_string(),
+        outcome,
+        duration: started.elapsed(),
+        log,
+    }
+}
+
+fn interrupted(step: &Step, index: usize) -> StepResult {
+    StepResult {
+        index,
+        kind: step.action.kind().to_owned(),
+        phase: Phase::Steps,
+        location: step.location.to_string(),
+        outcome: Outcome::Error {
+            message: "interrupted (Ctrl-C)".to_owned(),
+        },
+        duration: Duration::ZERO,
+        log: Vec::new(),
+    }
+}
+
+/// Deletes the deployments the scenario created through the platform, then the namespaces
+/// it created or labelled.
+async fn clean_up(ctx: &ScenarioContext<'_>, timeout: Duration) -> StepResult {
+    let started = Instant::now();
+    let mut log = Vec::new();
+    let mut left = Vec::new();
+    let releases: Vec<String> = ctx.releases.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default();
+    if let Some(platform) = &ctx.target.platform {
+        for release in releases {
+            match tokio::time::timeout(timeout, platform.delete_deployment(Actor::Admin, &release)).await {
+                Ok(Ok(Ok(()))) => log.push(format!("deleted deployment {release}")),
+                Ok(Ok(Err(refusal))) => log.push(format!("deleting deployment {release}: refused: {}", refusal.message)),
+                Ok(Err(err)) => log.push(format!("deleting deployment {release}: {err}")),
+                Err(_) => log.push(format!("deleting deployment {release}: timed out")),
+            }
+        }
+    }
+    let namespaces: Vec<String> = ctx.namespaces.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default();
+    for ns in namespaces {
+        match ctx.target.kube.delete_namespace(&ns, timeout).await {
+            Ok(()) => log.push(format!("namespace {ns} removed")),
+            Err(err) => {
+                log.push(format!("namespace {ns}: {err}"));
+                left.push(format!("namespace {ns}"));
+            }
+        }
+    }
+    let outcome = if left.is_empty() {
+        Outcome::Passed
+    } else {
+        Outcome::Error {
+            message: format!("clean-up left: {}", left.join(", ")),
+        }
+    };
+    StepResult {
+        index: 0,
+        kind: "cleanup".to_owned(),
+        phase: Phase::Cleanup,
+        location: PathBuf::from("(runner)").display().to_string(),
+        outcome,
+        duration: started.elapsed(),
+        log,
+    }
+}

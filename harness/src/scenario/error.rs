@@ -1,0 +1,145 @@
+//! Errors found while loading scenario files, each with the file and (usually) a position.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::model::Location;
+
+/// One problem in one scenario file (or with a path given on the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// Where the problem is, when it is inside a file.
+    pub location: Option<Location>,
+    /// The file or directory the problem is about.
+    pub path: PathBuf,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl LoadError {
+    /// A problem at a position in a file.
+    pub fn at(location: Location, message: impl Into<String>) -> Self {
+        LoadError {
+            path: location.file.clone(),
+            location: Some(location),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with a path as a whole (missing, unreadable, empty directory).
+    pub fn for_path(path: &Path, message: impl Into<String>) -> Self {
+        LoadError {
+            location: None,
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(location) => write!(f, "{location}: {}", self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Every problem found in a set of scenario files; nothing runs while there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl LoadErrors {
+    /// The problems, in file order and then position order.
+    pub fn iter(&self) -> std::slice::Iter<'_, LoadError> {
+        self.0.iter()
+    }
+
+    /// How many problems there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no problem (never the case for a returned error).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a LoadErrors {
+    type Item = &'a LoadError;
+    type IntoIter = std::slice::Iter<'a, LoadError>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
+
+/// The candidate closest to `word`, if one is close enough to be a likely misspelling.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// " (did you mean `x`?)" when one of `candidates` is close to `word`, else "".
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    closest(word, candidates)
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
+}
+
+/// "`a`, `b` or `c`" for messages listing what is allowed.
+pub(crate) fn one_of<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<String> = names.into_iter().map(|n| format!("`{n}`")).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("step", ["name", "steps", "finally"]),
+            " (did you mean `steps`?)"
+        );
+        assert_eq!(did_you_mean("zzzz", ["name", "steps"]), "");
+    }
+
+    #[test]
+    fn lists_alternatives() {
+        assert_eq!(one_of(["a"]), "`a`");
+        assert_eq!(one_of(["a", "b", "c"]), "`a`, `b` or `c`");
+    }
+}

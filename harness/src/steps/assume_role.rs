@@ -1,0 +1,237 @@
+//! `assume_role`: what the AWS SDK inside a pod does. Get the token the pod would read
+//! (TokenRequest for its ServiceAccount, with the audience and lifetime of its projected
+//! volume), call STS `AssumeRoleWithWebIdentity`, and on success `GetCallerIdentity` with the
+//! credentials (R12, R13).
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt as _;
+
+use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use crate::scenario::model::{AssumeRole, Expect, TokenSource, TokenTamper};
+
+/// The audience a token for a named ServiceAccount is requested for when the step names none
+/// (what the documents tell the administrator to register: `sts.amazonaws.com`).
+const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// Gets the token, calls STS and judges the answer.
+pub async fn run(
+    ctx: &ScenarioContext<'_>,
+    step: &AssumeRole,
+    expect: &Expect,
+    timeout: Duration,
+    log: &mut Vec<String>,
+) -> Result<(), StepError> {
+    let role = ctx.render(&step.role)?;
+    let audience_override = step.audience.as_ref().map(|a| ctx.render(a)).transpose()?;
+    let token = match &step.token {
+        TokenSource::Pod { release, component } => {
+            let release = ctx.render(release)?;
+            let namespace = namespace_of(&release);
+            let pods = ctx
+                .target
+                .kube
+                .rolled_out_pods(&namespace, &component_selector(&release, *component), timeout)
+                .await?;
+            let pod = pods
+                .first()
+                .ok_or_else(|| StepError::failed("no running pod", format!("a running {component} pod"), "none"))?;
+            let projected = projected_token(pod).ok_or_else(|| {
+                StepError::failed(
+                    format!("pod {} has no projected token at AWS_WEB_IDENTITY_TOKEN_FILE", pod.name_any()),
+                    "a serviceAccountToken projected volume mounted where AWS_WEB_IDENTITY_TOKEN_FILE points",
+                    "none",
+                )
+            })?;
+            let service_account = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.service_account_name.clone())
+                .unwrap_or_else(|| "default".to_owned());
+            let audience = audience_override.unwrap_or(projected.audience);
+            log.push(format!(
+                "TokenRequest for {namespace}/{service_account} bound to pod {} (audience {audience})",
+                pod.name_any()
+            ));
+            ctx.target
+                .kube
+                .request_token(
+                    &namespace,
+                    &service_account,
+                    &audience,
+                    step.expiration_seconds.or(projected.expiration_seconds),
+                    Some(pod),
+                )
+                .await?
+        }
+        TokenSource::ServiceAccount { namespace, name } => {
+            let namespace = ctx.render(namespace)?;
+            let name = ctx.render(name)?;
+            let audience = audience_override.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+            log.push(format!("TokenRequest for {namespace}/{name} (audience {audience})"));
+            ctx.target
+                .kube
+                .request_token(&namespace, &name, &audience, step.expiration_seconds, None)
+                .await?
+        }
+    };
+    let token = match step.tamper {
+        TokenTamper::None => token,
+        TokenTamper::ResignWithForeignKey => {
+            log.push("re-signed the token with a key the cluster never published".to_owned());
+            resign_with_foreign_key(&token)?
+        }
+    };
+    let session = match &step.session_name {
+        Some(s) => ctx.render(s)?,
+        None => format!("rolecheck-{}", ctx.run_id),
+    };
+    log.push(format!("AssumeRoleWithWebIdentity role={role} session={session}"));
+    let answer = ctx
+        .target
+        .sts
+        .assume_role_with_web_identity(&role, &session, &token)
+        .await?;
+    match (expect, answer) {
+        (Expect::Success, Ok(assumed)) => {
+            log.push(format!("STS: assumed {}", assumed.assumed_role_arn));
+            let want = assumed_role_arn(&ctx.target.facts.account, &role, &session);
+            let caller = match ctx.target.sts.caller_arn(&assumed).await? {
+                Ok(arn) => arn,
+                Err(r) => {
+                    return Err(StepError::failed(
+                        "GetCallerIdentity with the assumed credentials was refused",
+                        want,
+                        format!("{}: {}", r.code, r.message),
+                    ));
+                }
+            };
+            log.push(format!("GetCallerIdentity: {caller}"));
+            if caller == want && assumed.assumed_role_arn == want {
+                Ok(())
+            } else {
+                Err(StepError::failed(
+                    "the assumed identity is not the role's assumed-role ARN",
+                    want,
+                    format!("AssumedRoleUser {} / caller {caller}", assumed.assumed_role_arn),
+                ))
+            }
+        }
+        (Expect::Success, Err(r)) => {
+            log.push(format!("STS: {}: {}", r.code, r.message));
+            Err(StepError::failed(
+                "STS refused the pod's token",
+                "credentials for the role",
+                format!("{}: {}", r.code, r.message),
+            ))
+        }
+        (Expect::StsError(code), Ok(assumed)) => Err(StepError::failed(
+            "STS accepted a token it must refuse",
+            format!("STS error {code}"),
+            format!("credentials for {}", assumed.assumed_role_arn),
+        )),
+        (Expect::StsError(code), Err(r)) => {
+            log.push(format!("STS: {}: {}", r.code, r.message));
+            if &r.code == code {
+                Ok(())
+            } else {
+                Err(StepError::failed(
+                    "STS refused with another error",
+                    format!("STS error {code}"),
+                    format!("{}: {}", r.code, r.message),
+                ))
+            }
+        }
+        (Expect::PlatformError(_) | Expect::AcceptedOrRefused, _) => Err(StepError::Broken(
+            "assume_role can only expect success or an STS error".to_owned(),
+        )),
+    }
+}
+
+/// The ARN the documents' STS gives an assumed role: `arn:aws:sts::<account>:assumed-role/<role>/<session>`.
+fn assumed_role_arn(account: &str, role_arn: &str, session: &str) -> String {
+    let role_name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session}")
+}
+
+/// The token a pod's AWS SDK would read: audience and lifetime of the projected
+/// `serviceAccountToken` source at the path `AWS_WEB_IDENTITY_TOKEN_FILE` names.
+struct ProjectedToken {
+    audience: String,
+    expiration_seconds: Option<i64>,
+}
+
+fn projected_token(pod: &Pod) -> Option<ProjectedToken> {
+    let spec = pod.spec.as_ref()?;
+    for container in &spec.containers {
+        let Some(file) = container
+            .env
+            .iter()
+            .flatten()
+            .find(|e| e.name == "AWS_WEB_IDENTITY_TOKEN_FILE")
+            .and_then(|e| e.value.clone())
+        else {
+            continue;
+        };
+        let (dir, file_name) = file.rsplit_once('/')?;
+        for mount in container.volume_mounts.iter().flatten() {
+            if mount.mount_path.trim_end_matches('/') != dir {
+                continue;
+            }
+            let volume = spec.volumes.iter().flatten().find(|v| v.name == mount.name)?;
+            let sources = volume.projected.as_ref()?.sources.as_ref()?;
+            if let Some(token) = sources
+                .iter()
+                .filter_map(|s| s.service_account_token.as_ref())
+                .find(|t| t.path == file_name)
+            {
+                return Some(ProjectedToken {
+                    audience: token.audience.clone().unwrap_or_default(),
+                    expiration_seconds: token.expiration_seconds,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Keeps the token's header and claims but signs them with a fresh RSA key.
+fn resign_with_foreign_key(token: &str) -> Result<String, StepError> {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use aws_lc_rs::signature::RSA_PKCS1_SHA256;
+
+    let signed_part = token
+        .rsplit_once('.')
+        .map(|(head, _)| head)
+        .ok_or_else(|| StepError::Broken("the issued token is not a JWT".to_owned()))?;
+    let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| StepError::Broken("RSA key generation failed".to_owned()))?;
+    let mut signature = vec![0; key.public_modulus_len()];
+    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signed_part.as_bytes(), &mut signature)
+        .map_err(|_| StepError::Broken("RSA signing failed".to_owned()))?;
+    Ok(format!("{signed_part}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assumed_role_arn_uses_the_role_name_and_session() {
+        assert_eq!(
+            assumed_role_arn("123456789012", "arn:aws:iam::123456789012:role/path/example-role", "s1"),
+            "arn:aws:sts::123456789012:assumed-role/example-role/s1"
+        );
+    }
+
+    #[test]
+    fn resigned_token_keeps_header_and_claims() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+        let resigned = resign_with_foreign_key(token).unwrap();
+        assert!(resigned.starts_with("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0."));
+        assert_ne!(resigned, token);
+    }
+}

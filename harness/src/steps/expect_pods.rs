@@ -1,0 +1,158 @@
+//! `expect_pods`: once a component has rolled out, every pod carries (or lacks) the env vars,
+//! the projected token volume and its mount that the documents promise (R5, R16).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use kube::ResourceExt as _;
+
+use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use crate::scenario::model::{ExpectPods, TokenVolumeExpectation};
+
+/// The rendered expectations of one `expect_pods` step.
+struct Wanted {
+    env: BTreeMap<String, String>,
+    env_absent: Vec<String>,
+    volume: Option<Volume>,
+}
+
+enum Volume {
+    Present { name: String, audience: String, mount_path: String },
+    Absent { name: String },
+}
+
+/// Waits for each component's rollout, then checks all its pods; reports every mismatch.
+pub async fn run(ctx: &ScenarioContext<'_>, step: &ExpectPods, timeout: Duration, log: &mut Vec<String>) -> Result<(), StepError> {
+    let release = ctx.render(&step.release)?;
+    let namespace = namespace_of(&release);
+    let wanted = render(ctx, step)?;
+    let mut expected = Vec::new();
+    let mut actual = Vec::new();
+    for component in &step.components {
+        let selector = component_selector(&release, *component);
+        let pods = ctx.target.kube.rolled_out_pods(&namespace, &selector, timeout).await?;
+        for pod in &pods {
+            log.push(format!("{component}: pod {namespace}/{}", pod.name_any()));
+            check_pod(pod, &wanted, &mut expected, &mut actual);
+        }
+    }
+    if expected.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::failed(
+            format!("{} pod setting(s) differ from the documents", expected.len()),
+            expected.join("; "),
+            actual.join("; "),
+        ))
+    }
+}
+
+fn render(ctx: &ScenarioContext<'_>, step: &ExpectPods) -> Result<Wanted, StepError> {
+    let mut env = BTreeMap::new();
+    for (k, v) in &step.env {
+        env.insert(ctx.render(k)?, ctx.render(v)?);
+    }
+    let env_absent = step.env_absent.iter().map(|k| ctx.render(k)).collect::<Result<_, _>>()?;
+    let volume = match &step.token_volume {
+        None => None,
+        Some(TokenVolumeExpectation::Present {
+            name,
+            audience,
+            mount_path,
+        }) => Some(Volume::Present {
+            name: ctx.render(name)?,
+            audience: ctx.render(audience)?,
+            mount_path: ctx.render(mount_path)?,
+        }),
+        Some(TokenVolumeExpectation::Absent { name }) => Some(Volume::Absent { name: ctx.render(name)? }),
+    };
+    Ok(Wanted { env, env_absent, volume })
+}
+
+fn containers(pod: &Pod) -> Vec<&Container> {
+    pod.spec
+        .as_ref()
+        .map(|s| s.containers.iter().collect())
+        .unwrap_or_default()
+}
+
+fn env_of(container: &Container) -> BTreeMap<&str, &str> {
+    container
+        .env
+        .iter()
+        .flatten()
+        .map(|e| (e.name.as_str(), e.value.as_deref().unwrap_or_default()))
+        .collect()
+}
+
+fn check_pod(pod: &Pod, wanted: &Wanted, expected: &mut Vec<String>, actual: &mut Vec<String>) {
+    let pod_name = pod.name_any();
+    for container in containers(pod) {
+        let at = format!("{pod_name}/{}", container.name);
+        let env = env_of(container);
+        for (key, want) in &wanted.env {
+            let got = env.get(key.as_str());
+            if got != Some(&want.as_str()) {
+                expected.push(format!("{at}: {key}={want}"));
+                actual.push(format!("{at}: {key}={}", got.unwrap_or(&"<absent>")));
+            }
+        }
+        for key in &wanted.env_absent {
+            if let Some(got) = env.get(key.as_str()) {
+                expected.push(format!("{at}: no {key}"));
+                actual.push(format!("{at}: {key}={got}"));
+            }
+        }
+        if let Some(Volume::Present { name, mount_path, .. }) = &wanted.volume {
+            let mount = container
+                .volume_mounts
+                .iter()
+                .flatten()
+                .find(|m| &m.name == name);
+            match mount {
+                Some(m) if &m.mount_path == mount_path => {}
+                Some(m) => {
+                    expected.push(format!("{at}: {name} mounted at {mount_path}"));
+                    actual.push(format!("{at}: {name} mounted at {}", m.mount_path));
+                }
+                None => {
+                    expected.push(format!("{at}: {name} mounted at {mount_path}"));
+                    actual.push(format!("{at}: {name} not mounted"));
+                }
+            }
+        }
+    }
+    let volumes = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.volumes.clone())
+        .unwrap_or_default();
+    match &wanted.volume {
+        None => {}
+        Some(Volume::Absent { name }) => {
+            if volumes.iter().any(|v| &v.name == name) {
+                expected.push(format!("{pod_name}: no volume {name}"));
+                actual.push(format!("{pod_name}: volume {name} present"));
+            }
+        }
+        Some(Volume::Present { name, audience, .. }) => {
+            let volume = volumes.iter().find(|v| &v.name == name);
+            let audiences: Vec<String> = volume
+                .and_then(|v| v.projected.as_ref())
+                .and_then(|p| p.sources.as_ref())
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.service_account_token.as_ref())
+                .map(|t| t.audience.clone().unwrap_or_default())
+                .collect();
+            if volume.is_none() {
+                expected.push(format!("{pod_name}: projected volume {name} (audience {audience})"));
+                actual.push(format!("{pod_name}: no volume {name}"));
+            } else if !audiences.iter().any(|a| a == audience) {
+                expected.push(format!("{pod_name}: {name} token audience {audience}"));
+                actual.push(format!("{pod_name}: {name} token audience(s) {audiences:?}"));
+            }
+        }
+    }
+}

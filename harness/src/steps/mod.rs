@@ -1,0 +1,213 @@
+//! Steps: one file per step kind. A step renders its templates, calls drivers, and compares
+//! what they saw with what the scenario (that is, the documents) promises.
+
+mod assume_role;
+mod create_deployment;
+mod create_service_account;
+mod delete_deployment;
+mod expect_pods;
+mod expect_service_accounts;
+mod update_deployment;
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::drivers::DriverError;
+use crate::drivers::houston::{HoustonDriver, PlatformRefusal, RoleArg};
+use crate::scenario::model::{Action, Component, Expect, PlatformErrorKind, RoleInput, Step, Template};
+use crate::scenario::template::TemplateContext;
+use crate::target::Target;
+
+/// Why a step did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepError {
+    /// A documented promise did not hold.
+    Failed {
+        /// One line: what went wrong.
+        message: String,
+        /// What the documents promise.
+        expected: String,
+        /// What the target showed.
+        actual: String,
+    },
+    /// The harness or the target broke; no verdict on the contract.
+    Broken(String),
+}
+
+impl StepError {
+    /// A failure with expected and actual values.
+    pub fn failed(message: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        StepError::Failed {
+            message: message.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+}
+
+impl From<DriverError> for StepError {
+    fn from(err: DriverError) -> Self {
+        match err {
+            // A wait that never saw its condition is a broken promise (pods never rolled out,
+            // an object never appeared); what was last seen is the actual value.
+            DriverError::Timeout { waited, last_seen } => StepError::failed(
+                format!("timed out after {}", humantime::format_duration(waited)),
+                "the condition to hold within the step's timeout",
+                last_seen,
+            ),
+            other => StepError::Broken(other.to_string()),
+        }
+    }
+}
+
+/// What one scenario's steps share: the target, the templates, and what the scenario created.
+pub struct ScenarioContext<'a> {
+    /// The target.
+    pub target: &'a Target,
+    /// The run id (label value of everything created).
+    pub run_id: &'a str,
+    /// Fills in `{{...}}`.
+    pub templates: TemplateContext,
+    /// Releases this scenario created through the platform and has not deleted.
+    pub releases: Mutex<BTreeSet<String>>,
+    /// Namespaces this scenario created or labelled.
+    pub namespaces: Mutex<BTreeSet<String>>,
+}
+
+impl ScenarioContext<'_> {
+    /// Renders a template.
+    pub fn render(&self, template: &Template) -> Result<String, StepError> {
+        self.templates
+            .render(template)
+            .map_err(|e| StepError::Broken(format!("template `{template}`: {e}")))
+    }
+
+    /// The platform driver, or a broken step if the target has none (the planner skips
+    /// scenarios that need one, so this is a harness bug when it happens).
+    pub fn platform(&self) -> Result<&HoustonDriver, StepError> {
+        self.target
+            .platform
+            .as_ref()
+            .ok_or_else(|| StepError::Broken("this target has no platform API".to_owned()))
+    }
+
+    /// Renders a role input into what the platform driver sends.
+    pub fn role_arg(&self, role: &RoleInput) -> Result<RoleArg, StepError> {
+        Ok(match role {
+            RoleInput::Omitted => RoleArg::Omitted,
+            RoleInput::Null => RoleArg::Null,
+            RoleInput::Value(t) => RoleArg::Value(self.render(t)?),
+        })
+    }
+
+    /// Remembers a namespace for clean-up.
+    pub fn track_namespace(&self, namespace: &str) {
+        if let Ok(mut set) = self.namespaces.lock() {
+            set.insert(namespace.to_owned());
+        }
+    }
+
+    /// Remembers (or forgets) a release for clean-up.
+    pub fn track_release(&self, release: &str, alive: bool) {
+        if let Ok(mut set) = self.releases.lock() {
+            if alive {
+                set.insert(release.to_owned());
+            } else {
+                set.remove(release);
+            }
+        }
+    }
+}
+
+/// The namespace the platform puts a release in (the documents' `astronomer-<release>`).
+pub fn namespace_of(release: &str) -> String {
+    format!("astronomer-{release}")
+}
+
+/// The label selector of one component of a release (the Airflow chart's labels).
+pub fn component_selector(release: &str, component: Component) -> String {
+    format!("release={release},component={}", component.name())
+}
+
+/// Runs one step's action with its time budget, appending what it does to `log`.
+pub async fn run(ctx: &ScenarioContext<'_>, step: &Step, timeout: Duration, log: &mut Vec<String>) -> Result<(), StepError> {
+    let work = async {
+        match &step.action {
+            Action::CreateDeployment(s) => create_deployment::run(ctx, s, &step.expect, timeout, log).await,
+            Action::UpdateDeployment(s) => update_deployment::run(ctx, s, &step.expect, log).await,
+            Action::DeleteDeployment(s) => delete_deployment::run(ctx, s, &step.expect, log).await,
+            Action::ExpectServiceAccounts(s) => expect_service_accounts::run(ctx, s, timeout, log).await,
+            Action::ExpectPods(s) => expect_pods::run(ctx, s, timeout, log).await,
+            Action::AssumeRole(s) => assume_role::run(ctx, s, &step.expect, timeout, log).await,
+            Action::CreateServiceAccount(s) => create_service_account::run(ctx, s, log).await,
+        }
+    };
+    // Inner waits use the same budget; this outer bound catches anything that does not.
+    match tokio::time::timeout(timeout + Duration::from_secs(1), work).await {
+        Ok(result) => result,
+        Err(_) => Err(StepError::failed(
+            format!("step did not finish within {}", humantime::format_duration(timeout)),
+            "the step to finish",
+            "still running",
+        )),
+    }
+}
+
+/// Judges a platform answer against the step's expectation.
+pub fn judge_platform(expect: &Expect, answer: Result<(), PlatformRefusal>, log: &mut Vec<String>) -> Result<(), StepError> {
+    match &answer {
+        Ok(()) => log.push("platform: accepted".to_owned()),
+        Err(r) => log.push(format!(
+            "platform: refused ({}): {}",
+            r.code.as_deref().unwrap_or("no code"),
+            r.message
+        )),
+    }
+    match (expect, answer) {
+        (Expect::AcceptedOrRefused, _) | (Expect::Success, Ok(())) => Ok(()),
+        (Expect::Success, Err(r)) => Err(StepError::failed(
+            "the platform refused the call",
+            "success",
+            refusal_text(&r),
+        )),
+        (Expect::PlatformError(kind), Ok(())) => Err(StepError::failed(
+            "the platform accepted a call it must refuse",
+            format!("error: {}", kind.name()),
+            "success",
+        )),
+        (Expect::PlatformError(kind), Err(r)) => {
+            if refusal_matches(*kind, &r) {
+                Ok(())
+            } else {
+                Err(StepError::failed(
+                    "the platform refused the call for another reason",
+                    format!("error: {}", kind.name()),
+                    refusal_text(&r),
+                ))
+            }
+        }
+        (Expect::StsError(code), _) => Err(StepError::Broken(format!(
+            "a platform step cannot expect the STS error {code}"
+        ))),
+    }
+}
+
+fn refusal_text(r: &PlatformRefusal) -> String {
+    format!("error {}: {}", r.code.as_deref().unwrap_or("(no code)"), r.message)
+}
+
+/// Whether a refusal is of the kind a scenario names. Houston answers a permission problem
+/// with `FORBIDDEN` (Apollo's ForbiddenError) or a message about permissions.
+fn refusal_matches(kind: PlatformErrorKind, r: &PlatformRefusal) -> bool {
+    let code = r.code.as_deref().unwrap_or_default();
+    match kind {
+        PlatformErrorKind::Any => true,
+        PlatformErrorKind::PermissionDenied => {
+            matches!(code, "FORBIDDEN" | "UNAUTHORIZED") || r.message.to_lowercase().contains("permission")
+        }
+        PlatformErrorKind::InvalidRequest => {
+            matches!(code, "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST")
+        }
+    }
+}

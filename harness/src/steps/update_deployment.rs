@@ -1,0 +1,17 @@
+//! `update_deployment`: `astro deployment update <name> --cloud-role=<arn>` through the platform
+//! API (R3), including attempts to remove the role (R10).
+
+use super::{ScenarioContext, StepError, judge_platform};
+use crate::scenario::model::{Expect, UpdateDeployment};
+
+/// Updates the deployment's cloud role.
+pub async fn run(ctx: &ScenarioContext<'_>, step: &UpdateDeployment, expect: &Expect, log: &mut Vec<String>) -> Result<(), StepError> {
+    let release = ctx.render(&step.release)?;
+    let role = ctx.role_arg(&step.cloud_role)?;
+    log.push(format!(
+        "updateDeployment release={release} cloudRole={role:?} as {}",
+        step.actor.name()
+    ));
+    let answer = ctx.platform()?.update_deployment(step.actor, &release, &role).await?;
+    judge_platform(expect, answer, log)
+}

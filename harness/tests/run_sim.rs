@@ -1,0 +1,92 @@
+//! End to end: the real scenario suite, through the real drivers, against the embedded sim
+//! on random loopback ports.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rolecheck::app;
+use rolecheck::cli::RunArgs;
+use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
+use rolecheck::report::model::{Outcome, RunReport};
+
+fn suite_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+fn args(reports: &tempfile::TempDir, faults: &[&str], filters: &[&str]) -> RunArgs {
+    RunArgs {
+        target: "sim".to_owned(),
+        jobs: Some(4),
+        filter: filters.iter().map(|s| (*s).to_owned()).collect(),
+        junit: reports.path().join("junit.xml"),
+        json: reports.path().join("results.json"),
+        fault: faults.iter().map(|s| (*s).to_owned()).collect(),
+        step_timeout: Duration::from_secs(20),
+        paths: vec![suite_dir()],
+    }
+}
+
+fn quiet() -> ConsoleReporter {
+    ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain())
+}
+
+fn rule<'a>(report: &'a RunReport, id: &str) -> &'a Outcome {
+    &report
+        .rules
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no verdict for {id}"))
+        .outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthy_sim_passes_the_whole_suite_and_cleans_up() {
+    let reports = tempfile::tempdir().unwrap();
+    let report = app::run(&args(&reports, &[], &[]), quiet()).await.unwrap();
+    for s in &report.scenarios {
+        assert_eq!(s.outcome, Outcome::Passed, "{}: {:#?}", s.name, s.steps);
+    }
+    assert!(report.scenarios.len() >= 6);
+    for id in ["R2", "R3", "R4", "R5", "R10", "R12"] {
+        assert_eq!(rule(&report, id), &Outcome::Passed, "{id}");
+    }
+    assert!(matches!(rule(&report, "R15"), Outcome::Skipped { .. }));
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    assert_eq!(app::exit_code(&report), 0);
+    let junit = std::fs::read_to_string(reports.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("<testsuite name=\"rules\""), "{junit}");
+    let json = std::fs::read_to_string(reports.path().join("results.json")).unwrap();
+    assert!(json.contains(&report.run_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_without_webhook_fails_and_names_r5() {
+    let reports = tempfile::tempdir().unwrap();
+    let report = app::run(&args(&reports, &["webhook-disabled"], &["R5"]), quiet())
+        .await
+        .unwrap();
+    let scenario = report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "create-with-role-injects-web-identity")
+        .unwrap();
+    match &scenario.outcome {
+        Outcome::Failed { expected, actual, .. } => {
+            assert!(expected.contains("AWS_ROLE_ARN="), "{expected}");
+            assert!(actual.contains("<absent>"), "{actual}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert!(matches!(rule(&report, "R5"), Outcome::Failed { message, .. } if message.contains("create-with-role-injects-web-identity")));
+    assert_eq!(app::exit_code(&report), 1);
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+}
+
+#[tokio::test]
+async fn unknown_fault_is_a_usage_error() {
+    let reports = tempfile::tempdir().unwrap();
+    let err = app::run(&args(&reports, &["no-such-fault"], &[]), quiet())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no-such-fault"), "{err}");
+}

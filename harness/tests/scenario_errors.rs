@@ -1,0 +1,237 @@
+//! Every kind of bad scenario file is refused with the exact position and a clear message.
+
+use std::path::{Path, PathBuf};
+
+use rolecheck::scenario::{LoadErrors, load_paths};
+use rstest::rstest;
+
+/// The first lines of a valid scenario: `steps:` is on line 4, the first step on line 5.
+const HEAD: &str = "name: t\ndescription: d\nrules: [R1]\n";
+
+/// A valid scenario whose steps are `steps` (each line indented under `steps:`).
+fn with_steps(steps: &str) -> String {
+    format!("{HEAD}steps:\n{steps}")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn load_text(text: &str) -> (PathBuf, LoadErrors, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "s.yaml", text);
+    let errors = load_paths(std::slice::from_ref(&path)).unwrap_err();
+    (path, errors, dir)
+}
+
+#[rstest]
+#[case::yaml_syntax("name: \"abc\ndescription: d\n", "1:7", "YAML syntax error")]
+#[case::yaml_bad_indent("name: t\n  description: d\n", "2:14", "YAML syntax error")]
+#[case::empty_file("# nothing here\n", "1:1", "the file is empty")]
+#[case::second_document(&format!("{HEAD}steps: []\n---\nname: u\n"), "5:1", "exactly one YAML document")]
+#[case::not_a_mapping("- a\n- b\n", "1:1", "the scenario: expected a mapping, found a list")]
+#[case::unknown_top_level_key(&format!("{HEAD}step:\n  - delete_deployment: {{release: x}}\n"), "4:1", "unknown key `step` in the scenario (did you mean `steps`?)")]
+#[case::duplicate_key(
+    "name: t\nname: u\ndescription: d\nrules: [R1]\nsteps: [{delete_deployment: {release: x}}]\n",
+    "2:1",
+    "duplicate key `name` (first at line 1, column 1)"
+)]
+#[case::missing_description(
+    "name: t\nrules: [R1]\nsteps: [{delete_deployment: {release: x}}]\n",
+    "1:1",
+    "missing required field `description` in the scenario"
+)]
+#[case::missing_steps(HEAD, "1:1", "missing required field `steps`")]
+#[case::empty_steps(&format!("{HEAD}steps: []\n"), "4:8", "steps: a scenario needs at least one step")]
+#[case::bad_name(
+    "name: Not_Valid\ndescription: d\nrules: [R1]\nsteps: [{delete_deployment: {release: x}}]\n",
+    "1:7",
+    "invalid scenario name `Not_Valid`"
+)]
+#[case::rules_not_a_list(
+    "name: t\ndescription: d\nrules: R2\nsteps: [{delete_deployment: {release: x}}]\n",
+    "3:8",
+    "rules: expected a list, found a string"
+)]
+#[case::rules_empty(
+    "name: t\ndescription: d\nrules: []\nsteps: [{delete_deployment: {release: x}}]\n",
+    "3:8",
+    "list at least one rule"
+)]
+#[case::rule_r0(
+    "name: t\ndescription: d\nrules: [R2, R0]\nsteps: [{delete_deployment: {release: x}}]\n",
+    "3:13",
+    "unknown rule id `R0`"
+)]
+#[case::rule_r17(
+    "name: t\ndescription: d\nrules: [R17]\nsteps: [{delete_deployment: {release: x}}]\n",
+    "3:9",
+    "unknown rule id `R17`"
+)]
+#[case::rule_x1(
+    "name: t\ndescription: d\nrules: [X1]\nsteps: [{delete_deployment: {release: x}}]\n",
+    "3:9",
+    "unknown rule id `X1`"
+)]
+#[case::rule_twice(
+    "name: t\ndescription: d\nrules: [R1, R1]\nsteps: [{delete_deployment: {release: x}}]\n",
+    "3:13",
+    "rule `R1` is listed twice"
+)]
+#[case::unknown_capability(&format!("{HEAD}requires: [platform-api, webhok]\nsteps: [{{delete_deployment: {{release: x}}}}]\n"), "4:26", "unknown capability `webhok` (did you mean `webhook`?)")]
+#[case::unknown_step_kind(&with_steps("  - create_deploy: {release: x}\n"), "5:5", "unknown step kind `create_deploy` (did you mean `create_deployment`?)")]
+#[case::step_with_two_keys(&with_steps("  - delete_deployment: {release: x}\n    timeout: 5s\n"), "6:5", "a step is a one-key mapping, but this one has `delete_deployment` and `timeout`")]
+#[case::step_not_a_mapping(&with_steps("  - 42\n"), "5:5", "a step is a one-key mapping naming its kind")]
+#[case::step_without_fields(&with_steps("  - delete_deployment\n"), "5:5", "step `delete_deployment` needs its fields")]
+#[case::unknown_step_field(&with_steps("  - delete_deployment: {relase: x}\n"), "5:25", "unknown key `relase` in step `delete_deployment` (did you mean `release`?)")]
+#[case::missing_step_field(&with_steps("  - delete_deployment: {as: admin}\n"), "5:24", "missing required field `release` in step `delete_deployment`")]
+#[case::missing_field_block(&with_steps("  - create_service_account:\n      namespace: ns\n"), "6:7", "missing required field `name` in step `create_service_account`")]
+#[case::timeout_without_unit(&with_steps("  - delete_deployment: {release: x, timeout: 5}\n"), "5:46", "timeout: expected a duration with a unit such as `30s`")]
+#[case::timeout_bad_unit(&with_steps("  - delete_deployment: {release: x, timeout: 5 parsecs}\n"), "5:46", "invalid duration `5 parsecs`")]
+#[case::expiration_not_integer(&with_steps("  - assume_role: {release: x, component: worker, role: r, expiration_seconds: abc}\n"), "5:79", "expiration_seconds: expected an integer, found a string `abc`")]
+#[case::expiration_negative(&with_steps("  - assume_role: {release: x, component: worker, role: r, expiration_seconds: -5}\n"), "5:79", "must be positive")]
+#[case::unknown_component(&with_steps("  - expect_pods: {release: x, components: [webserver, workr]}\n"), "5:55", "unknown component `workr` (did you mean `worker`?)")]
+#[case::empty_components(&with_steps("  - expect_pods: {release: x, components: []}\n"), "5:43", "components: the list is empty")]
+#[case::unknown_executor(&with_steps("  - create_deployment: {release: x, executor: celry}\n"), "5:47", "unknown executor `celry` (did you mean `celery`?)")]
+#[case::unknown_actor(&with_steps("  - delete_deployment: {release: x, as: root}\n"), "5:41", "unknown actor `root`; expected `admin`, `editor` or `viewer`")]
+#[case::unknown_expect_value(&with_steps("  - delete_deployment: {release: x, expect: succes}\n"), "5:45", "unknown expect value `succes` (did you mean `success`?)")]
+#[case::unknown_platform_error(&with_steps("  - delete_deployment: {release: x, expect: {error: forbiden}}\n"), "5:53", "unknown platform error `forbiden`")]
+#[case::sts_error_on_platform_step(&with_steps("  - delete_deployment: {release: x, expect: {sts_error: AccessDenied}}\n"), "5:46", "`expect: {sts_error: ...}` does not apply to step `delete_deployment`")]
+#[case::error_on_check_step(&with_steps("  - expect_pods: {release: x, expect: allowed}\n"), "5:39", "unknown expect value `allowed`")]
+#[case::unknown_tamper(&with_steps("  - assume_role: {release: x, component: worker, role: r, tamper: yes}\n"), "5:67", "unknown tamper `yes`")]
+#[case::assume_role_two_sources(&with_steps("  - assume_role: {release: x, component: worker, service_account: {namespace: n, name: s}, role: r}\n"), "5:50", "give either `release` + `component` or `service_account`, not both")]
+#[case::assume_role_no_source(&with_steps("  - assume_role: {role: r}\n"), "5:18", "missing token source")]
+#[case::assume_role_no_component(&with_steps("  - assume_role: {release: x, role: r}\n"), "5:18", "missing required field `component`")]
+#[case::token_volume_missing_audience(&with_steps("  - expect_pods: {release: x, token_volume: {name: v, mount_path: /p}}\n"), "5:45", "missing required field `audience` in token_volume")]
+#[case::token_volume_absent_mixed(&with_steps("  - expect_pods: {release: x, token_volume: {absent: v, name: v}}\n"), "5:57", "unknown key `name` in token_volume `{absent: ...}`")]
+#[case::unknown_placeholder(&with_steps("  - delete_deployment: {release: \"rc-{{relaese}}\"}\n"), "5:38", "unknown variable `relaese` (did you mean `release`?)")]
+#[case::unknown_placeholder_block(&with_steps("  - delete_deployment:\n      release: >-\n        a\n        {{nope}}\n"), "8:9", "unknown variable `nope`")]
+#[case::unterminated_placeholder(&with_steps("  - delete_deployment: {release: \"a{{release\"}\n"), "5:36", "unterminated placeholder")]
+#[case::invalid_placeholder(&with_steps("  - delete_deployment: {release: \"{{rel-ease}}\"}\n"), "5:35", "invalid placeholder `{{rel-ease}}`")]
+#[case::var_uses_var(&format!("{HEAD}vars:\n  a: x\n  b: \"{{{{a}}}}-y\"\nsteps: [{{delete_deployment: {{release: \"{{{{b}}}}\"}}}}]\n"), "6:7", "`{{a}}` names another var; a var's value may only use the built-ins")]
+#[case::var_shadows_builtin(&format!("{HEAD}vars:\n  release: x\nsteps: [{{delete_deployment: {{release: x}}}}]\n"), "5:3", "var `release` would shadow the built-in")]
+#[case::var_unknown_builtin(&format!("{HEAD}vars:\n  r: \"{{{{acount}}}}\"\nsteps: [{{delete_deployment: {{release: x}}}}]\n"), "5:7", "unknown variable `acount` (did you mean `account`?)")]
+#[case::template_not_a_string(&with_steps("  - delete_deployment: {release: [a]}\n"), "5:34", "release: expected a string, found a list")]
+#[case::cloud_role_boolean(&with_steps("  - update_deployment: {release: x, cloud_role: true}\n"), "5:49", "cloud_role: expected a string, found a boolean")]
+#[case::yaml_tag(&with_steps("  - delete_deployment: {release: !!str x}\n"), "5:34", "YAML tags")]
+fn bad_scenario_is_refused_with_position(
+    #[case] text: &str,
+    #[case] position: &str,
+    #[case] message: &str,
+) {
+    let (path, errors, _dir) = load_text(text);
+    let expected = format!("{}:{position}: ", path.display());
+    assert_eq!(
+        errors.len(),
+        1,
+        "expected exactly one error, got:\n{errors}"
+    );
+    let rendered = errors.to_string();
+    assert!(
+        rendered.starts_with(&expected) && rendered.contains(message),
+        "expected `{expected}...{message}...`, got:\n{rendered}"
+    );
+}
+
+#[test]
+fn every_error_of_every_file_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(
+        dir.path(),
+        "a.yaml",
+        "name: a\ndescription: d\nrules: [R0]\nsteps:\n  - delete_deployment: {release: x, as: root}\n",
+    );
+    let b = write(dir.path(), "b.yaml", "name: b\nrules: [R1]\nstep: []\n");
+    let errors = load_paths(&[a.clone(), b.clone()]).unwrap_err();
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let (a, b) = (a.display(), b.display());
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l.split(": ").next().unwrap())
+            .collect::<Vec<_>>(),
+        vec![
+            format!("{a}:3:9"),
+            format!("{a}:5:41"),
+            format!("{b}:1:1"),
+            format!("{b}:3:1"),
+        ],
+        "{errors}"
+    );
+    assert_eq!(errors.to_string().lines().count(), 4);
+}
+
+#[test]
+fn duplicate_names_across_files_point_at_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "description: d\nrules: [R1]\nsteps: [{delete_deployment: {release: x}}]\n";
+    let a = write(dir.path(), "a.yaml", &format!("name: same\n{body}"));
+    let b = write(
+        dir.path(),
+        "b.yaml",
+        &format!("# second\nname: same\n{body}"),
+    );
+    let errors = load_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors}");
+    assert_eq!(
+        errors.to_string(),
+        format!(
+            "{}:2:7: duplicate scenario name `same` (first defined at {}:1:7)",
+            b.display(),
+            a.display()
+        )
+    );
+}
+
+#[test]
+fn missing_path_is_refused_without_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.yaml");
+    let errors = load_paths(std::slice::from_ref(&missing)).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.0[0].location, None);
+    assert_eq!(errors.0[0].path, missing);
+    assert!(
+        errors
+            .to_string()
+            .starts_with(&format!("{}: cannot read: ", missing.display())),
+        "{errors}"
+    );
+}
+
+#[test]
+fn directory_without_scenarios_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "notes.txt", "nothing");
+    let errors = load_paths(&[dir.path().to_path_buf()]).unwrap_err();
+    assert!(errors.to_string().contains("no scenario files"), "{errors}");
+}
+
+#[rstest]
+#[case::syntax("syntax.yaml", &["2:7: YAML syntax error: unclosed quote"])]
+#[case::missing_steps("missing-steps.yaml", &["5:8: steps: a scenario needs at least one step"])]
+#[case::unknown_var("unknown-var.yaml", &["8:62: unknown variable `rol` (did you mean `role`?)"])]
+#[case::unknown_rule_and_step(
+    "unknown-rule-and-step.yaml",
+    &[
+        "4:9: unknown rule id `R17` (the contract has R1..R16)",
+        "6:5: unknown step kind `create_deploymnt` (did you mean `create_deployment`?)",
+    ]
+)]
+fn bad_fixtures_are_refused(#[case] file: &str, #[case] expected: &[&str]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/scenarios-bad")
+        .join(file);
+    let errors = load_paths(std::slice::from_ref(&path)).unwrap_err();
+    assert_eq!(errors.len(), expected.len(), "{errors}");
+    for (error, expected) in errors.iter().zip(expected) {
+        let rendered = error.to_string();
+        let prefix = format!("{}:{expected}", path.display());
+        assert!(
+            rendered.starts_with(&prefix),
+            "expected `{prefix}`, got `{rendered}`"
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! The HTTP surface: bearer-token auth, path parsing, verbs, and `Status` errors.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::discovery;
+use super::patch::PatchKind;
+use super::selector::{FieldSelector, LabelSelector};
+use super::watch::{self, WatchRequest};
+use super::{ApiError, ApiServer, Part, Resource};
+use crate::faults::Fault;
+use crate::oidc::{DISCOVERY_PATH, JWKS_PATH};
+
+/// Watches without `timeoutSeconds` end after this long (the API server's
+/// `--min-request-timeout` is 1800s).
+const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
+
+#[derive(Clone)]
+struct Ctx {
+    api: Arc<ApiServer>,
+    token: Arc<str>,
+}
+
+/// The HTTP router of the Kubernetes API (bearer token required).
+///
+/// Open without a token: `/version`, `/healthz`, `/livez`, `/readyz`, the OIDC discovery
+/// document and the JWKS. Everything else answers 401 without `Authorization: Bearer <token>`.
+pub fn router(api: Arc<ApiServer>, token: String) -> Router {
+    let ctx = Ctx {
+        api,
+        token: Arc::from(token),
+    };
+    Router::new()
+        .route("/version", get(version))
+        .route("/healthz", get(ok))
+        .route("/livez", get(ok))
+        .route("/readyz", get(ok))
+        .route(DISCOVERY_PATH, get(oidc_discovery))
+        .route(JWKS_PATH, get(jwks))
+        .fallback(handle)
+        .with_state(ctx)
+}
+
+async fn version(State(ctx): State<Ctx>) -> Response {
+    let old = ctx.api.options.faults.has(Fault::OldServerVersion);
+    axum::Json(discovery::version(old)).into_response()
+}
+
+async fn ok() -> &'static str {
+    "ok"
+}
+
+async fn oidc_discovery(State(ctx): State<Ctx>) -> Response {
+    axum::Json(ctx.api.issuer.discovery()).into_response()
+}
+
+async fn jwks(State(ctx): State<Ctx>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/jwk-set+json")],
+        axum::Json(ctx.api.issuer.jwks()),
+    )
+        .into_response()
+}
+
+/// What a path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    CoreVersions,
+    Groups,
+    Group(String),
+    ResourceList(String),
+    Collection {
+        resource: Resource,
+        namespace: Option<String>,
+    },
+    Object {
+        resource: Resource,
+        namespace: Option<String>,
+        name: String,
+        sub: Option<String>,
+    },
+}
+
+fn parse_path(path: &str) -> Option<Target> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, rest): (&str, &[&str]) = match segs.as_slice() {
+        ["api"] => return Some(Target::CoreVersions),
+        ["apis"] => return Some(Target::Groups),
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", g] => return Some(Target::Group((*g).to_owned())),
+        ["apis", g, "v1", rest @ ..] => (g, rest),
+        _ => return None,
+    };
+    let namespaced_resource = |plural: &str| {
+        Resource::from_plural(group, plural).filter(|r| r.namespaced())
+    };
+    match rest {
+        [] => Some(Target::ResourceList(group.to_owned())),
+        ["namespaces", ns, plural, tail @ ..] if namespaced_resource(plural).is_some() => {
+            let resource = namespaced_resource(plural)?;
+            let namespace = Some((*ns).to_owned());
+            match tail {
+                [] => Some(Target::Collection { resource, namespace }),
+                [name] => Some(Target::Object {
+                    resource,
+                    namespace,
+                    name: (*name).to_owned(),
+                    sub: None,
+                }),
+                [name, sub] => Some(Target::Object {
+                    resource,
+                    namespace,
+                    name: (*name).to_owned(),
+                    sub: Some((*sub).to_owned()),
+                }),
+                _ => None,
+            }
+        }
+        [plural, tail @ ..] => {
+            let resource = Resource::from_plural(group, plural)?;
+            match tail {
+                [] => Some(Target::Collection {
+                    resource,
+                    namespace: None,
+                }),
+                [name, sub @ ..] if !resource.namespaced() && sub.len() <= 1 => {
+                    Some(Target::Object {
+                        resource,
+                        namespace: None,
+                        name: (*name).to_owned(),
+                        sub: sub.first().map(|s| (*s).to_owned()),
+                    })
+                }
+                _ => None,
+            }
+        }
+    }
+}
+
+fn authorized(ctx: &Ctx, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .is_some_and(|t| t.trim() == &*ctx.token)
+}
+
+async fn handle(
+    State(ctx): State<Ctx>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&ctx, &headers) {
+        return ApiError::unauthorized().into_response();
+    }
+    let query: HashMap<String, String> = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let Some(target) = parse_path(uri.path()) else {
+        return ApiError::no_route().into_response();
+    };
+    match dispatch(&ctx, &method, target, &query, &headers, &body) {
+        Ok(response) => response,
+        Err(err) => err.into_response(),
+    }
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request could not be decoded as JSON: {e}"
+        ))
+    })
+}
+
+fn content_type(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn json_response(code: StatusCode, value: Value) -> Response {
+    (code, axum::Json(value)).into_response()
+}
+
+fn dispatch(
+    ctx: &Ctx,
+    method: &Method,
+    target: Target,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let api = &ctx.api;
+    let doc = |v: Option<Value>| {
+        if *method != Method::GET {
+            return Err(ApiError::method_not_allowed());
+        }
+        v.map(|v| json_response(StatusCode::OK, v))
+            .ok_or_else(ApiError::no_route)
+    };
+    match target {
+        Target::CoreVersions => doc(Some(discovery::core_versions())),
+        Target::Groups => doc(Some(discovery::groups())),
+        Target::Group(g) => doc(discovery::group_doc(&g)),
+        Target::ResourceList(g) => doc(discovery::resource_list(&g)),
+        Target::Collection {
+            resource,
+            namespace,
+        } => match *method {
+            Method::GET => collection_get(api, resource, namespace, query),
+            Method::POST => {
+                if resource.namespaced() && namespace.is_none() {
+                    return Err(ApiError::method_not_allowed());
+                }
+                let object = json_body(body)?;
+                let created = api.create(resource, namespace.as_deref(), object)?;
+                Ok(json_response(StatusCode::CREATED, created))
+            }
+            _ => Err(ApiError::method_not_allowed()),
+        },
+        Target::Object {
+            resource,
+            namespace,
+            name,
+            sub,
+        } => {
+            let ns = namespace.as_deref();
+            let part = match sub.as_deref() {
+                None => Part::Main,
+                Some("status") if resource.has_status() => Part::Status,
+                Some("token") if resource == Resource::ServiceAccount => {
+                    if *method != Method::POST {
+                        return Err(ApiError::method_not_allowed());
+                    }
+                    let request = json_body(body)?;
+                    let issued = api.create_token(ns.unwrap_or("default"), &name, &request)?;
+                    return Ok(json_response(StatusCode::CREATED, issued));
+                }
+                Some(_) => return Err(ApiError::no_route()),
+            };
+            let stored = match *method {
+                Method::GET => api.get(resource, ns, &name)?,
+                Method::PUT => api.replace(resource, ns, &name, json_body(body)?, part)?,
+                Method::PATCH => {
+                    let kind = PatchKind::from_content_type(content_type(headers))?;
+                    api.patch(resource, ns, &name, kind, &json_body(body)?, part)?
+                }
+                Method::DELETE if part == Part::Main => api.delete(resource, ns, &name)?,
+                _ => return Err(ApiError::method_not_allowed()),
+            };
+            Ok(json_response(StatusCode::OK, stored))
+        }
+    }
+}
+
+fn is_true(v: Option<&String>) -> bool {
+    v.is_some_and(|v| v == "true" || v == "1")
+}
+
+fn collection_get(
+    api: &Arc<ApiServer>,
+    resource: Resource,
+    namespace: Option<String>,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+    if is_true(query.get("watch")) {
+        let resource_version = match query.get("resourceVersion").filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!("invalid resource version {v:?}"))
+            })?),
+        };
+        let timeout = query
+            .get("timeoutSeconds")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
+        let req = WatchRequest {
+            resource,
+            namespace,
+            labels,
+            fields,
+            resource_version,
+            timeout,
+            bookmarks: is_true(query.get("allowWatchBookmarks")),
+            send_initial_events: is_true(query.get("sendInitialEvents")),
+        };
+        let body = watch::start(api, req);
+        return Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response());
+    }
+    let (items, rv) = api.list_at(resource, namespace.as_deref());
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|o| labels.matches(o) && fields.matches(o))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        json!({
+            "kind": format!("{}List", resource.kind()),
+            "apiVersion": resource.api_version(),
+            "metadata": {"resourceVersion": rv.to_string()},
+            "items": items,
+        }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("/api", Some(Target::CoreVersions))]
+    #[case("/apis/apps", Some(Target::Group("apps".into())))]
+    #[case("/api/v1", Some(Target::ResourceList(String::new())))]
+    #[case("/api/v1/pods", Some(Target::Collection { resource: Resource::Pod, namespace: None }))]
+    #[case("/api/v1/namespaces", Some(Target::Collection { resource: Resource::Namespace, namespace: None }))]
+    #[case("/api/v1/namespaces/a", Some(Target::Object { resource: Resource::Namespace, namespace: None, name: "a".into(), sub: None }))]
+    #[case("/api/v1/namespaces/a/status", Some(Target::Object { resource: Resource::Namespace, namespace: None, name: "a".into(), sub: Some("status".into()) }))]
+    #[case("/api/v1/namespaces/a/pods", Some(Target::Collection { resource: Resource::Pod, namespace: Some("a".into()) }))]
+    #[case("/api/v1/namespaces/a/serviceaccounts/s/token", Some(Target::Object { resource: Resource::ServiceAccount, namespace: Some("a".into()), name: "s".into(), sub: Some("token".into()) }))]
+    #[case("/apis/apps/v1/namespaces/a/deployments/d", Some(Target::Object { resource: Resource::Deployment, namespace: Some("a".into()), name: "d".into(), sub: None }))]
+    #[case("/apis/apps/v1/namespaces/a/pods", None)]
+    #[case("/api/v1/pods/x", None)]
+    #[case("/nope", None)]
+    fn paths(#[case] path: &str, #[case] expected: Option<Target>) {
+        assert_eq!(parse_path(path), expected);
+    }
+}

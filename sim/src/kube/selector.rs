@@ -1,0 +1,212 @@
+//! Label and field selectors, as `?labelSelector=` and `?fieldSelector=` spell them.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::ApiError;
+
+/// One requirement of a label selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, BTreeSet<String>),
+    NotIn(String, BTreeSet<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+/// A parsed label selector (requirements are ANDed; the empty selector matches everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelSelector(Vec<Requirement>);
+
+/// Splits at commas that are not inside parentheses.
+fn split_top_level(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+fn valid_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+fn parse_set(rest: &str, raw: &str) -> Result<BTreeSet<String>, ApiError> {
+    let inner = rest
+        .trim()
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| bad_selector(raw))?;
+    Ok(inner
+        .split(',')
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect())
+}
+
+fn bad_selector(raw: &str) -> ApiError {
+    ApiError::bad_request(format!("unable to parse requirement: invalid label selector: {raw:?}"))
+}
+
+impl LabelSelector {
+    /// Parses `k=v,k!=v,k,!k,k in (a,b),k notin (a)`.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let mut reqs = Vec::new();
+        for part in split_top_level(raw) {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let req = if let Some(k) = part.strip_prefix('!') {
+                Requirement::NotExists(k.trim().to_owned())
+            } else if let Some((k, v)) = part.split_once("!=") {
+                Requirement::NotEquals(k.trim().to_owned(), v.trim().to_owned())
+            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                Requirement::Equals(k.trim().to_owned(), v.trim().to_owned())
+            } else if let Some((k, rest)) = part.split_once(" notin ") {
+                Requirement::NotIn(k.trim().to_owned(), parse_set(rest, raw)?)
+            } else if let Some((k, rest)) = part.split_once(" in ") {
+                Requirement::In(k.trim().to_owned(), parse_set(rest, raw)?)
+            } else {
+                Requirement::Exists(part.to_owned())
+            };
+            let key = match &req {
+                Requirement::Equals(k, _)
+                | Requirement::NotEquals(k, _)
+                | Requirement::In(k, _)
+                | Requirement::NotIn(k, _)
+                | Requirement::Exists(k)
+                | Requirement::NotExists(k) => k,
+            };
+            if !valid_key(key) {
+                return Err(bad_selector(raw));
+            }
+            reqs.push(req);
+        }
+        Ok(Self(reqs))
+    }
+
+    /// Whether an object's `metadata.labels` satisfy every requirement.
+    pub fn matches(&self, object: &Value) -> bool {
+        let labels = object.pointer("/metadata/labels");
+        let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        self.0.iter().all(|req| match req {
+            Requirement::Equals(k, v) => label(k) == Some(v.as_str()),
+            Requirement::NotEquals(k, v) => label(k) != Some(v.as_str()),
+            Requirement::In(k, vs) => label(k).is_some_and(|l| vs.contains(l)),
+            Requirement::NotIn(k, vs) => label(k).is_none_or(|l| !vs.contains(l)),
+            Requirement::Exists(k) => label(k).is_some(),
+            Requirement::NotExists(k) => label(k).is_none(),
+        })
+    }
+}
+
+/// A parsed field selector: `metadata.name`, `metadata.namespace` and a few more fields
+/// with `=`, `==` or `!=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldSelector(Vec<(String, bool, String)>);
+
+/// Fields a selector may name, with their JSON pointer.
+const FIELDS: &[(&str, &str)] = &[
+    ("metadata.name", "/metadata/name"),
+    ("metadata.namespace", "/metadata/namespace"),
+    ("spec.nodeName", "/spec/nodeName"),
+    ("spec.serviceAccountName", "/spec/serviceAccountName"),
+    ("status.phase", "/status/phase"),
+];
+
+impl FieldSelector {
+    /// Parses `metadata.name=x,metadata.namespace!=y`.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let mut reqs = Vec::new();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (field, equal, value) = if let Some((f, v)) = part.split_once("!=") {
+                (f, false, v)
+            } else if let Some((f, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                (f, true, v)
+            } else {
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{raw}'; can't understand '{part}'"
+                )));
+            };
+            let field = field.trim();
+            if !FIELDS.iter().any(|(f, _)| *f == field) {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {field}"
+                )));
+            }
+            reqs.push((field.to_owned(), equal, value.trim().to_owned()));
+        }
+        Ok(Self(reqs))
+    }
+
+    /// Whether the object satisfies every requirement.
+    pub fn matches(&self, object: &Value) -> bool {
+        self.0.iter().all(|(field, equal, value)| {
+            let pointer = FIELDS
+                .iter()
+                .find(|(f, _)| f == field)
+                .map_or("", |(_, p)| *p);
+            let actual = object.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+            (actual == value) == *equal
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    #[rstest]
+    #[case("app=web", true)]
+    #[case("app==web", true)]
+    #[case("app=db", false)]
+    #[case("app!=db", true)]
+    #[case("tier", true)]
+    #[case("!tier", false)]
+    #[case("!missing", true)]
+    #[case("app in (db, web)", true)]
+    #[case("app in (db)", false)]
+    #[case("app notin (db)", true)]
+    #[case("app=web,tier=front", true)]
+    #[case("app=web,tier=back", false)]
+    #[case("", true)]
+    fn label_selectors(#[case] selector: &str, #[case] expected: bool) {
+        let obj = json!({"metadata": {"labels": {"app": "web", "tier": "front"}}});
+        assert_eq!(LabelSelector::parse(selector).unwrap().matches(&obj), expected);
+    }
+
+    #[rstest]
+    #[case("app in (a")]
+    #[case("a b=c")]
+    fn bad_label_selectors(#[case] selector: &str) {
+        assert_eq!(LabelSelector::parse(selector).unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn field_selectors() {
+        let obj = json!({"metadata": {"name": "a", "namespace": "n"}});
+        assert!(FieldSelector::parse("metadata.name=a").unwrap().matches(&obj));
+        assert!(FieldSelector::parse("metadata.name=a,metadata.namespace!=m").unwrap().matches(&obj));
+        assert!(!FieldSelector::parse("metadata.namespace=m").unwrap().matches(&obj));
+        assert_eq!(FieldSelector::parse("spec.bogus=1").unwrap_err().code, 400);
+    }
+}

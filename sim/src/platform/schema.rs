@@ -1,0 +1,436 @@
+//! GraphQL types and resolvers, spelled as Houston's schema of the v0.15/v0.16 era spells
+//! them (the `astro` CLI's queries name these types, arguments and fields).
+//!
+//! `appConfig` answers without a token (the CLI asks it before anything else); every other
+//! field needs one.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, EmptySubscription, InputObject, InputValueError, InputValueResult, MaybeUndefined,
+    Object, Scalar, ScalarType, Schema, SimpleObject, Value as GqlValue, types::Json,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use super::Platform;
+use super::binding::RoleArg;
+use super::error::PlatformError;
+use super::ops::{Caller, CreateInput, UpdateInput};
+use super::store::DeploymentRecord;
+use super::values::Executor;
+use crate::faults::Fault;
+
+/// The schema served at `/v1`.
+pub type PlatformSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema over a platform.
+pub fn build(platform: Arc<Platform>) -> PlatformSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .data(platform)
+        .finish()
+}
+
+/// The token a request carried (already stripped of `Bearer `), put into the request data
+/// by the HTTP layer.
+#[derive(Debug, Clone, Default)]
+pub struct RequestToken(pub Option<String>);
+
+/// Houston's `Uuid` scalar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uuid(pub uuid::Uuid);
+
+#[Scalar(name = "Uuid")]
+impl ScalarType for Uuid {
+    fn parse(value: GqlValue) -> InputValueResult<Self> {
+        match &value {
+            GqlValue::String(text) => uuid::Uuid::parse_str(text)
+                .map(Uuid)
+                .map_err(|_| InputValueError::custom(format!("`{text}` is not a valid Uuid"))),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> GqlValue {
+        GqlValue::String(self.0.to_string())
+    }
+}
+
+fn platform<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Platform>> {
+    ctx.data::<Arc<Platform>>()
+}
+
+fn caller<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a Arc<Platform>, Caller)> {
+    let platform = platform(ctx)?;
+    let token = ctx.data_opt::<RequestToken>().and_then(|t| t.0.as_deref());
+    let caller = platform
+        .authenticate(token)
+        .map_err(PlatformError::into_graphql)?;
+    Ok((platform, caller))
+}
+
+fn timestamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn role_arg(value: MaybeUndefined<String>) -> RoleArg {
+    match value {
+        MaybeUndefined::Undefined => RoleArg::Omitted,
+        MaybeUndefined::Null => RoleArg::Null,
+        MaybeUndefined::Value(role) => RoleArg::Value(role),
+    }
+}
+
+/// `appConfig`.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AppConfig {
+    /// Platform version.
+    pub version: String,
+    /// Base domain.
+    pub base_domain: String,
+    /// Whether SMTP is configured (never, in the sim).
+    pub smtp_configured: bool,
+    /// Whether clients may choose release names.
+    pub manual_release_names: bool,
+}
+
+/// A deployment URL (`airflow`, `flower`).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct DeploymentUrl {
+    /// URL kind.
+    #[graphql(name = "type")]
+    pub kind: String,
+    /// The URL.
+    pub url: String,
+}
+
+/// A workspace reference.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Workspace {
+    /// Workspace id.
+    pub id: Uuid,
+}
+
+/// Image tags of the deployment (`astro deploy` reads them).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct DeployInfo {
+    /// The tag the next `astro deploy` pushes.
+    pub next_cli: String,
+    /// The tag currently deployed, if any.
+    pub current: Option<String>,
+}
+
+/// A deployment as the API shows it.
+pub struct Deployment {
+    record: DeploymentRecord,
+    base_domain: String,
+    config: Value,
+}
+
+impl Deployment {
+    fn new(platform: &Platform, record: DeploymentRecord) -> Self {
+        let record_annotations = !platform.options().faults.has(Fault::ConfigNotStored);
+        let config = record.config.view(&record.annotations, record_annotations);
+        Self {
+            base_domain: platform.options().base_domain.clone(),
+            config,
+            record,
+        }
+    }
+}
+
+#[Object]
+impl Deployment {
+    /// Deployment id.
+    async fn id(&self) -> Uuid {
+        Uuid(self.record.id)
+    }
+
+    /// Deployment type (`airflow`).
+    #[graphql(name = "type")]
+    async fn kind(&self) -> &str {
+        &self.record.kind
+    }
+
+    /// Display label.
+    async fn label(&self) -> &str {
+        &self.record.label
+    }
+
+    /// Description.
+    async fn description(&self) -> Option<&str> {
+        self.record.description.as_deref()
+    }
+
+    /// Release name.
+    async fn release_name(&self) -> &str {
+        self.record.release.as_str()
+    }
+
+    /// Chart version.
+    async fn version(&self) -> &str {
+        &self.record.version
+    }
+
+    /// Dashboard URLs.
+    async fn urls(&self) -> Vec<DeploymentUrl> {
+        let base = format!(
+            "https://deployments.{}/{}",
+            self.base_domain, self.record.release
+        );
+        let mut urls = vec![DeploymentUrl {
+            kind: "airflow".to_owned(),
+            url: format!("{base}/airflow"),
+        }];
+        if self.record.config.executor() == Executor::Celery {
+            urls.push(DeploymentUrl {
+                kind: "flower".to_owned(),
+                url: format!("{base}/flower"),
+            });
+        }
+        urls
+    }
+
+    /// The config column, with `serviceAccountAnnotations` when a role is bound.
+    async fn config(&self) -> Json<Value> {
+        Json(self.config.clone())
+    }
+
+    /// The workspace.
+    async fn workspace(&self) -> Workspace {
+        Workspace {
+            id: Uuid(self.record.workspace_id),
+        }
+    }
+
+    /// Deploy tags.
+    async fn deploy_info(&self) -> DeployInfo {
+        DeployInfo {
+            next_cli: "deploy-1".to_owned(),
+            current: None,
+        }
+    }
+
+    /// Creation time (ISO 8601).
+    async fn created_at(&self) -> String {
+        timestamp(&self.record.created_at)
+    }
+
+    /// Last update time (ISO 8601).
+    async fn updated_at(&self) -> String {
+        timestamp(&self.record.updated_at)
+    }
+}
+
+/// Selects one deployment.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(name = "DeploymentWhereUniqueInput")]
+pub struct DeploymentWhere {
+    /// Deployment id.
+    pub id: Option<String>,
+    /// Release name.
+    pub release_name: Option<String>,
+}
+
+/// Queries.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Platform settings the CLI checks first; needs no token.
+    async fn app_config(&self, ctx: &Context<'_>) -> async_graphql::Result<AppConfig> {
+        let options = platform(ctx)?.options();
+        Ok(AppConfig {
+            version: options.version.clone(),
+            base_domain: options.base_domain.clone(),
+            smtp_configured: false,
+            manual_release_names: options.manual_release_names,
+        })
+    }
+
+    /// One deployment, by `id` or `where: {id}` / `where: {releaseName}`.
+    async fn deployment(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<Uuid>,
+        #[graphql(name = "where")] filter: Option<DeploymentWhere>,
+    ) -> async_graphql::Result<Deployment> {
+        let (platform, caller) = caller(ctx)?;
+        let bad = |m: String| PlatformError::BadUserInput(m).into_graphql();
+        let record = match (id, filter) {
+            (Some(id), _) => platform.deployment(&caller, id.0),
+            (None, Some(DeploymentWhere { id: Some(id), .. })) => {
+                let id = uuid::Uuid::parse_str(&id)
+                    .map_err(|_| bad(format!("`{id}` is not a valid Uuid")))?;
+                platform.deployment(&caller, id)
+            }
+            (
+                None,
+                Some(DeploymentWhere {
+                    release_name: Some(name),
+                    ..
+                }),
+            ) => platform
+                .deployments(&caller, None, Some(&name))
+                .and_then(|found| {
+                    found.into_iter().next().ok_or_else(|| {
+                        PlatformError::NotFound(format!("Deployment {name} not found"))
+                    })
+                }),
+            _ => return Err(bad("deployment needs an id or a release name".to_owned())),
+        }
+        .map_err(PlatformError::into_graphql)?;
+        Ok(Deployment::new(platform, record))
+    }
+
+    /// Deployments of a workspace (or of all the caller's workspaces).
+    async fn deployments(
+        &self,
+        ctx: &Context<'_>,
+        workspace_uuid: Option<Uuid>,
+        release_name: Option<String>,
+    ) -> async_graphql::Result<Vec<Deployment>> {
+        list(ctx, workspace_uuid, release_name.as_deref())
+    }
+
+    /// Deployments of a workspace (the CLI's `GetDeployment` query).
+    async fn workspace_deployments(
+        &self,
+        ctx: &Context<'_>,
+        workspace_uuid: Uuid,
+        release_name: Option<String>,
+    ) -> async_graphql::Result<Vec<Deployment>> {
+        list(ctx, Some(workspace_uuid), release_name.as_deref())
+    }
+}
+
+fn list(
+    ctx: &Context<'_>,
+    workspace: Option<Uuid>,
+    release: Option<&str>,
+) -> async_graphql::Result<Vec<Deployment>> {
+    let (platform, caller) = caller(ctx)?;
+    let records = platform
+        .deployments(&caller, workspace.map(|w| w.0), release)
+        .map_err(PlatformError::into_graphql)?;
+    Ok(records
+        .into_iter()
+        .map(|r| Deployment::new(platform, r))
+        .collect())
+}
+
+/// Mutations.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Creates a deployment; a non-empty `cloudRole` (Workspace Admins only) binds an IAM role.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_deployment(
+        &self,
+        ctx: &Context<'_>,
+        label: String,
+        #[graphql(name = "type", default_with = "Some(\"airflow\".to_owned())")] kind: Option<
+            String,
+        >,
+        workspace_uuid: Uuid,
+        release_name: Option<String>,
+        config: Option<Json<Value>>,
+        executor: Option<Executor>,
+        cloud_role: MaybeUndefined<String>,
+    ) -> async_graphql::Result<Deployment> {
+        let (platform, caller) = caller(ctx)?;
+        let input = CreateInput {
+            label,
+            kind,
+            workspace_id: workspace_uuid.0,
+            release_name,
+            config: config.map(|c| c.0),
+            executor,
+            cloud_role: role_arg(cloud_role),
+        };
+        let record = platform
+            .create_deployment(&caller, input)
+            .map_err(PlatformError::into_graphql)?;
+        Ok(Deployment::new(platform, record))
+    }
+
+    /// Updates a deployment. Accepts the v0.15/v0.16 shape (`payload`, `cloudRole`, `sync`)
+    /// and the later one (`executor`, `config`). `sync` only asked Houston to wait for the
+    /// Helm upgrade; the sim always applies synchronously.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_deployment(
+        &self,
+        ctx: &Context<'_>,
+        deployment_uuid: Uuid,
+        payload: Option<Json<Value>>,
+        cloud_role: MaybeUndefined<String>,
+        sync: Option<bool>,
+        executor: Option<Executor>,
+        config: Option<Json<Value>>,
+    ) -> async_graphql::Result<Deployment> {
+        let (platform, caller) = caller(ctx)?;
+        tracing::debug!(?sync, user = caller.email(), "updateDeployment");
+        let input = UpdateInput {
+            payload: payload.map(|p| p.0),
+            cloud_role: role_arg(cloud_role),
+            executor,
+            config: config.map(|c| c.0),
+        };
+        let record = platform
+            .update_deployment(&caller, deployment_uuid.0, input)
+            .map_err(PlatformError::into_graphql)?;
+        Ok(Deployment::new(platform, record))
+    }
+
+    /// Deletes a deployment and its namespace.
+    async fn delete_deployment(
+        &self,
+        ctx: &Context<'_>,
+        deployment_uuid: Uuid,
+    ) -> async_graphql::Result<Deployment> {
+        let (platform, caller) = caller(ctx)?;
+        let record = platform
+            .delete_deployment(&caller, deployment_uuid.0)
+            .map_err(PlatformError::into_graphql)?;
+        Ok(Deployment::new(platform, record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdl_matches_the_cli_spelling() {
+        let sdl = Schema::build(Query, Mutation, EmptySubscription)
+            .finish()
+            .sdl();
+        for needle in [
+            "scalar Uuid",
+            "scalar JSON",
+            "createDeployment(label: String!, type: String = \"airflow\", workspaceUuid: Uuid!, releaseName: String, config: JSON, executor: ExecutorType, cloudRole: String): Deployment!",
+            "updateDeployment(deploymentUuid: Uuid!, payload: JSON, cloudRole: String, sync: Boolean, executor: ExecutorType, config: JSON): Deployment!",
+            "deleteDeployment(deploymentUuid: Uuid!): Deployment!",
+            "workspaceDeployments(workspaceUuid: Uuid!, releaseName: String): [Deployment!]!",
+            "deployment(id: Uuid, where: DeploymentWhereUniqueInput): Deployment!",
+            "CeleryExecutor",
+            "KubernetesExecutor",
+            "manualReleaseNames: Boolean!",
+            "releaseName: String!",
+            "deployInfo: DeployInfo!",
+        ] {
+            assert!(sdl.contains(needle), "SDL lacks `{needle}`:\n{sdl}");
+        }
+    }
+
+    #[test]
+    fn uuid_scalar_round_trips_and_refuses_garbage() {
+        let id = uuid::Uuid::new_v4();
+        let parsed = <Uuid as ScalarType>::parse(GqlValue::String(id.to_string())).unwrap();
+        assert_eq!(parsed.0, id);
+        assert_eq!(parsed.to_value(), GqlValue::String(id.to_string()));
+        assert!(<Uuid as ScalarType>::parse(GqlValue::String("nope".into())).is_err());
+        assert!(<Uuid as ScalarType>::parse(GqlValue::Number(1.into())).is_err());
+    }
+}
