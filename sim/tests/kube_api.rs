@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{await_condition, conditions};
@@ -263,7 +263,7 @@ async fn discovery_and_version() {
     assert!(groups.groups.iter().any(|g| g.name == "apps"));
     let core = client.list_core_api_versions().await.unwrap();
     assert_eq!(core.versions, ["v1"]);
-    let v1 = client.list_api_group_resources("v1").await.unwrap();
+    let v1 = client.list_core_api_resources("v1").await.unwrap();
     let find = |name: &str| v1.resources.iter().find(|r| r.name == name).cloned();
     assert!(!find("namespaces").unwrap().namespaced);
     assert!(find("pods").unwrap().namespaced);
@@ -411,24 +411,22 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
         .await
         .unwrap();
 
-    let request = |expiration: Option<i64>, bound: bool| TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec!["sts.amazonaws.com".to_owned()],
-            expiration_seconds: expiration,
-            bound_object_ref: bound.then(|| BoundObjectReference {
-                api_version: Some("v1".to_owned()),
-                kind: Some("Pod".to_owned()),
-                name: Some("w".to_owned()),
-                uid: pod.metadata.uid.clone(),
-            }),
-        },
-        ..TokenRequest::default()
+    let pod_uid = pod.metadata.uid.clone().unwrap();
+    let request = |expiration: Option<i64>, bound: bool| -> TokenRequest {
+        let mut spec = json!({"audiences": ["sts.amazonaws.com"]});
+        if let Some(e) = expiration {
+            spec["expirationSeconds"] = json!(e);
+        }
+        if bound {
+            spec["boundObjectRef"] = json!({"apiVersion": "v1", "kind": "Pod", "name": "w", "uid": pod_uid});
+        }
+        typed(json!({"spec": spec}))
     };
     let issued = sas
         .create_token_request("worker", &PostParams::default(), &request(Some(3600), true))
         .await
         .unwrap();
-    let status = issued.status.unwrap();
+    let token = issued.status.unwrap().token.unwrap();
 
     let http = reqwest::Client::new();
     let discovery: Value = http
@@ -449,12 +447,12 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
         .json()
         .await
         .unwrap();
-    let kid = jsonwebtoken::decode_header(&status.token).unwrap().kid.unwrap();
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
     let key = DecodingKey::from_jwk(jwks.find(&kid).unwrap()).unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&["sts.amazonaws.com"]);
     validation.set_issuer(&[ep.oidc_issuer.as_str()]);
-    let claims = jsonwebtoken::decode::<Value>(&status.token, &key, &validation)
+    let claims = jsonwebtoken::decode::<Value>(&token, &key, &validation)
         .unwrap()
         .claims;
     assert_eq!(claims["sub"], "system:serviceaccount:astronomer-t:worker");
@@ -469,7 +467,7 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
         .create_token_request("worker", &PostParams::default(), &request(None, false))
         .await
         .unwrap();
-    let claims: Value = jsonwebtoken::decode(&unbound.status.unwrap().token, &key, &validation)
+    let claims: Value = jsonwebtoken::decode(&unbound.status.unwrap().token.unwrap(), &key, &validation)
         .unwrap()
         .claims;
     assert!(claims["kubernetes.io"].get("pod").is_none());

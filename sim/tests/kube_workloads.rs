@@ -132,10 +132,10 @@ fn deployment(image: &str) -> Deployment {
 /// `kubectl rollout status`'s notion of done.
 fn rolled_out(d: Option<&Deployment>) -> bool {
     let Some(d) = d else { return false };
-    let (Some(status), Some(spec)) = (&d.status, &d.spec) else {
+    let Some(status) = &d.status else {
         return false;
     };
-    let want = spec.replicas.unwrap_or(1);
+    let want = d.spec.replicas.unwrap_or(1);
     status.observed_generation >= d.metadata.generation
         && status.updated_replicas == Some(want)
         && status.replicas == Some(want)
@@ -159,7 +159,7 @@ async fn a_deployment_rolls_out_and_rolls_again_on_a_template_change() {
         .unwrap()
         .unwrap();
     let conditions = done.status.unwrap().conditions.unwrap();
-    assert!(conditions.iter().any(|c| c.type_ == "Available" && c.status == "True"));
+    assert!(conditions.iter().any(|c| c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")));
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "astronomer-r");
     let first = pods.list(&ListParams::default().labels("release=r")).await.unwrap();
@@ -203,7 +203,7 @@ async fn a_deployment_rolls_out_and_rolls_again_on_a_template_change() {
     }
     let replicasets: Api<ReplicaSet> = Api::namespaced(client.clone(), "astronomer-r");
     let old = replicasets.get(&rs_names[0]).await.unwrap();
-    assert_eq!(old.spec.unwrap().replicas, Some(0));
+    assert_eq!(old.spec.replicas, Some(0));
     sim.shutdown().await;
 }
 

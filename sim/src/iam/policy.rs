@@ -320,12 +320,11 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, Malform
         }
         (None, None) => return Err(malformed("Missing required field Action")),
     };
-    if kind == PolicyKind::Trust {
-        if let Actions::Listed(list) = &actions {
-            if let Some(bad) = list.iter().find(|a| *a != "*" && !a.contains(':')) {
-                return Err(malformed(format!("Invalid action: {bad}")));
-            }
-        }
+    if kind == PolicyKind::Trust
+        && let Actions::Listed(list) = &actions
+        && let Some(bad) = list.iter().find(|a| *a != "*" && !a.contains(':'))
+    {
+        return Err(malformed(format!("Invalid action: {bad}")));
     }
     let conditions = match object.get("Condition") {
         None => Vec::new(),

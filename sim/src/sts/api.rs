@@ -147,12 +147,12 @@ pub(crate) fn assume_role_with_web_identity(
             ));
         }
     }
-    if let Some(nbf) = token.time_claim("nbf")? {
-        if nbf > now_secs {
-            return Err(AwsError::invalid_identity_token(format!(
-                "Token is not yet valid: current date/time {now_secs} must be after the not-before date/time {nbf}"
-            )));
-        }
+    if let Some(nbf) = token.time_claim("nbf")?
+        && nbf > now_secs
+    {
+        return Err(AwsError::invalid_identity_token(format!(
+            "Token is not yet valid: current date/time {now_secs} must be after the not-before date/time {nbf}"
+        )));
     }
     let audiences = token.audiences();
     let audience = audiences
@@ -172,12 +172,12 @@ pub(crate) fn assume_role_with_web_identity(
         .iam
         .role_by_arn(request.role_arn)
         .ok_or_else(not_authorized)?;
-    if let Some(duration) = request.duration {
-        if duration > role.max_session_duration {
-            return Err(AwsError::validation(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-            ));
-        }
+    if let Some(duration) = request.duration
+        && duration > role.max_session_duration
+    {
+        return Err(AwsError::validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
     }
     let sub_key = format!("{}:sub", provider.url);
     let context = RequestContext {
