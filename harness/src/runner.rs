@@ -183,6 +183,7 @@ fn record(result: &mut ScenarioResult, first_bad: &mut Option<Outcome>, step: St
             other => other.clone(),
         });
     }
+    tracing::info!(scenario = %result.name, step = %step.kind, outcome = step.outcome.label(), "step finished");
     let _ = events.send(Event::StepFinished {
         scenario: result.name.clone(),
         step: step.clone(),

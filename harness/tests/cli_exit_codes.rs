@@ -49,3 +49,63 @@ fn list_names_scenarios_with_rules() {
     assert!(stdout.contains("role-annotation-cannot-be-removed"), "{stdout}");
     assert!(stdout.contains("R10"), "{stdout}");
 }
+
+/// Ctrl-C in the middle of a step: the run stops, cleans up what it created, writes its
+/// reports, and exits non-zero.
+#[test]
+fn ctrl_c_cleans_up_and_reports() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("slow.yaml");
+    std::fs::write(
+        &scenario,
+        r#"name: interrupted
+description: Creates a namespace, then waits for a deployment that never comes.
+rules: [R12]
+steps:
+  - create_service_account: {namespace: "outside-{{run_id}}", name: waiting}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s}
+"#,
+    )
+    .unwrap();
+    let json = dir.path().join("results.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .args(["run", "--junit"])
+        .arg(dir.path().join("junit.xml"))
+        .arg("--json")
+        .arg(&json)
+        .arg(&scenario)
+        .env("NO_COLOR", "1")
+        .env("ROLECHECK_LOG", "rolecheck=info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (by reading the log, not by sleeping) until the namespace exists.
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("step finished") && line.contains("create_service_account") {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(2), "{}", rest.join("\n"));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["leftovers"], serde_json::json!([]), "{report:#}");
+    let steps = report["scenarios"][0]["steps"].as_array().unwrap();
+    let interrupted = &steps[1];
+    assert_eq!(interrupted["outcome"]["status"], "error", "{report:#}");
+    let cleanup = steps.last().unwrap();
+    assert_eq!(cleanup["kind"], "cleanup");
+    assert_eq!(cleanup["outcome"]["status"], "passed", "{report:#}");
+    assert!(cleanup["log"].to_string().contains("removed"), "{report:#}");
+}

@@ -90,3 +90,34 @@ async fn unknown_fault_is_a_usage_error() {
         .unwrap_err();
     assert!(err.to_string().contains("no-such-fault"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_times_out_fails_with_what_it_last_saw_and_cleans_up() {
+    let reports = tempfile::tempdir().unwrap();
+    let scenario = reports.path().join("timeout.yaml");
+    std::fs::write(
+        &scenario,
+        r#"name: times-out
+description: Waits for a deployment that never comes.
+rules: [R4]
+steps:
+  - create_service_account: {namespace: "outside-{{run_id}}", name: waiting}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 1s}
+"#,
+    )
+    .unwrap();
+    let mut args = args(&reports, &[], &[]);
+    args.paths = vec![scenario];
+    let report = app::run(&args, quiet()).await.unwrap();
+    match &report.scenarios[0].outcome {
+        Outcome::Failed { message, actual, .. } => {
+            assert!(message.contains("timed out after 1s"), "{message}");
+            assert!(actual.contains("no Deployment matches"), "{actual}");
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    let cleanup = report.scenarios[0].steps.last().unwrap();
+    assert_eq!(cleanup.kind, "cleanup");
+    assert_eq!(cleanup.outcome, Outcome::Passed);
+}

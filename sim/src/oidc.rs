@@ -131,7 +131,8 @@ mod tests {
     #[test]
     fn signed_tokens_verify_against_the_jwks() {
         let issuer = Issuer::new("https://oidc.example/id/ABC".to_owned()).unwrap();
-        let claims = json!({"iss": issuer.url(), "sub": "s", "aud": ["a"], "exp": 4_000_000_000u64});
+        let claims =
+            json!({"iss": issuer.url(), "sub": "s", "aud": ["a"], "exp": 4_000_000_000u64});
         let token = issuer.sign(&claims).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(issuer.kid()));

@@ -280,8 +280,10 @@ mod tests {
     const ARN: &str = "arn:aws:iam::123456789012:role/r";
 
     fn sa(annotations: serde_json::Value) -> ServiceAccount {
-        serde_json::from_value(json!({"metadata": {"name": "sa", "namespace": "ns", "annotations": annotations}}))
-            .unwrap()
+        serde_json::from_value(
+            json!({"metadata": {"name": "sa", "namespace": "ns", "annotations": annotations}}),
+        )
+        .unwrap()
     }
 
     fn pod(annotations: serde_json::Value, main_env: serde_json::Value) -> Pod {
@@ -405,7 +407,10 @@ mod tests {
         let changed = mutate(&mut p, Some(&sa(sa_annotations)), &options);
         assert_eq!(changed, expect.changed);
         let main = env_of(&p, "main");
-        assert_eq!(main.get("AWS_ROLE_ARN").map(String::as_str), expect.role_env);
+        assert_eq!(
+            main.get("AWS_ROLE_ARN").map(String::as_str),
+            expect.role_env
+        );
         assert_eq!(
             main.get("AWS_WEB_IDENTITY_TOKEN_FILE").map(String::as_str),
             expect.token_file
@@ -464,7 +469,11 @@ mod tests {
     #[case::sa_false_overrides_default(Some("false"), true, false)]
     #[case::default_on(None, true, true)]
     #[case::default_off(None, false, false)]
-    fn regional_sts(#[case] annotation: Option<&str>, #[case] default: bool, #[case] expected: bool) {
+    fn regional_sts(
+        #[case] annotation: Option<&str>,
+        #[case] default: bool,
+        #[case] expected: bool,
+    ) {
         let mut annotations = json!({"eks.amazonaws.com/role-arn": ARN});
         if let Some(a) = annotation {
             annotations["eks.amazonaws.com/sts-regional-endpoints"] = json!(a);
@@ -476,7 +485,9 @@ mod tests {
         let mut p = pod(json!({}), json!([]));
         mutate(&mut p, Some(&sa(annotations)), &options);
         assert_eq!(
-            env_of(&p, "main").get("AWS_STS_REGIONAL_ENDPOINTS").map(String::as_str),
+            env_of(&p, "main")
+                .get("AWS_STS_REGIONAL_ENDPOINTS")
+                .map(String::as_str),
             expected.then_some("regional")
         );
     }

@@ -46,9 +46,12 @@ fn typed<T: serde::de::DeserializeOwned>(v: Value) -> T {
 
 async fn namespace(client: &Client, name: &str) {
     let api: Api<Namespace> = Api::all(client.clone());
-    api.create(&PostParams::default(), &typed(json!({"metadata": {"name": name}})))
-        .await
-        .unwrap();
+    api.create(
+        &PostParams::default(),
+        &typed(json!({"metadata": {"name": name}})),
+    )
+    .await
+    .unwrap();
 }
 
 /// Bounds a wait so a broken sim fails the test instead of hanging it.
@@ -85,7 +88,10 @@ async fn crud_with_real_status_errors() {
     assert!(rv > 0);
 
     let dup = sas
-        .create(&PostParams::default(), &typed(json!({"metadata": {"name": "worker"}})))
+        .create(
+            &PostParams::default(),
+            &typed(json!({"metadata": {"name": "worker"}})),
+        )
         .await
         .unwrap_err();
     let status = api_status(dup);
@@ -135,9 +141,16 @@ async fn crud_with_real_status_errors() {
         )
         .await
         .unwrap();
-    assert!(!patched.annotations().contains_key("eks.amazonaws.com/role-arn"));
+    assert!(
+        !patched
+            .annotations()
+            .contains_key("eks.amazonaws.com/role-arn")
+    );
 
-    let deleted = sas.delete("worker", &DeleteParams::default()).await.unwrap();
+    let deleted = sas
+        .delete("worker", &DeleteParams::default())
+        .await
+        .unwrap();
     assert!(deleted.is_left());
     assert_eq!(api_status(sas.get("worker").await.unwrap_err()).code, 404);
 
@@ -145,7 +158,10 @@ async fn crud_with_real_status_errors() {
     let elsewhere: Api<ServiceAccount> = Api::namespaced(client.clone(), "ghost");
     let err = api_status(
         elsewhere
-            .create(&PostParams::default(), &typed(json!({"metadata": {"name": "x"}})))
+            .create(
+                &PostParams::default(),
+                &typed(json!({"metadata": {"name": "x"}})),
+            )
             .await
             .unwrap_err(),
     );
@@ -179,19 +195,36 @@ async fn lists_filter_by_label_and_field_selectors() {
         v
     };
     let all: Api<ServiceAccount> = Api::all(client.clone());
-    let workers = all.list(&ListParams::default().labels("component=worker")).await.unwrap();
+    let workers = all
+        .list(&ListParams::default().labels("component=worker"))
+        .await
+        .unwrap();
     assert!(workers.metadata.resource_version.is_some());
     assert!(workers.metadata.continue_.is_none());
-    assert_eq!(names(workers), ["astronomer-a/a-worker", "astronomer-b/a-worker"]);
-    let not_workers = all.list(&ListParams::default().labels("component,component!=worker")).await.unwrap();
-    assert_eq!(names(not_workers), ["astronomer-a/a-scheduler", "astronomer-b/a-scheduler"]);
+    assert_eq!(
+        names(workers),
+        ["astronomer-a/a-worker", "astronomer-b/a-worker"]
+    );
+    let not_workers = all
+        .list(&ListParams::default().labels("component,component!=worker"))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(not_workers),
+        ["astronomer-a/a-scheduler", "astronomer-b/a-scheduler"]
+    );
     let set = all
         .list(&ListParams::default().labels("release in (astronomer-b),!missing"))
         .await
         .unwrap();
-    assert_eq!(names(set), ["astronomer-b/a-scheduler", "astronomer-b/a-worker"]);
+    assert_eq!(
+        names(set),
+        ["astronomer-b/a-scheduler", "astronomer-b/a-worker"]
+    );
     let by_field = all
-        .list(&ListParams::default().fields("metadata.name=a-worker,metadata.namespace=astronomer-a"))
+        .list(
+            &ListParams::default().fields("metadata.name=a-worker,metadata.namespace=astronomer-a"),
+        )
         .await
         .unwrap();
     assert_eq!(names(by_field), ["astronomer-a/a-worker"]);
@@ -199,9 +232,17 @@ async fn lists_filter_by_label_and_field_selectors() {
     // Every namespace gets a `default` ServiceAccount.
     assert_eq!(
         names(in_ns.list(&ListParams::default()).await.unwrap()),
-        ["astronomer-a/a-scheduler", "astronomer-a/a-worker", "astronomer-a/default"]
+        [
+            "astronomer-a/a-scheduler",
+            "astronomer-a/a-worker",
+            "astronomer-a/default"
+        ]
     );
-    let bad = api_status(all.list(&ListParams::default().labels("a in (b")).await.unwrap_err());
+    let bad = api_status(
+        all.list(&ListParams::default().labels("a in (b"))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((bad.code, bad.reason.as_str()), (400, "BadRequest"));
     sim.shutdown().await;
 }
@@ -218,23 +259,40 @@ async fn pods_start_and_namespace_deletion_cascades_through_watches() {
         )
         .await
         .unwrap();
-    assert_eq!(pod.status.as_ref().unwrap().phase.as_deref(), Some("Pending"));
-    assert_eq!(pod.spec.as_ref().unwrap().service_account_name.as_deref(), Some("default"));
+    assert_eq!(
+        pod.status.as_ref().unwrap().phase.as_deref(),
+        Some("Pending")
+    );
+    assert_eq!(
+        pod.spec.as_ref().unwrap().service_account_name.as_deref(),
+        Some("default")
+    );
 
-    let running = within(await_condition(pods.clone(), "p", conditions::is_pod_running()))
-        .await
-        .unwrap()
-        .unwrap();
+    let running = within(await_condition(
+        pods.clone(),
+        "p",
+        conditions::is_pod_running(),
+    ))
+    .await
+    .unwrap()
+    .unwrap();
     let status = running.status.unwrap();
     assert!(status.pod_ip.is_some());
     assert!(status.container_statuses.unwrap()[0].ready);
 
     let uid = running.metadata.uid.unwrap();
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces.delete("astronomer-w", &DeleteParams::default()).await.unwrap();
-    within(await_condition(pods.clone(), "p", conditions::is_deleted(&uid)))
+    namespaces
+        .delete("astronomer-w", &DeleteParams::default())
         .await
         .unwrap();
+    within(await_condition(
+        pods.clone(),
+        "p",
+        conditions::is_deleted(&uid),
+    ))
+    .await
+    .unwrap();
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "astronomer-w");
     assert_eq!(api_status(sas.get("default").await.unwrap_err()).code, 404);
 
@@ -257,7 +315,10 @@ async fn pods_start_and_namespace_deletion_cascades_through_watches() {
 async fn discovery_and_version() {
     let (sim, client) = start().await;
     let version = client.apiserver_version().await.unwrap();
-    assert_eq!((version.major.as_str(), version.minor.as_str()), ("1", "29"));
+    assert_eq!(
+        (version.major.as_str(), version.minor.as_str()),
+        ("1", "29")
+    );
     assert!(version.git_version.starts_with("v1.29."));
     let groups = client.list_api_groups().await.unwrap();
     assert!(groups.groups.iter().any(|g| g.name == "apps"));
@@ -270,7 +331,11 @@ async fn discovery_and_version() {
     assert!(find("pods/status").is_some());
     assert!(find("serviceaccounts/token").is_some());
     let apps = client.list_api_group_resources("apps/v1").await.unwrap();
-    assert!(apps.resources.iter().any(|r| r.name == "deployments" && r.kind == "Deployment"));
+    assert!(
+        apps.resources
+            .iter()
+            .any(|r| r.name == "deployments" && r.kind == "Deployment")
+    );
     sim.shutdown().await;
 
     let old = Sim::start(SimConfig {
@@ -355,7 +420,10 @@ async fn watch_replays_changes_after_a_resource_version() {
     namespace(&client, "astronomer-r").await;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "astronomer-r");
     let created = sas
-        .create(&PostParams::default(), &typed(json!({"metadata": {"name": "s"}})))
+        .create(
+            &PostParams::default(),
+            &typed(json!({"metadata": {"name": "s"}})),
+        )
         .await
         .unwrap();
     let rv = created.resource_version().unwrap();
@@ -378,14 +446,25 @@ async fn watch_replays_changes_after_a_resource_version() {
         .send()
     };
     let text = watch(rv.clone(), "s").await.unwrap().text().await.unwrap();
-    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["MODIFIED", "DELETED"]);
     assert_eq!(events[0]["object"]["metadata"]["labels"]["x"], "1");
 
     // Without a resourceVersion the watch starts with the current objects.
-    let text = watch(String::new(), "default").await.unwrap().text().await.unwrap();
-    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let text = watch(String::new(), "default")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["type"], "ADDED");
     assert_eq!(events[0]["object"]["metadata"]["name"], "default");
@@ -399,7 +478,10 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
     namespace(&client, "astronomer-t").await;
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "astronomer-t");
     let sa = sas
-        .create(&PostParams::default(), &typed(json!({"metadata": {"name": "worker"}})))
+        .create(
+            &PostParams::default(),
+            &typed(json!({"metadata": {"name": "worker"}})),
+        )
         .await
         .unwrap();
     let pods: Api<Pod> = Api::namespaced(client.clone(), "astronomer-t");
@@ -418,7 +500,8 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
             spec["expirationSeconds"] = json!(e);
         }
         if bound {
-            spec["boundObjectRef"] = json!({"apiVersion": "v1", "kind": "Pod", "name": "w", "uid": pod_uid});
+            spec["boundObjectRef"] =
+                json!({"apiVersion": "v1", "kind": "Pod", "name": "w", "uid": pod_uid});
         }
         typed(json!({"spec": spec}))
     };
@@ -438,7 +521,10 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
         .await
         .unwrap();
     assert_eq!(discovery["issuer"], ep.oidc_issuer);
-    assert_eq!(discovery["id_token_signing_alg_values_supported"][0], "RS256");
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"][0],
+        "RS256"
+    );
     let jwks: JwkSet = http
         .get(format!("{}/openid/v1/jwks", ep.kube_url))
         .send()
@@ -457,19 +543,29 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
         .claims;
     assert_eq!(claims["sub"], "system:serviceaccount:astronomer-t:worker");
     assert_eq!(claims["aud"], json!(["sts.amazonaws.com"]));
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 3600);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        3600
+    );
     assert_eq!(claims["kubernetes.io"]["namespace"], "astronomer-t");
-    assert_eq!(claims["kubernetes.io"]["serviceaccount"]["uid"], json!(sa.metadata.uid));
+    assert_eq!(
+        claims["kubernetes.io"]["serviceaccount"]["uid"],
+        json!(sa.metadata.uid)
+    );
     assert_eq!(claims["kubernetes.io"]["pod"]["name"], "w");
-    assert_eq!(claims["kubernetes.io"]["pod"]["uid"], json!(pod.metadata.uid));
+    assert_eq!(
+        claims["kubernetes.io"]["pod"]["uid"],
+        json!(pod.metadata.uid)
+    );
 
     let unbound = sas
         .create_token_request("worker", &PostParams::default(), &request(None, false))
         .await
         .unwrap();
-    let claims: Value = jsonwebtoken::decode(&unbound.status.unwrap().token.unwrap(), &key, &validation)
-        .unwrap()
-        .claims;
+    let claims: Value =
+        jsonwebtoken::decode(&unbound.status.unwrap().token.unwrap(), &key, &validation)
+            .unwrap()
+            .claims;
     assert!(claims["kubernetes.io"].get("pod").is_none());
 
     let short = api_status(

@@ -60,7 +60,10 @@ async fn within<F: std::future::Future>(f: F) -> F::Output {
 async fn setup(client: &Client, ns: &str, role: Option<&str>) {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     namespaces
-        .create(&PostParams::default(), &typed(json!({"metadata": {"name": ns}})))
+        .create(
+            &PostParams::default(),
+            &typed(json!({"metadata": {"name": ns}})),
+        )
         .await
         .unwrap();
     let annotations = role.map_or(json!({}), |r| json!({"eks.amazonaws.com/role-arn": r}));
@@ -84,7 +87,10 @@ fn env(pod: &Pod, container: usize) -> Vec<(String, String)> {
 }
 
 fn env_value(pod: &Pod, name: &str) -> Option<String> {
-    env(pod, 0).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    env(pod, 0)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v)
 }
 
 /// The audience of the `aws-iam-token` projected volume, if the pod has it.
@@ -162,7 +168,10 @@ async fn a_deployment_rolls_out_and_rolls_again_on_a_template_change() {
     assert!(conditions.iter().any(|c| c.type_.as_deref() == Some("Available") && c.status.as_deref() == Some("True")));
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "astronomer-r");
-    let first = pods.list(&ListParams::default().labels("release=r")).await.unwrap();
+    let first = pods
+        .list(&ListParams::default().labels("release=r"))
+        .await
+        .unwrap();
     assert_eq!(first.items.len(), 2);
     let rs_names: Vec<String> = first
         .items
@@ -172,10 +181,16 @@ async fn a_deployment_rolls_out_and_rolls_again_on_a_template_change() {
     for pod in &first.items {
         let hash = pod.labels()["pod-template-hash"].clone();
         assert!(pod.name_any().starts_with(&format!("r-worker-{hash}-")));
-        assert_eq!(pod.status.as_ref().unwrap().phase.as_deref(), Some("Running"));
+        assert_eq!(
+            pod.status.as_ref().unwrap().phase.as_deref(),
+            Some("Running")
+        );
         // Pods created by the controller went through the webhook.
         assert_eq!(env_value(pod, "AWS_ROLE_ARN").as_deref(), Some(ARN));
-        assert_eq!(env_value(pod, "AWS_WEB_IDENTITY_TOKEN_FILE").as_deref(), Some(TOKEN_FILE));
+        assert_eq!(
+            env_value(pod, "AWS_WEB_IDENTITY_TOKEN_FILE").as_deref(),
+            Some(TOKEN_FILE)
+        );
         assert_eq!(token_audience(pod).as_deref(), Some("sts.amazonaws.com"));
         assert!(token_mounted(pod));
     }
@@ -195,11 +210,17 @@ async fn a_deployment_rolls_out_and_rolls_again_on_a_template_change() {
         .unwrap();
     assert_eq!(done.status.unwrap().observed_generation, Some(2));
 
-    let second = pods.list(&ListParams::default().labels("release=r")).await.unwrap();
+    let second = pods
+        .list(&ListParams::default().labels("release=r"))
+        .await
+        .unwrap();
     assert_eq!(second.items.len(), 2);
     for pod in &second.items {
         assert!(!rs_names.contains(&pod.owner_references()[0].name));
-        assert_eq!(pod.spec.as_ref().unwrap().containers[0].image.as_deref(), Some("airflow:2"));
+        assert_eq!(
+            pod.spec.as_ref().unwrap().containers[0].image.as_deref(),
+            Some("airflow:2")
+        );
     }
     let replicasets: Api<ReplicaSet> = Api::namespaced(client.clone(), "astronomer-r");
     let old = replicasets.get(&rs_names[0]).await.unwrap();
@@ -213,14 +234,22 @@ async fn a_deployment_rolls_out_and_rolls_again_on_a_template_change() {
 #[case::healthy(FaultSet::none(), false)]
 #[case::mutate_existing(FaultSet::only(Fault::MutateExistingPods), true)]
 #[tokio::test]
-async fn pods_that_existed_before_the_annotation(#[case] faults: FaultSet, #[case] old_mutated: bool) {
+async fn pods_that_existed_before_the_annotation(
+    #[case] faults: FaultSet,
+    #[case] old_mutated: bool,
+) {
     let (sim, client) = start(faults).await;
     setup(&client, "astronomer-e", None).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "astronomer-e");
     let pod = |name: &str| -> Pod {
-        typed(json!({"metadata": {"name": name}, "spec": {"serviceAccountName": "sa", "containers": [{"name": "c", "image": "i"}]}}))
+        typed(
+            json!({"metadata": {"name": name}, "spec": {"serviceAccountName": "sa", "containers": [{"name": "c", "image": "i"}]}}),
+        )
     };
-    let before = pods.create(&PostParams::default(), &pod("before")).await.unwrap();
+    let before = pods
+        .create(&PostParams::default(), &pod("before"))
+        .await
+        .unwrap();
     assert!(env_value(&before, "AWS_ROLE_ARN").is_none());
 
     let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "astronomer-e");
@@ -231,16 +260,23 @@ async fn pods_that_existed_before_the_annotation(#[case] faults: FaultSet, #[cas
     )
     .await
     .unwrap();
-    let after = pods.create(&PostParams::default(), &pod("after")).await.unwrap();
+    let after = pods
+        .create(&PostParams::default(), &pod("after"))
+        .await
+        .unwrap();
     assert_eq!(env_value(&after, "AWS_ROLE_ARN").as_deref(), Some(ARN));
 
     let before = pods.get("before").await.unwrap();
     assert_eq!(env_value(&before, "AWS_ROLE_ARN").is_some(), old_mutated);
     assert_eq!(token_mounted(&before), old_mutated);
     // And it still runs.
-    within(await_condition(pods.clone(), "before", conditions::is_pod_running()))
-        .await
-        .unwrap();
+    within(await_condition(
+        pods.clone(),
+        "before",
+        conditions::is_pod_running(),
+    ))
+    .await
+    .unwrap();
     sim.shutdown().await;
 }
 
@@ -282,7 +318,10 @@ async fn webhook_faults_as_a_client_sees_them(#[case] faults: FaultSet, #[case] 
     let pod = pods.get("p").await.unwrap();
     assert_eq!(env_value(&pod, "KEEP").as_deref(), Some("me"));
     assert_eq!(env_value(&pod, "AWS_ROLE_ARN").as_deref(), seen.role);
-    assert_eq!(env_value(&pod, "AWS_WEB_IDENTITY_TOKEN_FILE").as_deref(), seen.token_file);
+    assert_eq!(
+        env_value(&pod, "AWS_WEB_IDENTITY_TOKEN_FILE").as_deref(),
+        seen.token_file
+    );
     assert_eq!(token_audience(&pod).as_deref(), seen.audience);
     assert_eq!(token_mounted(&pod), seen.audience.is_some());
     sim.shutdown().await;

@@ -20,9 +20,14 @@ pub(super) fn create(
     mut object: Value,
 ) -> Result<Value, ApiError> {
     let Some(map) = object.as_object_mut() else {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     };
-    for (field, expected) in [("kind", resource.kind()), ("apiVersion", resource.api_version())] {
+    for (field, expected) in [
+        ("kind", resource.kind()),
+        ("apiVersion", resource.api_version()),
+    ] {
         match map.get(field).and_then(Value::as_str) {
             Some(found) if found != expected => {
                 return Err(ApiError::bad_request(format!(
@@ -94,7 +99,9 @@ pub(super) fn create(
             let ns = namespace.as_deref().unwrap_or("default");
             object = admit_pod(api, txn.state(), ns, &name, object)?;
         }
-        Resource::Deployment | Resource::ReplicaSet => validate_workload(resource, &name, &mut object)?,
+        Resource::Deployment | Resource::ReplicaSet => {
+            validate_workload(resource, &name, &mut object)?
+        }
         Resource::Namespace => {
             if let Some(map) = object.as_object_mut() {
                 map.insert("spec".to_owned(), json!({"finalizers": ["kubernetes"]}));
@@ -168,7 +175,8 @@ fn validate_workload(resource: Resource, name: &str, object: &mut Value) -> Resu
     let labels = object
         .pointer("/spec/template/metadata/labels")
         .and_then(Value::as_object);
-    let matches = labels.is_some_and(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    let matches =
+        labels.is_some_and(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)));
     if !matches {
         return Err(ApiError::invalid(
             resource,
@@ -204,10 +212,16 @@ fn admit_pod(
     object: Value,
 ) -> Result<Value, ApiError> {
     let mut pod: Pod = serde_json::from_value(object).map_err(|e| {
-        ApiError::bad_request(format!("Pod in version \"v1\" cannot be handled as a Pod: {e}"))
+        ApiError::bad_request(format!(
+            "Pod in version \"v1\" cannot be handled as a Pod: {e}"
+        ))
     })?;
     let Some(spec) = pod.spec.as_mut() else {
-        return Err(ApiError::invalid(Resource::Pod, name, "spec: Required value"));
+        return Err(ApiError::invalid(
+            Resource::Pod,
+            name,
+            "spec: Required value",
+        ));
     };
     if spec.containers.is_empty() {
         return Err(ApiError::invalid(
@@ -225,8 +239,10 @@ fn admit_pod(
     spec.service_account_name = Some(sa_name.clone());
     spec.service_account = Some(sa_name.clone());
     spec.node_name.get_or_insert_with(|| NODE_NAME.to_owned());
-    spec.restart_policy.get_or_insert_with(|| "Always".to_owned());
-    spec.dns_policy.get_or_insert_with(|| "ClusterFirst".to_owned());
+    spec.restart_policy
+        .get_or_insert_with(|| "Always".to_owned());
+    spec.dns_policy
+        .get_or_insert_with(|| "ClusterFirst".to_owned());
     spec.scheduler_name
         .get_or_insert_with(|| "default-scheduler".to_owned());
     spec.termination_grace_period_seconds.get_or_insert(30);

@@ -156,7 +156,10 @@ fn pod_ready(pod: &Value) -> bool {
 }
 
 fn with_label(labels: Option<&Value>, key: &str, value: &str) -> Value {
-    let mut map = labels.and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut map = labels
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     map.insert(key.to_owned(), json!(value));
     Value::Object(map)
 }
@@ -285,14 +288,20 @@ fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
                 "name".to_owned(),
                 json!(format!("{}-{}", name_of(rs), meta::random_suffix(5))),
             );
-            metadata.insert("generateName".to_owned(), json!(format!("{}-", name_of(rs))));
+            metadata.insert(
+                "generateName".to_owned(),
+                json!(format!("{}-", name_of(rs))),
+            );
             metadata.insert("namespace".to_owned(), json!(ns));
             for field in ["labels", "annotations"] {
                 if let Some(v) = template.pointer(&format!("/metadata/{field}")) {
                     metadata.insert(field.to_owned(), v.clone());
                 }
             }
-            metadata.insert("ownerReferences".to_owned(), json!([owner_ref("ReplicaSet", rs)]));
+            metadata.insert(
+                "ownerReferences".to_owned(),
+                json!([owner_ref("ReplicaSet", rs)]),
+            );
             let pod = json!({
                 "apiVersion": "v1",
                 "kind": "Pod",
@@ -308,7 +317,11 @@ fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
         pods.sort_by_key(|p| {
             (
                 pod_ready(p),
-                std::cmp::Reverse(meta::meta_str(p, "creationTimestamp").unwrap_or("").to_owned()),
+                std::cmp::Reverse(
+                    meta::meta_str(p, "creationTimestamp")
+                        .unwrap_or("")
+                        .to_owned(),
+                ),
             )
         });
         for pod in pods.iter().take(pods.len() - desired) {
@@ -362,7 +375,11 @@ fn condition(old: &Value, kind: &str, status: bool, reason: &str, message: Strin
         .find(|c| c["type"] == kind);
     let now = meta::now();
     let (updated, transitioned) = match previous {
-        Some(p) if p["status"] == status && p["reason"] == reason && p["message"] == message.as_str() => {
+        Some(p)
+            if p["status"] == status
+                && p["reason"] == reason
+                && p["message"] == message.as_str() =>
+        {
             (p["lastUpdateTime"].clone(), p["lastTransitionTime"].clone())
         }
         Some(p) if p["status"] == status => (json!(now), p["lastTransitionTime"].clone()),
@@ -501,7 +518,9 @@ fn start_pod(api: &ApiServer, ns: &str, name: &str, uid: &str, ip: u32) {
     let Ok(pod) = api.get(Resource::Pod, Some(ns), name) else {
         return;
     };
-    if uid_of(&pod) != uid || pod.pointer("/status/phase").and_then(Value::as_str) != Some("Pending") {
+    if uid_of(&pod) != uid
+        || pod.pointer("/status/phase").and_then(Value::as_str) != Some("Pending")
+    {
         return;
     }
     let now = meta::now();
@@ -553,6 +572,96 @@ fn start_pod(api: &ApiServer, ns: &str, name: &str, uid: &str, ip: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SimConfig;
+    use crate::kube::KubeOptions;
+    use crate::oidc::Issuer;
+
+    fn api() -> Arc<ApiServer> {
+        let issuer = Arc::new(Issuer::new("https://issuer.example".to_owned()).unwrap());
+        ApiServer::new(KubeOptions::from_config(&SimConfig::default()), issuer)
+    }
+
+    fn start_all(api: &ApiServer) {
+        for (i, pod) in api.list(Resource::Pod, None).iter().enumerate() {
+            start_pod(
+                api,
+                namespace_of(pod),
+                name_of(pod),
+                uid_of(pod),
+                u32::try_from(i).unwrap(),
+            );
+        }
+    }
+
+    #[test]
+    fn reconciling_converges_and_then_writes_nothing() {
+        let api = api();
+        api.create(
+            Resource::Namespace,
+            None,
+            json!({"metadata": {"name": "n"}}),
+        )
+        .unwrap();
+        let template = |image: &str| {
+            json!({
+                "metadata": {"labels": {"app": "a"}},
+                "spec": {"containers": [{"name": "c", "image": image}]}
+            })
+        };
+        api.create(
+            Resource::Deployment,
+            Some("n"),
+            json!({"metadata": {"name": "d"}, "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "a"}}, "template": template("i:1")}}),
+        )
+        .unwrap();
+        reconcile_all(&api);
+        assert_eq!(api.list(Resource::ReplicaSet, Some("n")).len(), 1);
+        assert_eq!(api.list(Resource::Pod, Some("n")).len(), 2);
+        start_all(&api);
+        reconcile_all(&api);
+        let d = api.get(Resource::Deployment, Some("n"), "d").unwrap();
+        assert_eq!(d["status"]["readyReplicas"], 2);
+        assert_eq!(d["status"]["updatedReplicas"], 2);
+        let rv = api.list_at(Resource::Pod, None).1;
+        reconcile_all(&api);
+        assert_eq!(
+            api.list_at(Resource::Pod, None).1,
+            rv,
+            "a converged reconcile must not write"
+        );
+
+        // A template change: a second ReplicaSet, old pods kept until the new ones are ready.
+        api.merge_patch(
+            Resource::Deployment,
+            Some("n"),
+            "d",
+            &json!({"spec": {"template": template("i:2")}}),
+        )
+        .unwrap();
+        reconcile_all(&api);
+        assert_eq!(api.list(Resource::ReplicaSet, Some("n")).len(), 2);
+        assert_eq!(api.list(Resource::Pod, Some("n")).len(), 4);
+        start_all(&api);
+        reconcile_all(&api);
+        reconcile_all(&api);
+        let pods = api.list(Resource::Pod, Some("n"));
+        assert_eq!(pods.len(), 2);
+        assert!(
+            pods.iter()
+                .all(|p| p["spec"]["containers"][0]["image"] == "i:2")
+        );
+        let d = api.get(Resource::Deployment, Some("n"), "d").unwrap();
+        assert_eq!(d["status"]["observedGeneration"], 2);
+        assert_eq!(d["status"]["replicas"], 2);
+        assert_eq!(d["metadata"]["annotations"][REVISION], "2");
+
+        // Deleting the Deployment collects its ReplicaSets and pods.
+        api.delete(Resource::Deployment, Some("n"), "d").unwrap();
+        reconcile_all(&api);
+        reconcile_all(&api);
+        assert!(api.list(Resource::ReplicaSet, Some("n")).is_empty());
+        assert!(api.list(Resource::Pod, Some("n")).is_empty());
+    }
 
     #[test]
     fn template_hash_is_stable_and_sensitive() {
@@ -560,6 +669,10 @@ mod tests {
         let b = json!({"metadata": {"labels": {"app": "x"}}, "spec": {"containers": [{"name": "c", "image": "i:2"}]}});
         assert_eq!(template_hash(&a), template_hash(&a.clone()));
         assert_ne!(template_hash(&a), template_hash(&b));
-        assert!(template_hash(&a).chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(
+            template_hash(&a)
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
     }
 }

@@ -61,13 +61,7 @@ pub fn group_doc(name: &str) -> Option<Value> {
 }
 
 const VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
+    "create", "delete", "get", "list", "patch", "update", "watch",
 ];
 
 /// `/api/v1` or `/apis/<group>/v1`, if the group version is served.

@@ -70,7 +70,11 @@ pub fn label<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
 
 /// `metadata.annotations.<key>`.
 pub fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
-    object.get("metadata")?.get("annotations")?.get(key)?.as_str()
+    object
+        .get("metadata")?
+        .get("annotations")?
+        .get(key)?
+        .as_str()
 }
 
 /// The uid of the controlling owner (`ownerReferences[].controller == true`), if any.
@@ -113,6 +117,9 @@ mod tests {
         assert!(!is_dns_subdomain(""));
         let s = random_suffix(5);
         assert_eq!(s.len(), 5);
-        assert!(s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert!(
+            s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
     }
 }

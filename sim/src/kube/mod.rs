@@ -161,11 +161,7 @@ impl ApiServer {
             shutdown: CancellationToken::new(),
         });
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            let created = api.create(
-                Resource::Namespace,
-                None,
-                json!({"metadata": {"name": ns}}),
-            );
+            let created = api.create(Resource::Namespace, None, json!({"metadata": {"name": ns}}));
             if let Err(err) = created {
                 tracing::error!(%err, ns, "creating a built-in namespace");
             }
@@ -240,7 +236,14 @@ impl ApiServer {
         name: &str,
         patch: &Value,
     ) -> Result<Value, ApiError> {
-        self.patch(resource, namespace, name, PatchKind::Merge, patch, Part::Main)
+        self.patch(
+            resource,
+            namespace,
+            name,
+            PatchKind::Merge,
+            patch,
+            Part::Main,
+        )
     }
 
     /// Applies a patch of any supported kind to the object or its status.
@@ -263,7 +266,9 @@ impl ApiServer {
         let mut new = old.clone();
         kind.apply(&mut new, patch)?;
         // A patch may carry a resourceVersion precondition.
-        if let Some(rv) = patch.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+        if let Some(rv) = patch
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
             && Some(rv) != meta::meta_str(&old, "resourceVersion")
         {
             return Err(ApiError::conflict(resource, name));
@@ -284,7 +289,9 @@ impl ApiServer {
         part: Part,
     ) -> Result<Value, ApiError> {
         if !object.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         let body_name = meta::name_of(&object);
         if !body_name.is_empty() && body_name != name {
@@ -344,7 +351,13 @@ impl ApiServer {
         }
         let old_meta = old.get("metadata").cloned().unwrap_or_else(|| json!({}));
         if let Some(meta) = meta::meta_mut(&mut new) {
-            for field in ["name", "namespace", "uid", "creationTimestamp", "generation"] {
+            for field in [
+                "name",
+                "namespace",
+                "uid",
+                "creationTimestamp",
+                "generation",
+            ] {
                 match old_meta.get(field) {
                     Some(v) => meta.insert(field.to_owned(), v.clone()),
                     None => meta.remove(field),
@@ -352,7 +365,10 @@ impl ApiServer {
             }
             meta.insert(
                 "resourceVersion".to_owned(),
-                old_meta.get("resourceVersion").cloned().unwrap_or(Value::Null),
+                old_meta
+                    .get("resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null),
             );
         }
         if new == *old {
@@ -376,7 +392,8 @@ impl ApiServer {
 
     /// Work that follows an update outside the store lock.
     fn after_update(&self, resource: Resource, old: &Value, new: &Value) {
-        if resource == Resource::ServiceAccount && self.options.faults.has(Fault::MutateExistingPods)
+        if resource == Resource::ServiceAccount
+            && self.options.faults.has(Fault::MutateExistingPods)
         {
             admission::mutate_existing_pods(self, old, new);
         }

@@ -85,7 +85,9 @@ fn unescape(token: &str) -> String {
 /// Splits a JSON pointer into its parent pointer and last token.
 fn split_pointer(path: &str) -> Result<(&str, String), ApiError> {
     if !path.starts_with('/') {
-        return Err(ApiError::bad_request(format!("invalid JSON pointer {path:?}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid JSON pointer {path:?}"
+        )));
     }
     let idx = path.rfind('/').unwrap_or(0);
     Ok((&path[..idx], unescape(&path[idx + 1..])))
@@ -95,7 +97,9 @@ fn missing(path: &str) -> ApiError {
     ApiError::new(
         422,
         "Invalid",
-        format!("the server rejected our request due to an error in our request: doc is missing path: {path:?}"),
+        format!(
+            "the server rejected our request due to an error in our request: doc is missing path: {path:?}"
+        ),
     )
 }
 
@@ -187,7 +191,10 @@ pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
                 add(&mut work, path, moved)?;
             }
             "copy" => {
-                let copied = work.pointer(from()?).cloned().ok_or_else(|| missing(path))?;
+                let copied = work
+                    .pointer(from()?)
+                    .cloned()
+                    .ok_or_else(|| missing(path))?;
                 add(&mut work, path, copied)?;
             }
             other => {
@@ -209,17 +216,29 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc7386() {
         let mut doc = json!({"a": "b", "c": {"d": "e", "f": "g"}, "l": [1, 2]});
-        merge(&mut doc, &json!({"a": "z", "c": {"f": null}, "l": [3], "n": {"x": 1}}));
-        assert_eq!(doc, json!({"a": "z", "c": {"d": "e"}, "l": [3], "n": {"x": 1}}));
+        merge(
+            &mut doc,
+            &json!({"a": "z", "c": {"f": null}, "l": [3], "n": {"x": 1}}),
+        );
+        assert_eq!(
+            doc,
+            json!({"a": "z", "c": {"d": "e"}, "l": [3], "n": {"x": 1}})
+        );
     }
 
     #[test]
     fn strategic_patch_drops_directives() {
         let mut doc = json!({"metadata": {"annotations": {"a": "1"}}});
         PatchKind::Strategic
-            .apply(&mut doc, &json!({"metadata": {"annotations": {"b": "2"}, "$retainKeys": ["x"]}}))
+            .apply(
+                &mut doc,
+                &json!({"metadata": {"annotations": {"b": "2"}, "$retainKeys": ["x"]}}),
+            )
             .unwrap();
-        assert_eq!(doc, json!({"metadata": {"annotations": {"a": "1", "b": "2"}}}));
+        assert_eq!(
+            doc,
+            json!({"metadata": {"annotations": {"a": "1", "b": "2"}}})
+        );
     }
 
     #[test]
@@ -245,6 +264,11 @@ mod tests {
         let err = json_patch(&mut doc, &json!([{"op": "remove", "path": "/nope"}])).unwrap_err();
         assert_eq!(err.code, 422);
         assert_eq!(doc, before);
-        assert_eq!(json_patch(&mut doc, &json!({"op": "add"})).unwrap_err().code, 400);
+        assert_eq!(
+            json_patch(&mut doc, &json!({"op": "add"}))
+                .unwrap_err()
+                .code,
+            400
+        );
     }
 }

@@ -100,16 +100,18 @@ fn parse_path(path: &str) -> Option<Target> {
         ["apis", g, "v1", rest @ ..] => (g, rest),
         _ => return None,
     };
-    let namespaced_resource = |plural: &str| {
-        Resource::from_plural(group, plural).filter(|r| r.namespaced())
-    };
+    let namespaced_resource =
+        |plural: &str| Resource::from_plural(group, plural).filter(|r| r.namespaced());
     match rest {
         [] => Some(Target::ResourceList(group.to_owned())),
         ["namespaces", ns, plural, tail @ ..] if namespaced_resource(plural).is_some() => {
             let resource = namespaced_resource(plural)?;
             let namespace = Some((*ns).to_owned());
             match tail {
-                [] => Some(Target::Collection { resource, namespace }),
+                [] => Some(Target::Collection {
+                    resource,
+                    namespace,
+                }),
                 [name] => Some(Target::Object {
                     resource,
                     namespace,
@@ -150,7 +152,10 @@ fn authorized(ctx: &Ctx, headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .is_some_and(|t| t.trim() == &*ctx.token)
 }
 
@@ -280,12 +285,13 @@ fn collection_get(
     let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
     if is_true(query.get("watch")) {
-        let resource_version = match query.get("resourceVersion").filter(|v| !v.is_empty()) {
-            None => None,
-            Some(v) => Some(v.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!("invalid resource version {v:?}"))
-            })?),
-        };
+        let resource_version =
+            match query.get("resourceVersion").filter(|v| !v.is_empty()) {
+                None => None,
+                Some(v) => Some(v.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!("invalid resource version {v:?}"))
+                })?),
+            };
         let timeout = query
             .get("timeoutSeconds")
             .and_then(|v| v.parse::<u64>().ok())

@@ -61,7 +61,9 @@ fn parse_set(rest: &str, raw: &str) -> Result<BTreeSet<String>, ApiError> {
 }
 
 fn bad_selector(raw: &str) -> ApiError {
-    ApiError::bad_request(format!("unable to parse requirement: invalid label selector: {raw:?}"))
+    ApiError::bad_request(format!(
+        "unable to parse requirement: invalid label selector: {raw:?}"
+    ))
 }
 
 impl LabelSelector {
@@ -163,7 +165,10 @@ impl FieldSelector {
                 .iter()
                 .find(|(f, _)| f == field)
                 .map_or("", |(_, p)| *p);
-            let actual = object.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+            let actual = object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("");
             (actual == value) == *equal
         })
     }
@@ -191,7 +196,10 @@ mod tests {
     #[case("", true)]
     fn label_selectors(#[case] selector: &str, #[case] expected: bool) {
         let obj = json!({"metadata": {"labels": {"app": "web", "tier": "front"}}});
-        assert_eq!(LabelSelector::parse(selector).unwrap().matches(&obj), expected);
+        assert_eq!(
+            LabelSelector::parse(selector).unwrap().matches(&obj),
+            expected
+        );
     }
 
     #[rstest]
@@ -204,9 +212,21 @@ mod tests {
     #[test]
     fn field_selectors() {
         let obj = json!({"metadata": {"name": "a", "namespace": "n"}});
-        assert!(FieldSelector::parse("metadata.name=a").unwrap().matches(&obj));
-        assert!(FieldSelector::parse("metadata.name=a,metadata.namespace!=m").unwrap().matches(&obj));
-        assert!(!FieldSelector::parse("metadata.namespace=m").unwrap().matches(&obj));
+        assert!(
+            FieldSelector::parse("metadata.name=a")
+                .unwrap()
+                .matches(&obj)
+        );
+        assert!(
+            FieldSelector::parse("metadata.name=a,metadata.namespace!=m")
+                .unwrap()
+                .matches(&obj)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.namespace=m")
+                .unwrap()
+                .matches(&obj)
+        );
         assert_eq!(FieldSelector::parse("spec.bogus=1").unwrap_err().code, 400);
     }
 }

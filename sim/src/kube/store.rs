@@ -90,12 +90,7 @@ impl State {
         if rv < self.evicted_upto {
             return Err(self.evicted_upto + 1);
         }
-        Ok(self
-            .history
-            .iter()
-            .filter(|c| c.rv > rv)
-            .cloned()
-            .collect())
+        Ok(self.history.iter().filter(|c| c.rv > rv).cloned().collect())
     }
 
     /// Stores `object` (setting its `metadata.resourceVersion`) and records the change.
@@ -237,7 +232,11 @@ mod tests {
         let mut txn = store.lock();
         let a = txn.insert(Resource::Pod, key("a"), json!({"metadata": {"name": "a"}}));
         assert_eq!(a["metadata"]["resourceVersion"], "1");
-        txn.update(Resource::Pod, key("a"), json!({"metadata": {"name": "a"}, "x": 1}));
+        txn.update(
+            Resource::Pod,
+            key("a"),
+            json!({"metadata": {"name": "a"}, "x": 1}),
+        );
         let gone = txn.remove(Resource::Pod, key("a")).unwrap();
         assert_eq!(gone["metadata"]["resourceVersion"], "3");
         assert!(txn.remove(Resource::Pod, key("a")).is_none());
@@ -256,9 +255,16 @@ mod tests {
         let store = Store::new();
         let mut txn = store.lock();
         for i in 0..(HISTORY_LEN + 10) {
-            txn.insert(Resource::Event, key(&i.to_string()), json!({"metadata": {}}));
+            txn.insert(
+                Resource::Event,
+                key(&i.to_string()),
+                json!({"metadata": {}}),
+            );
         }
         assert!(txn.state().changes_since(5).is_err());
-        assert_eq!(txn.state().changes_since(txn.state().rv()).unwrap().len(), 0);
+        assert_eq!(
+            txn.state().changes_since(txn.state().rv()).unwrap().len(),
+            0
+        );
     }
 }

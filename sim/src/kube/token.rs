@@ -20,7 +20,12 @@ const API_AUDIENCE: &str = "https://kubernetes.default.svc";
 impl ApiServer {
     /// Issues a token for ServiceAccount `namespace/name` from a TokenRequest body; returns
     /// the TokenRequest with `status.token` and `status.expirationTimestamp` filled.
-    pub fn create_token(&self, namespace: &str, name: &str, body: &Value) -> Result<Value, ApiError> {
+    pub fn create_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
         let invalid = |detail: String| {
             ApiError::new(
                 422,
@@ -29,15 +34,17 @@ impl ApiServer {
             )
         };
         if !body.is_object() {
-            return Err(ApiError::bad_request("the request body must be a TokenRequest object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a TokenRequest object",
+            ));
         }
         let sa = self.get(Resource::ServiceAccount, Some(namespace), name)?;
         let spec = body.get("spec").cloned().unwrap_or_else(|| json!({}));
         let expiration = match spec.get("expirationSeconds") {
             None | Some(Value::Null) => DEFAULT_EXPIRATION,
-            Some(v) => v
-                .as_i64()
-                .ok_or_else(|| ApiError::bad_request("spec.expirationSeconds must be an integer"))?,
+            Some(v) => v.as_i64().ok_or_else(|| {
+                ApiError::bad_request("spec.expirationSeconds must be an integer")
+            })?,
         };
         if expiration < MIN_EXPIRATION {
             return Err(invalid(format!(
@@ -52,7 +59,12 @@ impl ApiServer {
         let mut audiences: Vec<String> = spec
             .get("audiences")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         if audiences.is_empty() {
             audiences.push(API_AUDIENCE.to_owned());
@@ -73,7 +85,10 @@ impl ApiServer {
             }
             let pod = self.get(Resource::Pod, Some(namespace), pod_name)?;
             let uid = meta::uid_of(&pod);
-            if let Some(want) = bound.get("uid").and_then(Value::as_str).filter(|u| !u.is_empty())
+            if let Some(want) = bound
+                .get("uid")
+                .and_then(Value::as_str)
+                .filter(|u| !u.is_empty())
                 && want != uid
             {
                 return Err(ApiError::new(
@@ -98,10 +113,9 @@ impl ApiServer {
             "kubernetes.io": k8s,
             "sub": format!("system:serviceaccount:{namespace}:{name}"),
         });
-        let token = self
-            .issuer
-            .sign(&claims)
-            .map_err(|e| ApiError::new(500, "InternalError", format!("signing the token: {e:#}")))?;
+        let token = self.issuer.sign(&claims).map_err(|e| {
+            ApiError::new(500, "InternalError", format!("signing the token: {e:#}"))
+        })?;
 
         let mut out_spec = json!({"audiences": audiences, "expirationSeconds": expiration});
         out_spec["boundObjectRef"] = bound.cloned().unwrap_or(Value::Null);

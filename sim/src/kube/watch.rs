@@ -81,7 +81,10 @@ pub fn start(api: &Arc<ApiServer>, req: WatchRequest) -> Body {
         let start_rv = state.rv();
         let initial: Vec<Value> = match req.resource_version.filter(|rv| *rv > 0) {
             None => {
-                let ns = req.namespace.as_deref().filter(|_| req.resource.namespaced());
+                let ns = req
+                    .namespace
+                    .as_deref()
+                    .filter(|_| req.resource.namespaced());
                 let mut events: Vec<Value> = state
                     .list(req.resource, ns)
                     .iter()
