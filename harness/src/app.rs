@@ -148,7 +148,8 @@ async fn teardown(target: Target) -> Vec<String> {
     target.teardown().await
 }
 
-fn parse_faults(names: &[String]) -> Result<FaultSet, AppError> {
+/// Parses `--fault` names.
+pub fn parse_faults(names: &[String]) -> Result<FaultSet, AppError> {
     names
         .iter()
         .map(|n| n.parse::<Fault>().map_err(|e| AppError::Usage(e.to_string())))

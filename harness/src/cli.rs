@@ -23,6 +23,35 @@ pub enum Command {
     Validate(PathArgs),
     /// List scenarios with the rules they check.
     List(PathArgs),
+    /// The embedded sim on its own.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+/// `rolecheck sim ...`.
+#[derive(Debug, Subcommand)]
+pub enum SimCommand {
+    /// Serve the sim until SIGINT/SIGTERM, writing a kubeconfig and printing its endpoints.
+    Serve(ServeArgs),
+    /// List every fault switch with the rule it breaks.
+    Faults,
+}
+
+/// Options of `rolecheck sim serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen on N (Kubernetes), N+1 (STS/IAM) and N+2 (platform) instead of random ports.
+    #[arg(long, value_name = "N")]
+    pub port_base: Option<u16>,
+    /// Where to write the kubeconfig.
+    #[arg(long, value_name = "PATH", default_value = "reports/sim-kubeconfig")]
+    pub kubeconfig: PathBuf,
+    /// Also write the endpoints as shell lines (KUBECONFIG=, AWS_ENDPOINT_URL_STS=, ...).
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+    /// Turn on a fault switch; repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<String>,
 }
 
 /// Scenario files or directories.

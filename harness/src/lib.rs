@@ -14,5 +14,6 @@ pub mod cli;
 pub mod drivers;
 pub mod plan;
 pub mod runner;
+pub mod sim_serve;
 pub mod steps;
 pub mod target;

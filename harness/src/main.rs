@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use rolecheck::app::{self, AppError};
-use rolecheck::cli::{Cli, Command};
+use rolecheck::cli::{Cli, Command, SimCommand};
+use rolecheck::sim_serve::{self, ServeOptions};
 use rolecheck::report::console::ConsoleReporter;
 
 fn main() -> ExitCode {
@@ -25,6 +26,13 @@ fn main() -> ExitCode {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| AppError::Usage(format!("starting the async runtime: {e}")))
+}
+
 fn run(cli: Cli) -> Result<u8, AppError> {
     match cli.command {
         Command::Validate(args) => {
@@ -37,12 +45,24 @@ fn run(cli: Cli) -> Result<u8, AppError> {
             Ok(0)
         }
         Command::Run(args) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| AppError::Usage(format!("starting the async runtime: {e}")))?;
-            let report = runtime.block_on(app::run(&args, ConsoleReporter::stderr()))?;
+            let report = runtime()?.block_on(app::run(&args, ConsoleReporter::stderr()))?;
             Ok(app::exit_code(&report))
+        }
+        Command::Sim(SimCommand::Faults) => {
+            print!("{}", sim_serve::fault_table());
+            Ok(0)
+        }
+        Command::Sim(SimCommand::Serve(args)) => {
+            let options = ServeOptions {
+                port_base: args.port_base,
+                kubeconfig: Some(args.kubeconfig),
+                env_file: args.env_file,
+                faults: app::parse_faults(&args.fault)?,
+            };
+            runtime()?
+                .block_on(sim_serve::serve(options))
+                .map_err(|e| AppError::Usage(e.to_string()))?;
+            Ok(0)
         }
     }
 }

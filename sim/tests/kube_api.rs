@@ -563,7 +563,7 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
         .await
         .unwrap();
     let claims: Value =
-        jsonwebtoken::decode(&unbound.status.unwrap().token.unwrap(), &key, &validation)
+        jsonwebtoken::decode(unbound.status.unwrap().token.unwrap(), &key, &validation)
             .unwrap()
             .claims;
     assert!(claims["kubernetes.io"].get("pod").is_none());

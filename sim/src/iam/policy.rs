@@ -302,15 +302,16 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, Malform
         Some(_) => return Err(malformed("Invalid effect")),
         None => return Err(malformed("Missing required field Effect")),
     };
+    if object.contains_key("NotPrincipal") {
+        return Err(malformed("NotPrincipal is not supported in this policy."));
+    }
     let principal = match (object.get("Principal"), kind) {
         (Some(_), PolicyKind::Permission) => {
             return Err(malformed("Policy document should not specify a principal."));
         }
-        (None, PolicyKind::Trust) if !object.contains_key("NotPrincipal") => {
-            return Err(malformed("Missing required field Principal"));
-        }
+        (None, PolicyKind::Trust) => return Err(malformed("Missing required field Principal")),
         (Some(p), PolicyKind::Trust) => Some(parse_principal(p)?),
-        (None, _) => None,
+        (None, PolicyKind::Permission) => None,
     };
     let actions = match (object.get("Action"), object.get("NotAction")) {
         (Some(a), None) => Actions::Listed(string_list(a, "Action")?),

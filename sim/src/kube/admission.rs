@@ -338,11 +338,12 @@ pub(super) fn mutate_existing_pods(api: &ApiServer, old_sa: &Value, new_sa: &Val
             .as_ref()
             .and_then(|s| s.service_account_name.as_deref())
             == Some(sa_name.as_str());
-        if runs_under && webhook::mutate(&mut pod, Some(&sa), &api.options.webhook()) {
-            if let Ok(mutated) = serde_json::to_value(&pod) {
-                let pod_key = (ns.clone(), meta::name_of(&object).to_owned());
-                txn.update(Resource::Pod, pod_key, mutated);
-            }
+        if runs_under
+            && webhook::mutate(&mut pod, Some(&sa), &api.options.webhook())
+            && let Ok(mutated) = serde_json::to_value(&pod)
+        {
+            let pod_key = (ns.clone(), meta::name_of(&object).to_owned());
+            txn.update(Resource::Pod, pod_key, mutated);
         }
     }
 }

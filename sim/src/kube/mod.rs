@@ -117,6 +117,9 @@ pub enum Part {
     Status,
 }
 
+/// Timestamped versions of one ServiceAccount (`None`: deleted).
+type SaVersions = VecDeque<(Instant, Option<Value>)>;
+
 /// How many ServiceAccount versions the webhook's "informer cache" remembers per account.
 const SA_HISTORY_LEN: usize = 32;
 
@@ -127,7 +130,7 @@ pub struct ApiServer {
     store: Store,
     /// Timestamped versions of each ServiceAccount (`None`: deleted), so that the webhook
     /// can see them with its configured lag.
-    sa_history: Mutex<HashMap<Key, VecDeque<(Instant, Option<Value>)>>>,
+    sa_history: Mutex<HashMap<Key, SaVersions>>,
     /// Cancelled when the sim stops: ends open watches.
     shutdown: CancellationToken,
 }
@@ -337,13 +340,13 @@ impl ApiServer {
             if let (Some(map), Some(status)) = (new.as_object_mut(), status) {
                 map.insert("status".to_owned(), status);
             }
-        } else if resource.has_status() {
-            if let Some(map) = new.as_object_mut() {
-                match old.get("status") {
-                    Some(status) => map.insert("status".to_owned(), status.clone()),
-                    None => map.remove("status"),
-                };
-            }
+        } else if resource.has_status()
+            && let Some(map) = new.as_object_mut()
+        {
+            match old.get("status") {
+                Some(status) => map.insert("status".to_owned(), status.clone()),
+                None => map.remove("status"),
+            };
         }
         if let Some(map) = new.as_object_mut() {
             map.insert("kind".to_owned(), json!(resource.kind()));

@@ -34,6 +34,9 @@ struct Ctx {
 ///
 /// Open without a token: `/version`, `/healthz`, `/livez`, `/readyz`, the OIDC discovery
 /// document and the JWKS. Everything else answers 401 without `Authorization: Bearer <token>`.
+/// An empty `token` turns authentication off, like the API server's legacy insecure port:
+/// stock kubectl never sends credentials to an `http://` server (client-go only attaches
+/// auth info to TLS configs), so that is how kubectl can reach a plain-HTTP sim.
 pub fn router(api: Arc<ApiServer>, token: String) -> Router {
     let ctx = Ctx {
         api,
@@ -149,6 +152,10 @@ fn parse_path(path: &str) -> Option<Target> {
 }
 
 fn authorized(ctx: &Ctx, headers: &HeaderMap) -> bool {
+    if ctx.token.is_empty() {
+        // Like the API server's old insecure port: no authentication at all.
+        return true;
+    }
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

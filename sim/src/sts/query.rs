@@ -139,7 +139,7 @@ impl Params {
         self.0.get(name).map(String::as_str)
     }
 
-    /// A parameter that must be present and non-empty.
+    /// A parameter that must be present (`ValidationError` otherwise).
     pub fn required(&self, name: &str) -> Result<&str, AwsError> {
         self.get(name)
             .ok_or_else(|| AwsError::missing_parameter(name))
@@ -259,9 +259,8 @@ pub fn success(service: Service, action: &str, result: &str, request_id: &str) -
         "<{action}Response xmlns=\"{ns}\">",
         ns = service.xmlns()
     );
-    if result.is_empty() {
-        // Actions without a result element (DeleteRole, PutRolePolicy, ...).
-    } else {
+    // Actions without a result (DeleteRole, PutRolePolicy, ...) have no Result element.
+    if !result.is_empty() {
         let _ = write!(body, "<{action}Result>{result}</{action}Result>");
     }
     let _ = write!(
@@ -317,10 +316,25 @@ mod tests {
         assert_eq!(p.required("RoleArn").unwrap_err().code, "ValidationError");
     }
 
-    #[test]
-    fn error_body_is_escaped() {
+    #[tokio::test]
+    async fn error_body_is_escaped_and_shaped_like_aws() {
         let err = AwsError::validation("a <b> & c");
         let resp = failure(Service::Sts, &err, "rid");
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>a &lt;b&gt; &amp; c</Message></Error><RequestId>rid</RequestId></ErrorResponse>"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(
+            percent_encode("{\"a\": \"b/c~d\"}"),
+            "%7B%22a%22%3A%20%22b%2Fc~d%22%7D"
+        );
     }
 }

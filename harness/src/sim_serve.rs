@@ -1,0 +1,173 @@
+//! `rolecheck sim serve` and `rolecheck sim faults`: the embedded sim as a standalone process,
+//! so that kubectl, boto3, the AWS CLI or a shell script can be pointed at it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rolecheck_sim::{Endpoints, Fault, FaultSet, Sim, SimConfig};
+
+/// Options of `rolecheck sim serve`.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Listen on `base`, `base+1`, `base+2` instead of random ports.
+    pub port_base: Option<u16>,
+    /// Where to write the kubeconfig (default `reports/sim-kubeconfig`).
+    pub kubeconfig: Option<PathBuf>,
+    /// Where to write the endpoints as shell lines, if anywhere.
+    pub env_file: Option<PathBuf>,
+    /// Fault switches to turn on.
+    pub faults: FaultSet,
+}
+
+/// Why the sim could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The sim did not start.
+    #[error("starting the sim: {0:#}")]
+    Start(anyhow::Error),
+    /// A file could not be written.
+    #[error("writing {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Starts the sim, writes the kubeconfig (and env file), prints the endpoints, and serves
+/// until SIGINT or SIGTERM.
+pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
+    let sim = Sim::start(SimConfig {
+        faults: options.faults.clone(),
+        port_base: options.port_base,
+        ..SimConfig::default()
+    })
+    .await
+    .map_err(ServeError::Start)?;
+    let endpoints = sim.endpoints().clone();
+    let kubeconfig = options
+        .kubeconfig
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports/sim-kubeconfig"));
+    write_file(&kubeconfig, &kubeconfig_text(&endpoints))?;
+    if let Some(env_file) = &options.env_file {
+        write_file(env_file, &env_lines(&endpoints, &kubeconfig))?;
+    }
+    println!("{}", summary(&endpoints, &kubeconfig, &options.faults));
+    wait_for_signal().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+/// `rolecheck sim faults`: every fault switch with the rule it breaks.
+pub fn fault_table() -> String {
+    let width = Fault::ALL.iter().map(|f| f.name().len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for fault in Fault::ALL {
+        let _ = writeln!(out, "{:width$}  {:4} {}", fault.name(), fault.rule(), fault.description());
+    }
+    out
+}
+
+/// A kubeconfig (JSON, which kubectl and kube-rs read as YAML) for the sim's API.
+pub fn kubeconfig_text(endpoints: &Endpoints) -> String {
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "rolecheck-sim", "cluster": {"server": endpoints.kube_url}}],
+        "users": [{"name": "rolecheck-admin", "user": {"token": endpoints.kube_token}}],
+        "contexts": [{"name": "rolecheck-sim", "context": {"cluster": "rolecheck-sim", "user": "rolecheck-admin"}}],
+        "current-context": "rolecheck-sim",
+    });
+    let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The endpoints as `KEY=value` shell lines.
+pub fn env_lines(endpoints: &Endpoints, kubeconfig: &Path) -> String {
+    let admin = admin_token(endpoints);
+    let kubeconfig = std::path::absolute(kubeconfig).unwrap_or_else(|_| kubeconfig.to_path_buf());
+    [
+        ("KUBECONFIG", kubeconfig.display().to_string()),
+        ("AWS_ENDPOINT_URL_STS", endpoints.aws_url.clone()),
+        ("AWS_ENDPOINT_URL_IAM", endpoints.aws_url.clone()),
+        ("AWS_REGION", endpoints.region.clone()),
+        ("ROLECHECK_PLATFORM_URL", endpoints.platform_url.clone()),
+        ("ROLECHECK_PLATFORM_TOKEN", admin),
+        ("ROLECHECK_PLATFORM_WORKSPACE", endpoints.workspace_id.clone()),
+        ("ROLECHECK_OIDC_ISSUER", endpoints.oidc_issuer.clone()),
+        ("ROLECHECK_OIDC_PROVIDER_ARN", endpoints.oidc_provider_arn.clone()),
+        ("ROLECHECK_ACCOUNT_ID", endpoints.account_id.clone()),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}\n", shell_quote(v)))
+    .collect()
+}
+
+fn summary(endpoints: &Endpoints, kubeconfig: &Path, faults: &FaultSet) -> String {
+    let faults: Vec<&str> = faults.iter().map(Fault::name).collect();
+    format!(
+        "rolecheck sim serving (Ctrl-C to stop)\n  kubeconfig:        {}\n  Kubernetes API:    {}\n  STS/IAM endpoint:  {}\n  platform GraphQL:  {}\n  platform token:    {}\n  workspace:         {}\n  OIDC issuer:       {}\n  OIDC provider ARN: {}\n  faults:            {}",
+        kubeconfig.display(),
+        endpoints.kube_url,
+        endpoints.aws_url,
+        endpoints.platform_url,
+        admin_token(endpoints),
+        endpoints.workspace_id,
+        endpoints.oidc_issuer,
+        endpoints.oidc_provider_arn,
+        if faults.is_empty() { "none".to_owned() } else { faults.join(", ") },
+    )
+}
+
+fn admin_token(endpoints: &Endpoints) -> String {
+    endpoints
+        .platform_users
+        .iter()
+        .find(|u| u.workspace_role == "WORKSPACE_ADMIN")
+        .map(|u| u.token.clone())
+        .unwrap_or_default()
+}
+
+fn shell_quote(value: &str) -> String {
+    if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), ServeError> {
+    let wrap = |source| ServeError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(wrap)?;
+    }
+    std::fs::write(path, text).map_err(wrap)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
