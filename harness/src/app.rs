@@ -10,13 +10,13 @@ use crate::cli::{PathArgs, RunArgs};
 use crate::plan::{self, Filter};
 use crate::report::console::ConsoleReporter;
 use crate::report::events::Event;
-use crate::report::junit::{JunitLevel, write_junit};
 use crate::report::json::write_json;
+use crate::report::junit::{JunitLevel, write_junit};
 use crate::report::model::{Outcome, RunReport};
 use crate::report::verdict::rule_verdicts;
 use crate::runner::{self, RunOptions};
-use crate::scenario::{LoadErrors, load_paths};
 use crate::scenario::model::Scenario;
+use crate::scenario::{LoadErrors, load_paths};
 use crate::target::{self, Target, TargetError};
 
 /// Why a command could not do its job: a usage or infrastructure error (exit code 2).
@@ -48,7 +48,12 @@ pub fn list(args: &PathArgs) -> Result<String, AppError> {
     let mut out = String::new();
     for s in &scenarios {
         let rules: Vec<String> = s.rules.iter().map(ToString::to_string).collect();
-        out.push_str(&format!("{:width$}  {}  {}\n", s.name, rules.join(","), s.location.file.display()));
+        out.push_str(&format!(
+            "{:width$}  {}  {}\n",
+            s.name,
+            rules.join(","),
+            s.location.file.display()
+        ));
     }
     Ok(out)
 }
@@ -152,7 +157,10 @@ async fn teardown(target: Target) -> Vec<String> {
 pub fn parse_faults(names: &[String]) -> Result<FaultSet, AppError> {
     names
         .iter()
-        .map(|n| n.parse::<Fault>().map_err(|e| AppError::Usage(e.to_string())))
+        .map(|n| {
+            n.parse::<Fault>()
+                .map_err(|e| AppError::Usage(e.to_string()))
+        })
         .collect()
 }
 

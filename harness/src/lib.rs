@@ -6,14 +6,14 @@
 //! step kind) -> [`drivers`] (Kubernetes, STS/IAM, platform) -> [`report`] (events, console,
 //! JUnit, JSON). [`target`] says what a target is and which capabilities it has.
 
-pub mod contract;
-pub mod report;
-pub mod scenario;
 pub mod app;
 pub mod cli;
+pub mod contract;
 pub mod drivers;
 pub mod plan;
+pub mod report;
 pub mod runner;
+pub mod scenario;
 pub mod sim_serve;
 pub mod steps;
 pub mod target;

@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use rolecheck::app::{self, AppError};
 use rolecheck::cli::{Cli, Command, SimCommand};
-use rolecheck::sim_serve::{self, ServeOptions};
 use rolecheck::report::console::ConsoleReporter;
+use rolecheck::sim_serve::{self, ServeOptions};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROLECHECK_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("ROLECHECK_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

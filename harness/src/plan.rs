@@ -64,7 +64,12 @@ pub fn needs(scenario: &Scenario) -> BTreeSet<Capability> {
 
 /// Selects scenarios (any filter matching; all when there is none) and marks those needing a
 /// capability the target lacks as skipped.
-pub fn plan(scenarios: Vec<Scenario>, filters: &[Filter], target: &str, capabilities: &BTreeSet<Capability>) -> Vec<Planned> {
+pub fn plan(
+    scenarios: Vec<Scenario>,
+    filters: &[Filter],
+    target: &str,
+    capabilities: &BTreeSet<Capability>,
+) -> Vec<Planned> {
     scenarios
         .into_iter()
         .enumerate()
@@ -74,8 +79,13 @@ pub fn plan(scenarios: Vec<Scenario>, filters: &[Filter], target: &str, capabili
                 .difference(capabilities)
                 .map(|c| c.name())
                 .collect();
-            let skip = (!missing.is_empty()).then(|| format!("target `{target}` lacks capability {}", missing.join(", ")));
-            Planned { scenario, index, skip }
+            let skip = (!missing.is_empty())
+                .then(|| format!("target `{target}` lacks capability {}", missing.join(", ")));
+            Planned {
+                scenario,
+                index,
+                skip,
+            }
         })
         .collect()
 }

@@ -67,7 +67,11 @@ pub async fn run(
 pub async fn sweep(target: &Target, run_id: &str, timeout: Duration) -> Vec<String> {
     let namespaces = match target.kube.labelled_namespaces(Some(run_id)).await {
         Ok(list) => list,
-        Err(err) => return vec![format!("namespaces labelled {run_id}: could not be listed: {err}")],
+        Err(err) => {
+            return vec![format!(
+                "namespaces labelled {run_id}: could not be listed: {err}"
+            )];
+        }
     };
     let mut leftovers = Vec::new();
     for ns in namespaces {
@@ -88,7 +92,11 @@ async fn run_scenario(
     events: &UnboundedSender<Event>,
     cancel: &CancellationToken,
 ) -> ScenarioResult {
-    let Planned { scenario, index, skip } = planned;
+    let Planned {
+        scenario,
+        index,
+        skip,
+    } = planned;
     let release = release_name(run_id, index);
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
@@ -152,7 +160,12 @@ async fn run_scenario(
     result
 }
 
-fn template_context(target: &Target, scenario: &Scenario, run_id: &str, release: &str) -> Result<TemplateContext, String> {
+fn template_context(
+    target: &Target,
+    scenario: &Scenario,
+    run_id: &str,
+    release: &str,
+) -> Result<TemplateContext, String> {
     let facts = &target.facts;
     let builtins = BuiltinValues {
         run_id: run_id.to_owned(),
@@ -165,7 +178,12 @@ fn template_context(target: &Target, scenario: &Scenario, run_id: &str, release:
     TemplateContext::new(scenario, &builtins).map_err(|e| format!("scenario vars: {e}"))
 }
 
-fn record(result: &mut ScenarioResult, first_bad: &mut Option<Outcome>, step: StepResult, events: &UnboundedSender<Event>) {
+fn record(
+    result: &mut ScenarioResult,
+    first_bad: &mut Option<Outcome>,
+    step: StepResult,
+    events: &UnboundedSender<Event>,
+) {
     if first_bad.is_none() && step.outcome.is_bad() {
         *first_bad = Some(match &step.outcome {
             Outcome::Failed {
@@ -173,12 +191,22 @@ fn record(result: &mut ScenarioResult, first_bad: &mut Option<Outcome>, step: St
                 expected,
                 actual,
             } => Outcome::Failed {
-                message: format!("{} #{} at {}: {message}", step.kind, step.index + 1, step.location),
+                message: format!(
+                    "{} #{} at {}: {message}",
+                    step.kind,
+                    step.index + 1,
+                    step.location
+                ),
                 expected: expected.clone(),
                 actual: actual.clone(),
             },
             Outcome::Error { message } => Outcome::Error {
-                message: format!("{} #{} at {}: {message}", step.kind, step.index + 1, step.location),
+                message: format!(
+                    "{} #{} at {}: {message}",
+                    step.kind,
+                    step.index + 1,
+                    step.location
+                ),
             },
             other => other.clone(),
         });
@@ -191,7 +219,13 @@ fn record(result: &mut ScenarioResult, first_bad: &mut Option<Outcome>, step: St
     result.steps.push(step);
 }
 
-async fn run_step(ctx: &ScenarioContext<'_>, step: &Step, index: usize, phase: Phase, options: &RunOptions) -> StepResult {
+async fn run_step(
+    ctx: &ScenarioContext<'_>,
+    step: &Step,
+    index: usize,
+    phase: Phase,
+    options: &RunOptions,
+) -> StepResult {
     let timeout = step.timeout.unwrap_or(options.step_timeout);
     let started = Instant::now();
     let mut log = Vec::new();
@@ -239,18 +273,31 @@ async fn clean_up(ctx: &ScenarioContext<'_>, timeout: Duration) -> StepResult {
     let started = Instant::now();
     let mut log = Vec::new();
     let mut left = Vec::new();
-    let releases: Vec<String> = ctx.releases.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default();
+    let releases: Vec<String> = ctx
+        .releases
+        .lock()
+        .map(|s| s.iter().cloned().collect())
+        .unwrap_or_default();
     if let Some(platform) = &ctx.target.platform {
         for release in releases {
-            match tokio::time::timeout(timeout, platform.delete_deployment(Actor::Admin, &release)).await {
+            match tokio::time::timeout(timeout, platform.delete_deployment(Actor::Admin, &release))
+                .await
+            {
                 Ok(Ok(Ok(()))) => log.push(format!("deleted deployment {release}")),
-                Ok(Ok(Err(refusal))) => log.push(format!("deleting deployment {release}: refused: {}", refusal.message)),
+                Ok(Ok(Err(refusal))) => log.push(format!(
+                    "deleting deployment {release}: refused: {}",
+                    refusal.message
+                )),
                 Ok(Err(err)) => log.push(format!("deleting deployment {release}: {err}")),
                 Err(_) => log.push(format!("deleting deployment {release}: timed out")),
             }
         }
     }
-    let namespaces: Vec<String> = ctx.namespaces.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default();
+    let namespaces: Vec<String> = ctx
+        .namespaces
+        .lock()
+        .map(|s| s.iter().cloned().collect())
+        .unwrap_or_default();
     for ns in namespaces {
         match ctx.target.kube.delete_namespace(&ns, timeout).await {
             Ok(()) => log.push(format!("namespace {ns} removed")),

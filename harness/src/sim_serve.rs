@@ -65,7 +65,13 @@ pub fn fault_table() -> String {
     let width = Fault::ALL.iter().map(|f| f.name().len()).max().unwrap_or(0);
     let mut out = String::new();
     for fault in Fault::ALL {
-        let _ = writeln!(out, "{:width$}  {:4} {}", fault.name(), fault.rule(), fault.description());
+        let _ = writeln!(
+            out,
+            "{:width$}  {:4} {}",
+            fault.name(),
+            fault.rule(),
+            fault.description()
+        );
     }
     out
 }
@@ -96,9 +102,15 @@ pub fn env_lines(endpoints: &Endpoints, kubeconfig: &Path) -> String {
         ("AWS_REGION", endpoints.region.clone()),
         ("ROLECHECK_PLATFORM_URL", endpoints.platform_url.clone()),
         ("ROLECHECK_PLATFORM_TOKEN", admin),
-        ("ROLECHECK_PLATFORM_WORKSPACE", endpoints.workspace_id.clone()),
+        (
+            "ROLECHECK_PLATFORM_WORKSPACE",
+            endpoints.workspace_id.clone(),
+        ),
         ("ROLECHECK_OIDC_ISSUER", endpoints.oidc_issuer.clone()),
-        ("ROLECHECK_OIDC_PROVIDER_ARN", endpoints.oidc_provider_arn.clone()),
+        (
+            "ROLECHECK_OIDC_PROVIDER_ARN",
+            endpoints.oidc_provider_arn.clone(),
+        ),
         ("ROLECHECK_ACCOUNT_ID", endpoints.account_id.clone()),
     ]
     .iter()
@@ -118,7 +130,11 @@ fn summary(endpoints: &Endpoints, kubeconfig: &Path, faults: &FaultSet) -> Strin
         endpoints.workspace_id,
         endpoints.oidc_issuer,
         endpoints.oidc_provider_arn,
-        if faults.is_empty() { "none".to_owned() } else { faults.join(", ") },
+        if faults.is_empty() {
+            "none".to_owned()
+        } else {
+            faults.join(", ")
+        },
     )
 }
 
@@ -132,7 +148,10 @@ fn admin_token(endpoints: &Endpoints) -> String {
 }
 
 fn shell_quote(value: &str) -> String {
-    if value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)) {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+    {
         value.to_owned()
     } else {
         format!("'{}'", value.replace('\'', r"'\''"))

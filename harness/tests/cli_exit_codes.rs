@@ -14,14 +14,23 @@ fn rolecheck(args: &[&str]) -> std::process::Output {
 #[test]
 fn validate_accepts_the_suite() {
     let out = rolecheck(&["validate", "../scenarios"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn validate_refuses_a_bad_file_with_its_position_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bad.yaml");
-    std::fs::write(&file, "name: x\ndescription: d\nrules: [R99]\nsteps:\n  - delete_deployment: {release: a}\n").unwrap();
+    std::fs::write(
+        &file,
+        "name: x\ndescription: d\nrules: [R99]\nsteps:\n  - delete_deployment: {release: a}\n",
+    )
+    .unwrap();
     let out = rolecheck(&["validate", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -46,7 +55,10 @@ fn list_names_scenarios_with_rules() {
     let out = rolecheck(&["list", "../scenarios"]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("role-annotation-cannot-be-removed"), "{stdout}");
+    assert!(
+        stdout.contains("role-annotation-cannot-be-removed"),
+        "{stdout}"
+    );
     assert!(stdout.contains("R10"), "{stdout}");
 }
 
@@ -99,7 +111,8 @@ steps:
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().unwrap().code();
     assert_eq!(code, Some(2), "{}", rest.join("\n"));
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["leftovers"], serde_json::json!([]), "{report:#}");
     let steps = report["scenarios"][0]["steps"].as_array().unwrap();
     let interrupted = &steps[1];

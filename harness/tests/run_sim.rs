@@ -71,13 +71,17 @@ async fn sim_without_webhook_fails_and_names_r5() {
         .find(|s| s.name == "create-with-role-injects-web-identity")
         .unwrap();
     match &scenario.outcome {
-        Outcome::Failed { expected, actual, .. } => {
+        Outcome::Failed {
+            expected, actual, ..
+        } => {
             assert!(expected.contains("AWS_ROLE_ARN="), "{expected}");
             assert!(actual.contains("<absent>"), "{actual}");
         }
         other => panic!("expected a failure, got {other:?}"),
     }
-    assert!(matches!(rule(&report, "R5"), Outcome::Failed { message, .. } if message.contains("create-with-role-injects-web-identity")));
+    assert!(
+        matches!(rule(&report, "R5"), Outcome::Failed { message, .. } if message.contains("create-with-role-injects-web-identity"))
+    );
     assert_eq!(app::exit_code(&report), 1);
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
 }
@@ -110,7 +114,9 @@ steps:
     args.paths = vec![scenario];
     let report = app::run(&args, quiet()).await.unwrap();
     match &report.scenarios[0].outcome {
-        Outcome::Failed { message, actual, .. } => {
+        Outcome::Failed {
+            message, actual, ..
+        } => {
             assert!(message.contains("timed out after 1s"), "{message}");
             assert!(actual.contains("no Deployment matches"), "{actual}");
         }

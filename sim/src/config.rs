@@ -42,7 +42,8 @@ pub struct SimConfig {
     pub webhook_sts_regional_endpoints: bool,
     /// Roles created in IAM at start-up.
     pub roles: Vec<RoleSeed>,
-    /// Base port: when set, the APIs listen on `base`, `base+1`, `base+2`; otherwise on
+    /// Base port: when set, the APIs listen on `base`, `base+1`, `base+2` (and the platform
+    /// without an annotation key on `base+3`); otherwise on
     /// random free loopback ports.
     pub port_base: Option<u16>,
 }

@@ -141,23 +141,33 @@ impl Fault {
     /// One line saying what the switch does.
     pub fn description(self) -> &'static str {
         match self {
-            Fault::AnnotationNeverWritten => "the platform accepts a cloud role but never annotates the ServiceAccounts",
+            Fault::AnnotationNeverWritten => {
+                "the platform accepts a cloud role but never annotates the ServiceAccounts"
+            }
             Fault::CreateIgnoresRole => "createDeployment ignores cloudRole",
             Fault::UpdateIgnoresRole => "updateDeployment ignores cloudRole",
             Fault::WrongAnnotationKey => "the role is written under a wrong annotation key",
             Fault::PartialComponents => "only the scheduler ServiceAccount is annotated",
             Fault::AnnotationRemovable => "an update with an empty role removes the annotation",
             Fault::NonAdminAccepted => "workspace editors and viewers may pass a cloud role",
-            Fault::CrossDeploymentLeak => "a role set on one deployment is written to every deployment",
+            Fault::CrossDeploymentLeak => {
+                "a role set on one deployment is written to every deployment"
+            }
             Fault::RoleAppended => "a second role is appended to the first instead of replacing it",
-            Fault::ConfigNotStored => "the deployment config does not record serviceAccountAnnotations",
-            Fault::IgnoreAnnotationKeyConfig => "the annotation is written although serviceAccountAnnotationKey is unset",
+            Fault::ConfigNotStored => {
+                "the deployment config does not record serviceAccountAnnotations"
+            }
+            Fault::IgnoreAnnotationKeyConfig => {
+                "the annotation is written although serviceAccountAnnotationKey is unset"
+            }
             Fault::WebhookDisabled => "the pod-identity webhook does not mutate pods",
             Fault::EnvVarMissing => "the webhook omits AWS_ROLE_ARN",
             Fault::WrongTokenPath => "the webhook sets a wrong AWS_WEB_IDENTITY_TOKEN_FILE path",
             Fault::TokenVolumeMissing => "the webhook adds no projected token volume",
             Fault::WrongTokenAudience => "the projected token asks for a wrong audience",
-            Fault::MutateExistingPods => "annotating a ServiceAccount mutates pods that already exist",
+            Fault::MutateExistingPods => {
+                "annotating a ServiceAccount mutates pods that already exist"
+            }
             Fault::StsAcceptsAnySignature => "STS does not verify token signatures",
             Fault::StsIgnoresSubCondition => "STS ignores the trust policy's sub condition",
             Fault::StsIgnoresExpiry => "STS accepts expired tokens",

@@ -11,8 +11,10 @@
 //! - [`oidc`]: the cluster's service-account token issuer (signing key, discovery, JWKS),
 //! - [`iam`] and [`sts`]: IAM roles/OIDC providers and STS, speaking the AWS query protocol,
 //! - [`platform`]: the Houston-style GraphQL API that turns deployments into Kubernetes objects,
-//! - [`faults`]: switches that break one documented behaviour each.
+//! - [`faults`]: switches that break one documented behaviour each,
+//! - [`clock`]: the clock the issuer and STS share, movable through an admin endpoint.
 
+pub mod clock;
 pub mod config;
 pub mod faults;
 pub mod iam;
@@ -26,4 +28,4 @@ mod server;
 
 pub use config::{RoleSeed, SimConfig};
 pub use faults::{Fault, FaultSet};
-pub use server::{Endpoints, PlatformUser, Sim};
+pub use server::{Endpoints, PlatformInstallation, PlatformUser, Sim};

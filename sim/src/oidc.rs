@@ -2,6 +2,8 @@
 //! JSON Web Key Set and the OIDC discovery document, as the kube-apiserver serves them at
 //! `/.well-known/openid-configuration` and `/openid/v1/jwks`.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use aws_lc_rs::encoding::{AsDer as _, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
@@ -10,6 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+
+use crate::clock::SimClock;
 
 /// The path the JWKS is served at (relative to the Kubernetes API URL).
 pub const JWKS_PATH: &str = "/openid/v1/jwks";
@@ -23,6 +27,7 @@ pub struct Issuer {
     kid: String,
     encoding_key: EncodingKey,
     jwks: Value,
+    clock: Arc<SimClock>,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -71,7 +76,20 @@ impl Issuer {
             kid,
             encoding_key,
             jwks,
+            clock: SimClock::new(),
         })
+    }
+
+    /// The same issuer reading `clock` for `iat`/`nbf`/`exp` (the sim shares one clock
+    /// between its issuer and STS, see [`crate::clock`]).
+    pub fn with_clock(mut self, clock: Arc<SimClock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The issuer's "now".
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// The issuer URL tokens carry in `iss`.

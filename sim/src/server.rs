@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::SimClock;
 use crate::config::SimConfig;
 use crate::iam::Iam;
 use crate::kube::{ApiServer, KubeOptions};
@@ -24,6 +25,17 @@ pub struct PlatformUser {
     pub email: String,
     /// The API token to send in the `authorization` header.
     pub token: String,
+}
+
+/// A second platform installation: its GraphQL URL, workspace and users.
+#[derive(Debug, Clone)]
+pub struct PlatformInstallation {
+    /// Platform GraphQL URL (`http://127.0.0.1:<port>/v1`).
+    pub url: String,
+    /// The workspace the users belong to.
+    pub workspace_id: String,
+    /// Users, one per workspace role.
+    pub users: Vec<PlatformUser>,
 }
 
 /// Where a client reaches the running sim, and the credentials it needs.
@@ -49,6 +61,13 @@ pub struct Endpoints {
     pub workspace_id: String,
     /// Platform users, one per workspace role.
     pub platform_users: Vec<PlatformUser>,
+    /// A platform installed on the same cluster whose config does not set
+    /// `deployments.serviceAccountAnnotationKey` (R1: the feature is off there). Its own
+    /// workspace and users; it listens on the fourth port.
+    pub platform_without_annotation_key: PlatformInstallation,
+    /// Admin endpoint moving the clock of the token issuer and STS forward (on the
+    /// Kubernetes listener, `kube_token` required); see [`crate::clock`].
+    pub clock_url: String,
 }
 
 /// A running sim. Dropping it without [`Sim::shutdown`] stops it too (the tasks are aborted).
@@ -64,7 +83,12 @@ impl Sim {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
 
-        let issuer = Arc::new(Issuer::new(config.oidc_issuer_url()).context("creating OIDC issuer")?);
+        let clock = SimClock::new();
+        let issuer = Arc::new(
+            Issuer::new(config.oidc_issuer_url())
+                .context("creating OIDC issuer")?
+                .with_clock(Arc::clone(&clock)),
+        );
         let kube = ApiServer::new(KubeOptions::from_config(&config), Arc::clone(&issuer));
         kube.run_controllers(&mut tasks, cancel.clone());
 
@@ -85,17 +109,51 @@ impl Sim {
 
         let platform = Platform::new(PlatformOptions::from_config(&config), Arc::clone(&kube));
         let (workspace_id, platform_users) = platform.seed_users();
+        let keyless = Platform::new(
+            PlatformOptions {
+                annotation_key: None,
+                ..PlatformOptions::from_config(&config)
+            },
+            Arc::clone(&kube),
+        );
+        let (keyless_workspace_id, keyless_users) = keyless.seed_users();
 
         let kube_token = random_token();
-        let (kube_listener, aws_listener, platform_listener) = bind(config.port_base).await?;
+        let [
+            kube_listener,
+            aws_listener,
+            platform_listener,
+            keyless_listener,
+        ] = bind(config.port_base).await?;
         let kube_url = url_of(&kube_listener)?;
         let aws_url = url_of(&aws_listener)?;
         let platform_url = format!("{}/v1", url_of(&platform_listener)?);
+        let keyless_url = format!("{}/v1", url_of(&keyless_listener)?);
+        let clock_url = format!("{kube_url}{}", crate::clock::CLOCK_PATH);
 
-        let aws = AwsState::new(&config, Arc::clone(&iam), Arc::clone(&issuer));
-        serve(&mut tasks, kube_listener, crate::kube::router(Arc::clone(&kube), kube_token.clone()), cancel.clone());
-        serve(&mut tasks, aws_listener, crate::sts::router(aws), cancel.clone());
-        serve(&mut tasks, platform_listener, crate::platform::router(platform), cancel.clone());
+        let aws = AwsState::new(&config, Arc::clone(&iam), Arc::clone(&issuer))
+            .with_clock(clock.sts_clock());
+        let kube_router = crate::kube::router(Arc::clone(&kube), kube_token.clone())
+            .merge(crate::clock::router(clock, kube_token.clone()));
+        serve(&mut tasks, kube_listener, kube_router, cancel.clone());
+        serve(
+            &mut tasks,
+            aws_listener,
+            crate::sts::router(aws),
+            cancel.clone(),
+        );
+        serve(
+            &mut tasks,
+            platform_listener,
+            crate::platform::router(platform),
+            cancel.clone(),
+        );
+        serve(
+            &mut tasks,
+            keyless_listener,
+            crate::platform::router(keyless),
+            cancel.clone(),
+        );
 
         let endpoints = Endpoints {
             kube_url,
@@ -108,8 +166,18 @@ impl Sim {
             region: config.region.clone(),
             workspace_id,
             platform_users,
+            platform_without_annotation_key: PlatformInstallation {
+                url: keyless_url,
+                workspace_id: keyless_workspace_id,
+                users: keyless_users,
+            },
+            clock_url,
         };
-        Ok(Sim { endpoints, cancel, tasks })
+        Ok(Sim {
+            endpoints,
+            cancel,
+            tasks,
+        })
     }
 
     /// Where to reach this sim.
@@ -124,21 +192,31 @@ impl Sim {
     }
 }
 
-async fn bind(port_base: Option<u16>) -> anyhow::Result<(TcpListener, TcpListener, TcpListener)> {
+async fn bind(port_base: Option<u16>) -> anyhow::Result<[TcpListener; 4]> {
     let port = |offset: u16| port_base.map_or(0, |base| base.saturating_add(offset));
     let listen = |p: u16| async move {
         TcpListener::bind(("127.0.0.1", p))
             .await
             .with_context(|| format!("binding 127.0.0.1:{p}"))
     };
-    Ok((listen(port(0)).await?, listen(port(1)).await?, listen(port(2)).await?))
+    Ok([
+        listen(port(0)).await?,
+        listen(port(1)).await?,
+        listen(port(2)).await?,
+        listen(port(3)).await?,
+    ])
 }
 
 fn url_of(listener: &TcpListener) -> anyhow::Result<String> {
     Ok(format!("http://{}", listener.local_addr()?))
 }
 
-fn serve(tasks: &mut JoinSet<()>, listener: TcpListener, router: axum::Router, cancel: CancellationToken) {
+fn serve(
+    tasks: &mut JoinSet<()>,
+    listener: TcpListener,
+    router: axum::Router,
+    cancel: CancellationToken,
+) {
     tasks.spawn(async move {
         let result = axum::serve(listener, router)
             .with_graceful_shutdown(cancel.cancelled_owned())

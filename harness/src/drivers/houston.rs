@@ -138,7 +138,9 @@ impl HoustonDriver {
         let id = data
             .pointer("/createDeployment/id")
             .and_then(Value::as_str)
-            .ok_or_else(|| DriverError::Protocol("createDeployment answered without an id".to_owned()))?;
+            .ok_or_else(|| {
+                DriverError::Protocol("createDeployment answered without an id".to_owned())
+            })?;
         self.remember(release, id);
         Ok(Ok(()))
     }
@@ -154,13 +156,22 @@ impl HoustonDriver {
         let sync = matches!(cloud_role, RoleArg::Value(v) if !v.is_empty());
         let mut variables = json!({"deploymentId": id, "payload": {}, "sync": sync});
         put_role(&mut variables, cloud_role);
-        Ok(self.call(actor, UPDATE_DEPLOYMENT, variables).await?.map(|_| ()))
+        Ok(self
+            .call(actor, UPDATE_DEPLOYMENT, variables)
+            .await?
+            .map(|_| ()))
     }
 
     /// `deleteDeployment` of a deployment this driver created.
-    pub async fn delete_deployment(&self, actor: Actor, release: &str) -> Result<Result<(), PlatformRefusal>, DriverError> {
+    pub async fn delete_deployment(
+        &self,
+        actor: Actor,
+        release: &str,
+    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
         let id = self.id_of(release)?;
-        let answer = self.call(actor, DELETE_DEPLOYMENT, json!({"deploymentId": id})).await?;
+        let answer = self
+            .call(actor, DELETE_DEPLOYMENT, json!({"deploymentId": id}))
+            .await?;
         if answer.is_ok() {
             self.forget(release);
         }
@@ -169,15 +180,24 @@ impl HoustonDriver {
 
     /// Whether this driver created a deployment with that release name and has not deleted it.
     pub fn knows(&self, release: &str) -> bool {
-        self.ids.lock().map(|ids| ids.contains_key(release)).unwrap_or(false)
+        self.ids
+            .lock()
+            .map(|ids| ids.contains_key(release))
+            .unwrap_or(false)
     }
 
-    async fn call(&self, actor: Actor, query: &str, variables: Value) -> Result<Result<Value, PlatformRefusal>, DriverError> {
-        let token = self
-            .access
-            .tokens
-            .get(&actor)
-            .ok_or_else(|| DriverError::Protocol(format!("the target has no platform user with role {}", actor.name())))?;
+    async fn call(
+        &self,
+        actor: Actor,
+        query: &str,
+        variables: Value,
+    ) -> Result<Result<Value, PlatformRefusal>, DriverError> {
+        let token = self.access.tokens.get(&actor).ok_or_else(|| {
+            DriverError::Protocol(format!(
+                "the target has no platform user with role {}",
+                actor.name()
+            ))
+        })?;
         let response = self
             .http
             .post(&self.access.url)
@@ -194,26 +214,36 @@ impl HoustonDriver {
                 }
             })?;
         let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|e| DriverError::Protocol(format!("platform API answered {status} with a body that is not JSON: {e}")))?;
-        if let Some(first) = body.get("errors").and_then(Value::as_array).and_then(|e| e.first()) {
+        let body: Value = response.json().await.map_err(|e| {
+            DriverError::Protocol(format!(
+                "platform API answered {status} with a body that is not JSON: {e}"
+            ))
+        })?;
+        if let Some(first) = body
+            .get("errors")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
             return Ok(Err(PlatformRefusal {
                 code: first
                     .pointer("/extensions/code")
                     .and_then(Value::as_str)
                     .map(str::to_owned),
-                message: first.get("message").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                message: first
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
             }));
         }
         if !status.is_success() {
-            return Err(DriverError::Protocol(format!("platform API answered {status}: {body}")));
+            return Err(DriverError::Protocol(format!(
+                "platform API answered {status}: {body}"
+            )));
         }
-        body.get("data")
-            .cloned()
-            .map(Ok)
-            .ok_or_else(|| DriverError::Protocol("platform API answered without data or errors".to_owned()))
+        body.get("data").cloned().map(Ok).ok_or_else(|| {
+            DriverError::Protocol("platform API answered without data or errors".to_owned())
+        })
     }
 
     fn remember(&self, release: &str, id: &str) {
@@ -233,7 +263,11 @@ impl HoustonDriver {
             .lock()
             .ok()
             .and_then(|ids| ids.get(release).cloned())
-            .ok_or_else(|| DriverError::Protocol(format!("no deployment with release `{release}` was created in this run")))
+            .ok_or_else(|| {
+                DriverError::Protocol(format!(
+                    "no deployment with release `{release}` was created in this run"
+                ))
+            })
     }
 }
 

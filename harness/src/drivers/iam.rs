@@ -20,7 +20,13 @@ impl IamDriver {
         let mut builder = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(endpoint.region.clone()))
-            .credentials_provider(Credentials::new(access_key, secret, None, None, "rolecheck-static"));
+            .credentials_provider(Credentials::new(
+                access_key,
+                secret,
+                None,
+                None,
+                "rolecheck-static",
+            ));
         if let Some(url) = &endpoint.url {
             builder = builder.endpoint_url(url);
         }
@@ -52,10 +58,9 @@ impl IamDriver {
             .send()
             .await
             .map_err(|e| iam_error("CreateRole", e))?;
-        let arn = created
-            .role()
-            .map(|r| r.arn().to_owned())
-            .ok_or_else(|| DriverError::Protocol("CreateRole answered without a role".to_owned()))?;
+        let arn = created.role().map(|r| r.arn().to_owned()).ok_or_else(|| {
+            DriverError::Protocol("CreateRole answered without a role".to_owned())
+        })?;
         for (policy_name, document) in permission_policies {
             self.client
                 .put_role_policy()
@@ -71,7 +76,13 @@ impl IamDriver {
 
     /// Deletes a role and its inline policies; a missing role is not an error.
     pub async fn delete_role(&self, name: &str) -> Result<(), DriverError> {
-        let policies = match self.client.list_role_policies().role_name(name).send().await {
+        let policies = match self
+            .client
+            .list_role_policies()
+            .role_name(name)
+            .send()
+            .await
+        {
             Ok(out) => out.policy_names().to_vec(),
             Err(e) if is_no_such_entity(&e) => return Ok(()),
             Err(e) => return Err(iam_error("ListRolePolicies", e)),
@@ -93,7 +104,9 @@ impl IamDriver {
     }
 }
 
-fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(err: &aws_sdk_iam::error::SdkError<E, R>) -> bool {
+fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_iam::error::SdkError<E, R>,
+) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("NoSuchEntity")
 }
 

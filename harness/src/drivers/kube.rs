@@ -46,9 +46,9 @@ impl KubeDriver {
     pub async fn connect(access: &KubeAccess) -> Result<Self, DriverError> {
         let config = match access {
             KubeAccess::Token { url, token } => {
-                let uri = url
-                    .parse()
-                    .map_err(|e| DriverError::Protocol(format!("bad Kubernetes URL `{url}`: {e}")))?;
+                let uri = url.parse().map_err(|e| {
+                    DriverError::Protocol(format!("bad Kubernetes URL `{url}`: {e}"))
+                })?;
                 let mut config = kube::Config::new(uri);
                 config.auth_info.token = Some(secrecy::SecretString::from(token.clone()));
                 config.connect_timeout = Some(Duration::from_secs(5));
@@ -60,17 +60,23 @@ impl KubeDriver {
                     ..Default::default()
                 };
                 let kubeconfig = match path {
-                    Some(path) => kube::config::Kubeconfig::read_from(path)
-                        .map_err(|e| DriverError::Unreachable(format!("reading kubeconfig {}: {e}", path.display())))?,
-                    None => kube::config::Kubeconfig::read()
-                        .map_err(|e| DriverError::Unreachable(format!("reading kubeconfig: {e}")))?,
+                    Some(path) => kube::config::Kubeconfig::read_from(path).map_err(|e| {
+                        DriverError::Unreachable(format!(
+                            "reading kubeconfig {}: {e}",
+                            path.display()
+                        ))
+                    })?,
+                    None => kube::config::Kubeconfig::read().map_err(|e| {
+                        DriverError::Unreachable(format!("reading kubeconfig: {e}"))
+                    })?,
                 };
                 kube::Config::from_custom_kubeconfig(kubeconfig, &options)
                     .await
                     .map_err(|e| DriverError::Unreachable(format!("kubeconfig: {e}")))?
             }
         };
-        let client = Client::try_from(config).map_err(|e| DriverError::Unreachable(format!("Kubernetes client: {e}")))?;
+        let client = Client::try_from(config)
+            .map_err(|e| DriverError::Unreachable(format!("Kubernetes client: {e}")))?;
         Ok(Self { client })
     }
 
@@ -93,7 +99,12 @@ impl KubeDriver {
     }
 
     /// Waits until the namespace exists, then adds the run-id label to it.
-    pub async fn label_namespace(&self, name: &str, run_id: &str, timeout: Duration) -> Result<(), DriverError> {
+    pub async fn label_namespace(
+        &self,
+        name: &str,
+        run_id: &str,
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         wait_for(api.clone(), by_name(name), timeout, |objects| {
             if objects.is_empty() {
@@ -111,7 +122,12 @@ impl KubeDriver {
     }
 
     /// Creates a namespace (if missing) and a ServiceAccount in it, both labelled with the run id.
-    pub async fn create_service_account(&self, namespace: &str, name: &str, run_id: &str) -> Result<(), DriverError> {
+    pub async fn create_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+        run_id: &str,
+    ) -> Result<(), DriverError> {
         let labels = BTreeMap::from([(RUN_ID_LABEL.to_owned(), run_id.to_owned())]);
         let ns = Namespace {
             metadata: ObjectMeta {
@@ -121,7 +137,10 @@ impl KubeDriver {
             },
             ..Default::default()
         };
-        match Api::<Namespace>::all(self.client.clone()).create(&PostParams::default(), &ns).await {
+        match Api::<Namespace>::all(self.client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+        {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             Err(e) => return Err(api_error(e)),
@@ -151,8 +170,11 @@ impl KubeDriver {
         timeout: Duration,
     ) -> Result<String, DriverError> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        wait_for(api, watcher::Config::default().labels(selector), timeout, |objects| {
-            match objects.values().next() {
+        wait_for(
+            api,
+            watcher::Config::default().labels(selector),
+            timeout,
+            |objects| match objects.values().next() {
                 None => Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}")),
                 Some(d) => Check::Done(
                     d.spec
@@ -162,13 +184,17 @@ impl KubeDriver {
                         .and_then(|s| s.service_account_name.clone())
                         .unwrap_or_else(|| "default".to_owned()),
                 ),
-            }
-        })
+            },
+        )
         .await
     }
 
     /// Reads a ServiceAccount.
-    pub async fn service_account(&self, namespace: &str, name: &str) -> Result<ServiceAccount, DriverError> {
+    pub async fn service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ServiceAccount, DriverError> {
         Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
             .get(name)
             .await
@@ -177,35 +203,52 @@ impl KubeDriver {
 
     /// Waits until the component's Deployment has rolled out completely (like `kubectl rollout
     /// status`) and returns its pods that are running and not being deleted.
-    pub async fn rolled_out_pods(&self, namespace: &str, selector: &str, timeout: Duration) -> Result<Vec<Pod>, DriverError> {
+    pub async fn rolled_out_pods(
+        &self,
+        namespace: &str,
+        selector: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Pod>, DriverError> {
         let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        let replicas = wait_for(deployments, watcher::Config::default().labels(selector), timeout, |objects| {
-            let Some(d) = objects.values().next() else {
-                return Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}"));
-            };
-            rollout_state(d)
-        })
+        let replicas = wait_for(
+            deployments,
+            watcher::Config::default().labels(selector),
+            timeout,
+            |objects| {
+                let Some(d) = objects.values().next() else {
+                    return Check::NotYet(format!(
+                        "no Deployment matches `{selector}` in {namespace}"
+                    ));
+                };
+                rollout_state(d)
+            },
+        )
         .await?;
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        wait_for(pods, watcher::Config::default().labels(selector), timeout, |objects| {
-            let live: Vec<&Pod> = objects
-                .values()
-                .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .collect();
-            let running = live.iter().filter(|p| phase(p) == "Running").count();
-            if running == replicas && live.len() == replicas {
-                Check::Done(live.into_iter().cloned().collect())
-            } else {
-                Check::NotYet(format!(
-                    "{} pod(s) of `{selector}` ({}), {running} running, want {replicas}",
-                    live.len(),
-                    live.iter()
-                        .map(|p| format!("{} {}", p.name_any(), phase(p)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            }
-        })
+        wait_for(
+            pods,
+            watcher::Config::default().labels(selector),
+            timeout,
+            |objects| {
+                let live: Vec<&Pod> = objects
+                    .values()
+                    .filter(|p| p.metadata.deletion_timestamp.is_none())
+                    .collect();
+                let running = live.iter().filter(|p| phase(p) == "Running").count();
+                if running == replicas && live.len() == replicas {
+                    Check::Done(live.into_iter().cloned().collect())
+                } else {
+                    Check::NotYet(format!(
+                        "{} pod(s) of `{selector}` ({}), {running} running, want {replicas}",
+                        live.len(),
+                        live.iter()
+                            .map(|p| format!("{} {}", p.name_any(), phase(p)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            },
+        )
         .await
     }
 
@@ -237,14 +280,16 @@ impl KubeDriver {
             .create_token_request(service_account, &PostParams::default(), &request)
             .await
             .map_err(api_error)?;
-        answer
-            .status
-            .and_then(|s| s.token)
-            .ok_or_else(|| DriverError::Protocol("TokenRequest answer has no status.token".to_owned()))
+        answer.status.and_then(|s| s.token).ok_or_else(|| {
+            DriverError::Protocol("TokenRequest answer has no status.token".to_owned())
+        })
     }
 
     /// Names of the namespaces that carry the run-id label (any run id when `run_id` is None).
-    pub async fn labelled_namespaces(&self, run_id: Option<&str>) -> Result<Vec<Namespace>, DriverError> {
+    pub async fn labelled_namespaces(
+        &self,
+        run_id: Option<&str>,
+    ) -> Result<Vec<Namespace>, DriverError> {
         let selector = match run_id {
             Some(id) => format!("{RUN_ID_LABEL}={id}"),
             None => RUN_ID_LABEL.to_owned(),
@@ -307,7 +352,10 @@ fn by_name(name: &str) -> watcher::Config {
 
 fn api_error(err: kube::Error) -> DriverError {
     match err {
-        kube::Error::Api(status) => DriverError::Api(format!("{} ({}): {}", status.reason, status.code, status.message)),
+        kube::Error::Api(status) => DriverError::Api(format!(
+            "{} ({}): {}",
+            status.reason, status.code, status.message
+        )),
         other => {
             let text = other.to_string();
             if matches!(other, kube::Error::HyperError(_) | kube::Error::Service(_)) {

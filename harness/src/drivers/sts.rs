@@ -50,8 +50,12 @@ pub struct StsDriver {
 impl StsDriver {
     /// Builds the client (no network traffic).
     pub fn new(endpoint: AwsEndpoint) -> Self {
-        let anonymous = aws_sdk_sts::Client::from_conf(Self::config(&endpoint).allow_no_auth().build());
-        Self { endpoint, anonymous }
+        let anonymous =
+            aws_sdk_sts::Client::from_conf(Self::config(&endpoint).allow_no_auth().build());
+        Self {
+            endpoint,
+            anonymous,
+        }
     }
 
     fn config(endpoint: &AwsEndpoint) -> aws_sdk_sts::config::Builder {
@@ -105,7 +109,10 @@ impl StsDriver {
     }
 
     /// `GetCallerIdentity` signed with the assumed role's credentials; returns the caller ARN.
-    pub async fn caller_arn(&self, assumed: &AssumedRole) -> Result<Result<String, StsRefusal>, DriverError> {
+    pub async fn caller_arn(
+        &self,
+        assumed: &AssumedRole,
+    ) -> Result<Result<String, StsRefusal>, DriverError> {
         let client = aws_sdk_sts::Client::from_conf(
             Self::config(&self.endpoint)
                 .credentials_provider(assumed.credentials.clone())
@@ -132,15 +139,19 @@ where
                 message: inner.message().unwrap_or_default().to_owned(),
             })
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Err(DriverError::Unreachable(format!(
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Err(DriverError::Unreachable(
+            format!("STS: {}", aws_smithy_error_text(&err)),
+        )),
+        _ => Err(DriverError::Protocol(format!(
             "STS: {}",
             aws_smithy_error_text(&err)
         ))),
-        _ => Err(DriverError::Protocol(format!("STS: {}", aws_smithy_error_text(&err)))),
     }
 }
 
-fn aws_smithy_error_text<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
+fn aws_smithy_error_text<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    err: &SdkError<E, R>,
+) -> String {
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {

@@ -34,11 +34,19 @@ pub async fn run(
             let pods = ctx
                 .target
                 .kube
-                .rolled_out_pods(&namespace, &component_selector(&release, *component), timeout)
+                .rolled_out_pods(
+                    &namespace,
+                    &component_selector(&release, *component),
+                    timeout,
+                )
                 .await?;
-            let pod = pods
-                .first()
-                .ok_or_else(|| StepError::failed("no running pod", format!("a running {component} pod"), "none"))?;
+            let pod = pods.first().ok_or_else(|| {
+                StepError::failed(
+                    "no running pod",
+                    format!("a running {component} pod"),
+                    "none",
+                )
+            })?;
             let projected = projected_token(pod).ok_or_else(|| {
                 StepError::failed(
                     format!("pod {} has no projected token at AWS_WEB_IDENTITY_TOKEN_FILE", pod.name_any()),
@@ -71,7 +79,9 @@ pub async fn run(
             let namespace = ctx.render(namespace)?;
             let name = ctx.render(name)?;
             let audience = audience_override.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
-            log.push(format!("TokenRequest for {namespace}/{name} (audience {audience})"));
+            log.push(format!(
+                "TokenRequest for {namespace}/{name} (audience {audience})"
+            ));
             ctx.target
                 .kube
                 .request_token(&namespace, &name, &audience, step.expiration_seconds, None)
@@ -89,7 +99,9 @@ pub async fn run(
         Some(s) => ctx.render(s)?,
         None => format!("rolecheck-{}", ctx.run_id),
     };
-    log.push(format!("AssumeRoleWithWebIdentity role={role} session={session}"));
+    log.push(format!(
+        "AssumeRoleWithWebIdentity role={role} session={session}"
+    ));
     let answer = ctx
         .target
         .sts
@@ -116,7 +128,10 @@ pub async fn run(
                 Err(StepError::failed(
                     "the assumed identity is not the role's assumed-role ARN",
                     want,
-                    format!("AssumedRoleUser {} / caller {caller}", assumed.assumed_role_arn),
+                    format!(
+                        "AssumedRoleUser {} / caller {caller}",
+                        assumed.assumed_role_arn
+                    ),
                 ))
             }
         }
@@ -181,7 +196,11 @@ fn projected_token(pod: &Pod) -> Option<ProjectedToken> {
             if mount.mount_path.trim_end_matches('/') != dir {
                 continue;
             }
-            let volume = spec.volumes.iter().flatten().find(|v| v.name == mount.name)?;
+            let volume = spec
+                .volumes
+                .iter()
+                .flatten()
+                .find(|v| v.name == mount.name)?;
             let sources = volume.projected.as_ref()?.sources.as_ref()?;
             if let Some(token) = sources
                 .iter()
@@ -208,11 +227,20 @@ fn resign_with_foreign_key(token: &str) -> Result<String, StepError> {
         .rsplit_once('.')
         .map(|(head, _)| head)
         .ok_or_else(|| StepError::Broken("the issued token is not a JWT".to_owned()))?;
-    let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| StepError::Broken("RSA key generation failed".to_owned()))?;
+    let key = KeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| StepError::Broken("RSA key generation failed".to_owned()))?;
     let mut signature = vec![0; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signed_part.as_bytes(), &mut signature)
-        .map_err(|_| StepError::Broken("RSA signing failed".to_owned()))?;
-    Ok(format!("{signed_part}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        signed_part.as_bytes(),
+        &mut signature,
+    )
+    .map_err(|_| StepError::Broken("RSA signing failed".to_owned()))?;
+    Ok(format!(
+        "{signed_part}.{}",
+        URL_SAFE_NO_PAD.encode(signature)
+    ))
 }
 
 #[cfg(test)]
@@ -222,7 +250,11 @@ mod tests {
     #[test]
     fn assumed_role_arn_uses_the_role_name_and_session() {
         assert_eq!(
-            assumed_role_arn("123456789012", "arn:aws:iam::123456789012:role/path/example-role", "s1"),
+            assumed_role_arn(
+                "123456789012",
+                "arn:aws:iam::123456789012:role/path/example-role",
+                "s1"
+            ),
             "arn:aws:sts::123456789012:assumed-role/example-role/s1"
         );
     }

@@ -5,7 +5,11 @@ use super::{ScenarioContext, StepError};
 use crate::scenario::model::CreateServiceAccount;
 
 /// Creates the namespace (if missing) and the ServiceAccount.
-pub async fn run(ctx: &ScenarioContext<'_>, step: &CreateServiceAccount, log: &mut Vec<String>) -> Result<(), StepError> {
+pub async fn run(
+    ctx: &ScenarioContext<'_>,
+    step: &CreateServiceAccount,
+    log: &mut Vec<String>,
+) -> Result<(), StepError> {
     let namespace = ctx.render(&step.namespace)?;
     let name = ctx.render(&step.name)?;
     ctx.track_namespace(&namespace);

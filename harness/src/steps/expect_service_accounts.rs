@@ -8,7 +8,12 @@ use super::{ScenarioContext, StepError, component_selector, namespace_of};
 use crate::scenario::model::ExpectServiceAccounts;
 
 /// Checks every listed component's ServiceAccount; reports every mismatch at once.
-pub async fn run(ctx: &ScenarioContext<'_>, step: &ExpectServiceAccounts, timeout: Duration, log: &mut Vec<String>) -> Result<(), StepError> {
+pub async fn run(
+    ctx: &ScenarioContext<'_>,
+    step: &ExpectServiceAccounts,
+    timeout: Duration,
+    log: &mut Vec<String>,
+) -> Result<(), StepError> {
     let release = ctx.render(&step.release)?;
     let namespace = namespace_of(&release);
     let mut present = BTreeMap::new();
@@ -32,7 +37,9 @@ pub async fn run(ctx: &ScenarioContext<'_>, step: &ExpectServiceAccounts, timeou
             .await?;
         let sa = ctx.target.kube.service_account(&namespace, &name).await?;
         let annotations = sa.metadata.annotations.unwrap_or_default();
-        log.push(format!("{component}: ServiceAccount {namespace}/{name} annotations {annotations:?}"));
+        log.push(format!(
+            "{component}: ServiceAccount {namespace}/{name} annotations {annotations:?}"
+        ));
         for (key, want) in &present {
             let got = annotations.get(key);
             if got != Some(want) {
@@ -54,7 +61,10 @@ pub async fn run(ctx: &ScenarioContext<'_>, step: &ExpectServiceAccounts, timeou
         Ok(())
     } else {
         Err(StepError::failed(
-            format!("{} ServiceAccount annotation(s) differ from the documents", expected.len()),
+            format!(
+                "{} ServiceAccount annotation(s) differ from the documents",
+                expected.len()
+            ),
             expected.join("; "),
             actual.join("; "),
         ))

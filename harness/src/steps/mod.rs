@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use crate::drivers::DriverError;
 use crate::drivers::houston::{HoustonDriver, PlatformRefusal, RoleArg};
-use crate::scenario::model::{Action, Component, Expect, PlatformErrorKind, RoleInput, Step, Template};
+use crate::scenario::model::{
+    Action, Component, Expect, PlatformErrorKind, RoleInput, Step, Template,
+};
 use crate::scenario::template::TemplateContext;
 use crate::target::Target;
 
@@ -37,7 +39,11 @@ pub enum StepError {
 
 impl StepError {
     /// A failure with expected and actual values.
-    pub fn failed(message: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+    pub fn failed(
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
         StepError::Failed {
             message: message.into(),
             expected: expected.into(),
@@ -131,13 +137,22 @@ pub fn component_selector(release: &str, component: Component) -> String {
 }
 
 /// Runs one step's action with its time budget, appending what it does to `log`.
-pub async fn run(ctx: &ScenarioContext<'_>, step: &Step, timeout: Duration, log: &mut Vec<String>) -> Result<(), StepError> {
+pub async fn run(
+    ctx: &ScenarioContext<'_>,
+    step: &Step,
+    timeout: Duration,
+    log: &mut Vec<String>,
+) -> Result<(), StepError> {
     let work = async {
         match &step.action {
-            Action::CreateDeployment(s) => create_deployment::run(ctx, s, &step.expect, timeout, log).await,
+            Action::CreateDeployment(s) => {
+                create_deployment::run(ctx, s, &step.expect, timeout, log).await
+            }
             Action::UpdateDeployment(s) => update_deployment::run(ctx, s, &step.expect, log).await,
             Action::DeleteDeployment(s) => delete_deployment::run(ctx, s, &step.expect, log).await,
-            Action::ExpectServiceAccounts(s) => expect_service_accounts::run(ctx, s, timeout, log).await,
+            Action::ExpectServiceAccounts(s) => {
+                expect_service_accounts::run(ctx, s, timeout, log).await
+            }
             Action::ExpectPods(s) => expect_pods::run(ctx, s, timeout, log).await,
             Action::AssumeRole(s) => assume_role::run(ctx, s, &step.expect, timeout, log).await,
             Action::CreateServiceAccount(s) => create_service_account::run(ctx, s, log).await,
@@ -147,7 +162,10 @@ pub async fn run(ctx: &ScenarioContext<'_>, step: &Step, timeout: Duration, log:
     match tokio::time::timeout(timeout + Duration::from_secs(1), work).await {
         Ok(result) => result,
         Err(_) => Err(StepError::failed(
-            format!("step did not finish within {}", humantime::format_duration(timeout)),
+            format!(
+                "step did not finish within {}",
+                humantime::format_duration(timeout)
+            ),
             "the step to finish",
             "still running",
         )),
@@ -155,7 +173,11 @@ pub async fn run(ctx: &ScenarioContext<'_>, step: &Step, timeout: Duration, log:
 }
 
 /// Judges a platform answer against the step's expectation.
-pub fn judge_platform(expect: &Expect, answer: Result<(), PlatformRefusal>, log: &mut Vec<String>) -> Result<(), StepError> {
+pub fn judge_platform(
+    expect: &Expect,
+    answer: Result<(), PlatformRefusal>,
+    log: &mut Vec<String>,
+) -> Result<(), StepError> {
     match &answer {
         Ok(()) => log.push("platform: accepted".to_owned()),
         Err(r) => log.push(format!(
@@ -194,7 +216,11 @@ pub fn judge_platform(expect: &Expect, answer: Result<(), PlatformRefusal>, log:
 }
 
 fn refusal_text(r: &PlatformRefusal) -> String {
-    format!("error {}: {}", r.code.as_deref().unwrap_or("(no code)"), r.message)
+    format!(
+        "error {}: {}",
+        r.code.as_deref().unwrap_or("(no code)"),
+        r.message
+    )
 }
 
 /// Whether a refusal is of the kind a scenario names. Houston answers a permission problem
@@ -204,10 +230,14 @@ fn refusal_matches(kind: PlatformErrorKind, r: &PlatformRefusal) -> bool {
     match kind {
         PlatformErrorKind::Any => true,
         PlatformErrorKind::PermissionDenied => {
-            matches!(code, "FORBIDDEN" | "UNAUTHORIZED") || r.message.to_lowercase().contains("permission")
+            matches!(code, "FORBIDDEN" | "UNAUTHORIZED")
+                || r.message.to_lowercase().contains("permission")
         }
         PlatformErrorKind::InvalidRequest => {
-            matches!(code, "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST")
+            matches!(
+                code,
+                "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST"
+            )
         }
     }
 }

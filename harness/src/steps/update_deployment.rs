@@ -5,13 +5,21 @@ use super::{ScenarioContext, StepError, judge_platform};
 use crate::scenario::model::{Expect, UpdateDeployment};
 
 /// Updates the deployment's cloud role.
-pub async fn run(ctx: &ScenarioContext<'_>, step: &UpdateDeployment, expect: &Expect, log: &mut Vec<String>) -> Result<(), StepError> {
+pub async fn run(
+    ctx: &ScenarioContext<'_>,
+    step: &UpdateDeployment,
+    expect: &Expect,
+    log: &mut Vec<String>,
+) -> Result<(), StepError> {
     let release = ctx.render(&step.release)?;
     let role = ctx.role_arg(&step.cloud_role)?;
     log.push(format!(
         "updateDeployment release={release} cloudRole={role:?} as {}",
         step.actor.name()
     ));
-    let answer = ctx.platform()?.update_deployment(step.actor, &release, &role).await?;
+    let answer = ctx
+        .platform()?
+        .update_deployment(step.actor, &release, &role)
+        .await?;
     judge_platform(expect, answer, log)
 }

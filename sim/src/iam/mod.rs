@@ -5,5 +5,7 @@ pub mod api;
 pub mod policy;
 pub mod store;
 
-pub use policy::{Decision, EvalOptions, PolicyDocument, PolicyKind, RequestContext};
+pub use policy::{
+    Decision, EvalOptions, PolicyDocument, PolicyKind, RequestContext, arn_match, evaluate_all,
+};
 pub use store::{Iam, IamError, OidcProvider, Role, RoleOptions};

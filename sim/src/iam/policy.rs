@@ -50,6 +50,15 @@ enum Actions {
     AllBut(Vec<String>),
 }
 
+/// `Resource` (matches listed ARN patterns) or `NotResource` (matches every other ARN).
+/// Trust policies have neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resources {
+    Any,
+    Listed(Vec<String>),
+    AllBut(Vec<String>),
+}
+
 /// How a condition operator combines the request's values of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SetQualifier {
@@ -155,6 +164,7 @@ struct Statement {
     effect: Effect,
     principal: Option<Principal>,
     actions: Actions,
+    resources: Resources,
     conditions: Vec<Condition>,
 }
 
@@ -172,6 +182,9 @@ pub struct RequestContext {
     pub principal: (String, String),
     /// The action, e.g. `sts:AssumeRoleWithWebIdentity`.
     pub action: String,
+    /// The ARN of the resource acted on (`arn:aws:s3:::bucket/key`); `None` for requests
+    /// evaluated against a trust policy, whose statements name no resource.
+    pub resource: Option<String>,
     /// Condition keys (any case) and their values; a key may be multi-valued.
     pub keys: BTreeMap<String, Vec<String>>,
 }
@@ -258,6 +271,28 @@ impl PolicyDocument {
     }
 }
 
+/// Evaluates a principal's identity policies together, as IAM does: an explicit Deny in any
+/// of them wins, otherwise one Allow is enough, otherwise the request is implicitly denied.
+pub fn evaluate_all<'a>(
+    policies: impl IntoIterator<Item = &'a PolicyDocument>,
+    request: &RequestContext,
+    options: &EvalOptions,
+) -> Decision {
+    let mut allowed = false;
+    for policy in policies {
+        match policy.evaluate(request, options) {
+            Decision::ExplicitDeny => return Decision::ExplicitDeny,
+            Decision::Allow => allowed = true,
+            Decision::ImplicitDeny => {}
+        }
+    }
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::ImplicitDeny
+    }
+}
+
 impl Statement {
     fn applies(
         &self,
@@ -283,8 +318,16 @@ impl Statement {
                 .iter()
                 .any(|p| wildcard_match(&p.to_ascii_lowercase(), &action)),
         };
+        let resource_ok = match (&self.resources, request.resource.as_deref()) {
+            (Resources::Any, _) => true,
+            // A statement that names resources never applies to a resource-less request.
+            (_, None) => false,
+            (Resources::Listed(patterns), Some(arn)) => patterns.iter().any(|p| arn_match(p, arn)),
+            (Resources::AllBut(patterns), Some(arn)) => !patterns.iter().any(|p| arn_match(p, arn)),
+        };
         principal_ok
             && action_ok
+            && resource_ok
             && self.conditions.iter().all(|c| {
                 ignored.contains(&c.key)
                     || c.operator.evaluate(&c.values, keys.get(&c.key).copied())
@@ -327,6 +370,29 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, Malform
     {
         return Err(malformed(format!("Invalid action: {bad}")));
     }
+    let resources = match (object.get("Resource"), object.get("NotResource"), kind) {
+        (None, None, PolicyKind::Trust) => Resources::Any,
+        (Some(_), _, PolicyKind::Trust) => {
+            return Err(malformed("Has prohibited field Resource"));
+        }
+        (_, Some(_), PolicyKind::Trust) => {
+            return Err(malformed("Has prohibited field NotResource"));
+        }
+        (Some(r), None, PolicyKind::Permission) => {
+            Resources::Listed(resource_list(r, "Resource")?)
+        }
+        (None, Some(r), PolicyKind::Permission) => {
+            Resources::AllBut(resource_list(r, "NotResource")?)
+        }
+        (Some(_), Some(_), PolicyKind::Permission) => {
+            return Err(malformed(
+                "Statement cannot have both Resource and NotResource",
+            ));
+        }
+        (None, None, PolicyKind::Permission) => {
+            return Err(malformed("Policy statement must contain resources."));
+        }
+    };
     let conditions = match object.get("Condition") {
         None => Vec::new(),
         Some(c) => parse_conditions(c)?,
@@ -335,6 +401,7 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, Malform
         effect,
         principal,
         actions,
+        resources,
         conditions,
     })
 }
@@ -420,6 +487,35 @@ fn string_list(value: &Value, field: &str) -> Result<Vec<String>, MalformedPolic
     }
 }
 
+/// A `Resource` list: `*` or ARNs (`arn:partition:service:region:account:resource`).
+fn resource_list(value: &Value, field: &str) -> Result<Vec<String>, MalformedPolicy> {
+    let list = string_list(value, field)?;
+    if let Some(bad) = list
+        .iter()
+        .find(|r| *r != "*" && (!r.starts_with("arn:") || r.splitn(6, ':').count() < 6))
+    {
+        return Err(malformed(format!("Resource {bad} must be in ARN format or \"*\".")));
+    }
+    Ok(list)
+}
+
+/// Whether a resource ARN matches a policy's ARN pattern: `*` matches everything; otherwise
+/// partition, service, region and account are matched one by one (a wildcard never spans
+/// a `:` there) and the resource part as a whole (where `*` spans `/` and `:`), case-sensitively.
+pub fn arn_match(pattern: &str, arn: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let patterns: Vec<&str> = pattern.splitn(6, ':').collect();
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    patterns.len() == 6
+        && parts.len() == 6
+        && patterns
+            .iter()
+            .zip(&parts)
+            .all(|(p, part)| wildcard_match(p, part))
+}
+
 /// IAM wildcard matching: `*` matches any run of characters (also none), `?` exactly one.
 /// Case-sensitive; callers lower-case both sides where IAM compares case-insensitively.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
@@ -478,6 +574,7 @@ mod tests {
         RequestContext {
             principal: ("Federated".to_owned(), PROVIDER_ARN.to_owned()),
             action: "sts:AssumeRoleWithWebIdentity".to_owned(),
+            resource: None,
             keys: BTreeMap::from([
                 (format!("{PROVIDER}:sub"), vec![sub.to_owned()]),
                 (
@@ -717,6 +814,88 @@ mod tests {
         PolicyKind::Trust
     )]
     fn malformed_documents_are_refused(#[case] text: &str, #[case] kind: PolicyKind) {
+        assert!(PolicyDocument::parse(text, kind).is_err(), "{text}");
+    }
+
+    /// The documents' S3 permission policy (fixtures/policies/s3-policy.json, abridged).
+    fn documented_s3_policy() -> PolicyDocument {
+        let text = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                 "Resource": "arn:aws:s3:::astronomer-bucket"},
+                {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                 "Resource": "arn:aws:s3:::astronomer-bucket/*"}
+            ]
+        });
+        PolicyDocument::parse(&text.to_string(), PolicyKind::Permission).unwrap()
+    }
+
+    fn s3_request(action: &str, resource: &str) -> RequestContext {
+        RequestContext {
+            principal: ("AWS".to_owned(), "arn:aws:sts::1:assumed-role/r/s".to_owned()),
+            action: action.to_owned(),
+            resource: Some(resource.to_owned()),
+            keys: BTreeMap::new(),
+        }
+    }
+
+    #[rstest]
+    #[case::list_bucket("s3:ListBucket", "arn:aws:s3:::astronomer-bucket", Decision::Allow)]
+    #[case::action_case("S3:listbucket", "arn:aws:s3:::astronomer-bucket", Decision::Allow)]
+    #[case::list_other_bucket("s3:ListBucket", "arn:aws:s3:::other-bucket", Decision::ImplicitDeny)]
+    #[case::list_on_object_arn("s3:ListBucket", "arn:aws:s3:::astronomer-bucket/k", Decision::ImplicitDeny)]
+    #[case::put_nested_key("s3:PutObject", "arn:aws:s3:::astronomer-bucket/a/b/c.txt", Decision::Allow)]
+    #[case::get_on_bucket_arn("s3:GetObject", "arn:aws:s3:::astronomer-bucket", Decision::ImplicitDeny)]
+    #[case::get_prefix_bucket("s3:GetObject", "arn:aws:s3:::astronomer-bucket-2/k", Decision::ImplicitDeny)]
+    #[case::resource_case("s3:GetObject", "arn:aws:s3:::Astronomer-bucket/k", Decision::ImplicitDeny)]
+    #[case::unlisted_action("s3:CreateBucket", "arn:aws:s3:::astronomer-bucket", Decision::ImplicitDeny)]
+    fn documented_s3_policy_resources(
+        #[case] action: &str,
+        #[case] resource: &str,
+        #[case] expected: Decision,
+    ) {
+        assert_eq!(
+            documented_s3_policy().evaluate(&s3_request(action, resource), &EvalOptions::default()),
+            expected
+        );
+    }
+
+    #[test]
+    fn deny_in_any_identity_policy_wins_and_not_resource_inverts() {
+        let deny = PolicyDocument::parse(
+            r#"{"Statement":[{"Effect":"Deny","Action":"s3:*","NotResource":["arn:aws:s3:::astronomer-bucket/public/*"]}]}"#,
+            PolicyKind::Permission,
+        )
+        .unwrap();
+        let allow = documented_s3_policy();
+        let options = EvalOptions::default();
+        let get = |key: &str| s3_request("s3:GetObject", &format!("arn:aws:s3:::astronomer-bucket/{key}"));
+        assert_eq!(evaluate_all([&allow, &deny], &get("public/x"), &options), Decision::Allow);
+        assert_eq!(evaluate_all([&allow, &deny], &get("secret/x"), &options), Decision::ExplicitDeny);
+        assert_eq!(evaluate_all([&allow], &get("secret/x"), &options), Decision::Allow);
+        assert_eq!(evaluate_all([], &get("x"), &options), Decision::ImplicitDeny);
+    }
+
+    #[rstest]
+    #[case("*", "arn:aws:s3:::b/k", true)]
+    #[case("arn:aws:s3:::b/*", "arn:aws:s3:::b/k/l", true)]
+    #[case("arn:aws:s3:::*", "arn:aws:s3:::b", true)]
+    #[case("arn:aws:s3:::b?", "arn:aws:s3:::bc", true)]
+    #[case("arn:aws:*:::b", "arn:aws:s3:::b", true)]
+    #[case("arn:*:b", "arn:aws:s3:::b", false)]
+    #[case("arn:aws:s3:::b", "arn:aws:s3:::b/k", false)]
+    #[case("arn:aws:iam::*:role/x", "arn:aws:iam::123456789012:role/x", true)]
+    fn arn_patterns(#[case] pattern: &str, #[case] arn: &str, #[case] expected: bool) {
+        assert_eq!(arn_match(pattern, arn), expected);
+    }
+
+    #[rstest]
+    #[case::permission_without_resource(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#, PolicyKind::Permission)]
+    #[case::resource_and_not_resource(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"*"}]}"#, PolicyKind::Permission)]
+    #[case::resource_not_an_arn(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"astronomer-bucket"}]}"#, PolicyKind::Permission)]
+    #[case::resource_in_trust(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:*","Resource":"*"}]}"#, PolicyKind::Trust)]
+    fn resource_validation(#[case] text: &str, #[case] kind: PolicyKind) {
         assert!(PolicyDocument::parse(text, kind).is_err(), "{text}");
     }
 

@@ -102,7 +102,7 @@ impl ApiServer {
             k8s["pod"] = json!({"name": pod_name, "uid": uid});
         }
 
-        let now = chrono::Utc::now().timestamp();
+        let now = self.issuer.now().timestamp();
         let claims = json!({
             "aud": audiences,
             "exp": now + expiration,

@@ -183,6 +183,7 @@ pub(crate) fn assume_role_with_web_identity(
     let context = RequestContext {
         principal: ("Federated".to_owned(), provider.arn.clone()),
         action: ASSUME_ACTION.to_owned(),
+        resource: None,
         keys: BTreeMap::from([
             (sub_key.clone(), vec![subject.clone()]),
             (format!("{}:aud", provider.url), audiences.clone()),

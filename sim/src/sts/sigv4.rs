@@ -111,6 +111,17 @@ impl Authorization {
     }
 }
 
+/// How the canonical URI is formed from the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UriEncoding {
+    /// Dot segments removed and every segment percent-encoded again (every service but S3).
+    #[default]
+    Double,
+    /// S3: the path kept as it is (no dot-segment removal, empty segments kept), each
+    /// segment decoded and percent-encoded exactly once.
+    Single,
+}
+
 /// The parts of an HTTP request that SigV4 covers.
 #[derive(Debug, Clone, Copy)]
 pub struct SignedRequest<'a> {
@@ -129,9 +140,18 @@ pub struct SignedRequest<'a> {
 impl SignedRequest<'_> {
     /// The canonical request for the given signed headers.
     pub fn canonical_request(&self, signed_headers: &[String]) -> String {
+        self.canonical_request_for(signed_headers, UriEncoding::Double)
+    }
+
+    /// The canonical request for the given signed headers and URI encoding.
+    pub fn canonical_request_for(&self, signed_headers: &[String], encoding: UriEncoding) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{}", self.method);
-        let _ = writeln!(out, "{}", canonical_path(self.path));
+        let path = match encoding {
+            UriEncoding::Double => canonical_path(self.path),
+            UriEncoding::Single => s3_canonical_path(self.path),
+        };
+        let _ = writeln!(out, "{path}");
         let _ = writeln!(out, "{}", canonical_query(self.query));
         for name in signed_headers {
             let values: Vec<String> = self
@@ -167,6 +187,17 @@ impl SignedRequest<'_> {
         auth: &Authorization,
         secret: &str,
     ) -> Result<String, SigV4Error> {
+        self.expected_signature_for(auth, secret, UriEncoding::Double)
+    }
+
+    /// The signature this request should carry when signed with `secret`, with the given
+    /// canonical URI encoding.
+    pub fn expected_signature_for(
+        &self,
+        auth: &Authorization,
+        secret: &str,
+        encoding: UriEncoding,
+    ) -> Result<String, SigV4Error> {
         let amz_date = self
             .amz_date()
             .ok_or_else(|| SigV4Error::Incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".to_owned()))?;
@@ -177,7 +208,7 @@ impl SignedRequest<'_> {
                 amz_date.get(..8).unwrap_or(amz_date)
             )));
         }
-        let canonical = self.canonical_request(&auth.signed_headers);
+        let canonical = self.canonical_request_for(&auth.signed_headers, encoding);
         let to_sign = string_to_sign(amz_date, &auth.scope(), &canonical);
         let key = signing_key(secret, &auth.date, &auth.region, &auth.service);
         Ok(hex(hmac::sign(&key, to_sign.as_bytes()).as_ref()))
@@ -185,12 +216,22 @@ impl SignedRequest<'_> {
 
     /// Checks the request's signature against `secret`.
     pub fn verify(&self, auth: &Authorization, secret: &str) -> Result<(), SigV4Error> {
+        self.verify_for(auth, secret, UriEncoding::Double)
+    }
+
+    /// Checks the request's signature against `secret`, with the given canonical URI encoding.
+    pub fn verify_for(
+        &self,
+        auth: &Authorization,
+        secret: &str,
+        encoding: UriEncoding,
+    ) -> Result<(), SigV4Error> {
         if !auth.signed_headers.iter().any(|h| h == "host") {
             return Err(SigV4Error::Incomplete(
                 "'Host' must be a 'SignedHeader' in the AWS Authorization.".to_owned(),
             ));
         }
-        let expected = self.expected_signature(auth, secret)?;
+        let expected = self.expected_signature_for(auth, secret, encoding)?;
         if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
             Ok(())
         } else {
@@ -265,6 +306,14 @@ fn canonical_path(path: &str) -> String {
     out
 }
 
+/// S3's canonical URI: every segment decoded and encoded once, nothing else changed.
+fn s3_canonical_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| percent_encode(&percent_decode(segment)))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The canonical query: pairs decoded, re-encoded strictly, sorted by key then value.
 fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = query
@@ -288,7 +337,7 @@ fn canonical_query(query: &str) -> String {
 }
 
 /// Decodes `%XX` escapes (a `+` stays a `+`, as SigV4 treats query strings).
-fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -375,6 +424,43 @@ mod tests {
             request.verify(&auth(signed, signature), "wrong-secret"),
             Err(SigV4Error::Mismatch)
         );
+    }
+
+    /// The GET Object example of the S3 SigV4 documentation.
+    #[test]
+    fn s3_documented_example_verifies_with_single_encoding() {
+        let headers = headers(&[
+            ("host", "examplebucket.s3.amazonaws.com"),
+            ("range", "bytes=0-9"),
+            (
+                "x-amz-content-sha256",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
+            ("x-amz-date", "20130524T000000Z"),
+        ]);
+        let auth = Authorization::parse("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41").unwrap();
+        let request = SignedRequest {
+            method: "GET",
+            path: "/test.txt",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert_eq!(request.verify_for(&auth, secret, UriEncoding::Single), Ok(()));
+    }
+
+    #[rstest]
+    #[case("/bucket/a%20b/c", "/bucket/a%20b/c", "/bucket/a%2520b/c")]
+    #[case("/bucket/./x//y", "/bucket/./x//y", "/bucket/x/y")]
+    #[case("/bucket/k~(1)", "/bucket/k~%281%29", "/bucket/k~%281%29")]
+    fn s3_paths_are_encoded_once_and_kept(
+        #[case] path: &str,
+        #[case] single: &str,
+        #[case] double: &str,
+    ) {
+        assert_eq!(s3_canonical_path(path), single);
+        assert_eq!(canonical_path(path), double);
     }
 
     #[test]
