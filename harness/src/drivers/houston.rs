@@ -6,59 +6,18 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
+use rolecheck_wire::houston::{CREATE_DEPLOYMENT, DELETE_DEPLOYMENT, UPDATE_DEPLOYMENT};
+
 use super::DriverError;
 use crate::scenario::model::{Actor, Executor};
 
-/// `createDeployment` as the v0.15/v0.16 CLI sends it.
-const CREATE_DEPLOYMENT: &str = r#"
-mutation CreateDeployment(
-  $label: String!
-  $type: String = "airflow"
-  $releaseName: String
-  $workspaceId: Uuid!
-  $config: JSON!
-  $cloudRole: String
-) {
-  createDeployment(
-    label: $label
-    type: $type
-    workspaceUuid: $workspaceId
-    releaseName: $releaseName
-    config: $config
-    cloudRole: $cloudRole
-  ) {
+/// The CLI's `GetDeployment` query, asking for the stored `config` column.
+const DEPLOYMENT_CONFIG: &str = r#"
+query GetDeployment($workspaceId: Uuid!, $releaseName: String) {
+  workspaceDeployments(workspaceUuid: $workspaceId, releaseName: $releaseName) {
     id
-    type
-    label
     releaseName
-    version
-    urls { type url }
-    createdAt
-    updatedAt
-  }
-}"#;
-
-/// `updateDeployment` as the v0.15/v0.16 CLI sends it (payload + cloudRole + sync).
-const UPDATE_DEPLOYMENT: &str = r#"
-mutation UpdateDeployment($deploymentId: Uuid!, $payload: JSON!, $cloudRole: String, $sync: Boolean) {
-  updateDeployment(deploymentUuid: $deploymentId, payload: $payload, cloudRole: $cloudRole, sync: $sync) {
-    id
-    type
-    label
-    description
-    releaseName
-    version
-    workspace { id }
-    createdAt
-    updatedAt
-  }
-}"#;
-
-/// `deleteDeployment` as the CLI sends it.
-const DELETE_DEPLOYMENT: &str = r#"
-mutation DeleteDeployment($deploymentId: Uuid!) {
-  deleteDeployment(deploymentUuid: $deploymentId) {
-    id
+    config
   }
 }"#;
 
@@ -176,6 +135,35 @@ impl HoustonDriver {
             self.forget(release);
         }
         Ok(answer.map(|_| ()))
+    }
+
+    /// The stored `config` of the deployment with `release` (what Houston keeps in the
+    /// `Deployment` table's `config` column), read as a Workspace Admin.
+    pub async fn deployment_config(
+        &self,
+        release: &str,
+    ) -> Result<Result<Value, PlatformRefusal>, DriverError> {
+        let variables = json!({"workspaceId": self.access.workspace_id, "releaseName": release});
+        let data = match self
+            .call(Actor::Admin, DEPLOYMENT_CONFIG, variables)
+            .await?
+        {
+            Ok(data) => data,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let found = data
+            .get("workspaceDeployments")
+            .and_then(Value::as_array)
+            .and_then(|list| {
+                list.iter()
+                    .find(|d| d.get("releaseName").and_then(Value::as_str) == Some(release))
+            })
+            .ok_or_else(|| {
+                DriverError::Protocol(format!(
+                    "workspaceDeployments has no deployment with release `{release}`"
+                ))
+            })?;
+        Ok(Ok(found.get("config").cloned().unwrap_or(Value::Null)))
     }
 
     /// Whether this driver created a deployment with that release name and has not deleted it.

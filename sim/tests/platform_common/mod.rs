@@ -8,46 +8,13 @@ use rolecheck_sim::{Endpoints, Sim, SimConfig};
 use serde_json::{Value, json};
 
 /// The CLI's `CreateDeployment` mutation (v0.15.0..v0.17.0 field set).
-pub const CREATE: &str = r#"
-mutation CreateDeployment(
-  $label: String!
-  $type: String = "airflow"
-  $releaseName: String
-  $workspaceId: Uuid!
-  $config: JSON!
-  $cloudRole: String
-) {
-  createDeployment(
-    label: $label
-    type: $type
-    workspaceUuid: $workspaceId
-    releaseName: $releaseName
-    config: $config
-    cloudRole: $cloudRole
-  ) {
-    id type label releaseName version
-    urls { type url }
-    createdAt updatedAt
-  }
-}"#;
+pub const CREATE: &str = rolecheck_wire::houston::CREATE_DEPLOYMENT;
 
 /// The CLI's `UpdateDeployment` mutation (v0.15/v0.16 shape, with `sync`).
-pub const UPDATE: &str = r#"
-mutation UpdateDeployment($deploymentId: Uuid!, $payload: JSON!, $cloudRole: String, $sync: Boolean) {
-  updateDeployment(deploymentUuid: $deploymentId, payload: $payload, cloudRole: $cloudRole, sync: $sync) {
-    id type label description releaseName version
-    workspace { id }
-    createdAt updatedAt
-  }
-}"#;
+pub const UPDATE: &str = rolecheck_wire::houston::UPDATE_DEPLOYMENT;
 
 /// The later update shape: `executor` instead of `sync`.
-pub const UPDATE_WITH_EXECUTOR: &str = r#"
-mutation UpdateDeployment($deploymentId: Uuid!, $payload: JSON!, $executor: ExecutorType, $cloudRole: String) {
-  updateDeployment(deploymentUuid: $deploymentId, payload: $payload, executor: $executor, cloudRole: $cloudRole) {
-    id releaseName
-  }
-}"#;
+pub const UPDATE_WITH_EXECUTOR: &str = rolecheck_wire::houston::UPDATE_DEPLOYMENT_WITH_EXECUTOR;
 
 /// Reads one deployment with its config column.
 pub const GET_CONFIG: &str = r#"
@@ -56,10 +23,7 @@ query GetDeployment($workspaceId: Uuid!, $releaseName: String) {
 }"#;
 
 /// The CLI's `DeleteDeployment` mutation.
-pub const DELETE: &str = r#"
-mutation DeleteDeployment($deploymentId: Uuid!) {
-  deleteDeployment(deploymentUuid: $deploymentId) { id releaseName workspace { id } }
-}"#;
+pub const DELETE: &str = rolecheck_wire::houston::DELETE_DEPLOYMENT;
 
 /// The annotation key the default sim config sets.
 pub const KEY: &str = "eks.amazonaws.com/role-arn";
