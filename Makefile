@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ROLECHECK = $(CARGO) run --quiet --bin rolecheck --
 
-.PHONY: run test fmt-check clippy unit build validate list
+.PHONY: run test fmt-check clippy unit build validate list bench
 
 ## Run all scenarios against the embedded sim; reports go to reports/.
 run:
@@ -32,3 +32,10 @@ validate:
 ## List scenarios and the rules they check.
 list:
 	$(ROLECHECK) list scenarios
+
+## Benchmark (not a test): suite wall time, readiness latency, and bench/baseline.sh
+## (kubectl + AWS CLI against `rolecheck sim serve`); last line `speedup: <ratio>x`.
+bench:
+	@test -x .venv/bin/aws || $(MAKE) venv
+	$(CARGO) build --release --bin rolecheck
+	ROLECHECK_BIN=target/release/rolecheck $(CARGO) run --release --example bench

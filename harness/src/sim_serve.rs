@@ -103,6 +103,10 @@ pub fn env_lines(endpoints: &Endpoints, kubeconfig: &Path) -> String {
         ("ROLECHECK_PLATFORM_URL", endpoints.platform_url.clone()),
         ("ROLECHECK_PLATFORM_TOKEN", admin),
         (
+            "ROLECHECK_PLATFORM_EDITOR_TOKEN",
+            token_of(endpoints, "WORKSPACE_EDITOR"),
+        ),
+        (
             "ROLECHECK_PLATFORM_WORKSPACE",
             endpoints.workspace_id.clone(),
         ),
@@ -139,10 +143,14 @@ fn summary(endpoints: &Endpoints, kubeconfig: &Path, faults: &FaultSet) -> Strin
 }
 
 fn admin_token(endpoints: &Endpoints) -> String {
+    token_of(endpoints, "WORKSPACE_ADMIN")
+}
+
+fn token_of(endpoints: &Endpoints, workspace_role: &str) -> String {
     endpoints
         .platform_users
         .iter()
-        .find(|u| u.workspace_role == "WORKSPACE_ADMIN")
+        .find(|u| u.workspace_role == workspace_role)
         .map(|u| u.token.clone())
         .unwrap_or_default()
 }

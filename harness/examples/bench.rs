@@ -1,0 +1,224 @@
+//! `make bench`: measures, in one run,
+//! 1. the wall time of the whole suite against the embedded sim (best and median of a few runs),
+//! 2. how long after a pod turns Running the harness sees its component rolled out (the sim is
+//!    watched independently with a raw watch as the reference clock),
+//! 3. the same checks done by `bench/baseline.sh` (kubectl, curl, AWS CLI) against
+//!    `rolecheck sim serve`,
+//!
+//! and prints `speedup: <ratio>x` (script time / rolecheck time) as its last line.
+//! It measures; it asserts nothing about time.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use kube::api::{Api, PostParams};
+use kube::runtime::watcher;
+use rolecheck::app;
+use rolecheck::cli::RunArgs;
+use rolecheck::drivers::kube::{KubeAccess, KubeDriver};
+use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
+use rolecheck_sim::{Sim, SimConfig};
+
+const SUITE_RUNS: usize = 5;
+const READINESS_SAMPLES: usize = 20;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let suite = suite_times().await?;
+    let readiness = readiness_latencies().await?;
+    let baseline = baseline_time()?;
+
+    let best = suite.iter().min().copied().unwrap_or_default();
+    println!("suite on the sim ({SUITE_RUNS} runs): best {}, median {}", ms(best), ms(median(&suite)));
+    println!(
+        "pod Running -> harness sees rollout ({READINESS_SAMPLES} samples): median {}, p95 {}, max {}",
+        ms(median(&readiness)),
+        ms(percentile(&readiness, 95)),
+        ms(readiness.iter().max().copied().unwrap_or_default())
+    );
+    match baseline {
+        Some(script) => {
+            println!("bench/baseline.sh (kubectl + AWS CLI): {}", ms(script));
+            println!("speedup: {:.1}x", script.as_secs_f64() / best.as_secs_f64().max(1e-9));
+        }
+        None => println!("speedup: unavailable (the baseline did not run, see above)"),
+    }
+    Ok(())
+}
+
+async fn suite_times() -> anyhow::Result<Vec<Duration>> {
+    let reports = tempfile::tempdir()?;
+    let mut times = Vec::new();
+    for _ in 0..SUITE_RUNS {
+        let args = RunArgs {
+            target: "sim".to_owned(),
+            jobs: None,
+            filter: Vec::new(),
+            junit: reports.path().join("junit.xml"),
+            json: reports.path().join("results.json"),
+            fault: Vec::new(),
+            step_timeout: Duration::from_secs(60),
+            paths: vec![root().join("scenarios")],
+        };
+        let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
+        let started = Instant::now();
+        let report = app::run(&args, quiet).await?;
+        times.push(started.elapsed());
+        anyhow::ensure!(app::exit_code(&report) == 0, "the suite did not pass on the healthy sim");
+    }
+    Ok(times)
+}
+
+async fn readiness_latencies() -> anyhow::Result<Vec<Duration>> {
+    let sim = Sim::start(SimConfig::default()).await?;
+    let endpoints = sim.endpoints().clone();
+    let access = KubeAccess::Token {
+        url: endpoints.kube_url.clone(),
+        token: endpoints.kube_token.clone(),
+    };
+    let driver = KubeDriver::connect(&access).await?;
+    let client = kube::Client::try_from({
+        let mut config = kube::Config::new(endpoints.kube_url.parse()?);
+        config.auth_info.token = Some(endpoints.kube_token.clone().into());
+        config
+    })?;
+    let mut samples = Vec::new();
+    for i in 0..READINESS_SAMPLES {
+        let ns = format!("bench-{i}");
+        let selector = format!("release=bench-{i},component=worker");
+        create_workload(&client, &ns, i).await?;
+        // Reference: an independent raw watch notes when the pod turns Running.
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+        let reference = tokio::spawn({
+            let config = watcher::Config::default().labels(&selector);
+            async move {
+                let stream = watcher(pods, config);
+                futures::pin_mut!(stream);
+                while let Some(Ok(event)) = stream.next().await {
+                    let running = match &event {
+                        watcher::Event::Apply(p) | watcher::Event::InitApply(p) => is_running(p),
+                        _ => false,
+                    };
+                    if running {
+                        return Some(Instant::now());
+                    }
+                }
+                None
+            }
+        });
+        driver.rolled_out_pods(&ns, &selector, Duration::from_secs(30)).await?;
+        let seen = Instant::now();
+        if let Some(running_at) = reference.await? {
+            samples.push(seen.saturating_duration_since(running_at));
+        }
+    }
+    sim.shutdown().await;
+    Ok(samples)
+}
+
+async fn create_workload(client: &kube::Client, ns: &str, i: usize) -> anyhow::Result<()> {
+    let release = format!("bench-{i}");
+    let namespace: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": ns}}))?;
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await?;
+    let sa: ServiceAccount = serde_json::from_value(serde_json::json!({"metadata": {"name": "worker"}}))?;
+    Api::<ServiceAccount>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &sa)
+        .await?;
+    let labels = BTreeMap::from([("release", release.as_str()), ("component", "worker")]);
+    let deployment: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "worker", "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"serviceAccountName": "worker", "containers": [{"name": "worker", "image": "busybox"}]}
+            }
+        }
+    }))?;
+    Api::<Deployment>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &deployment)
+        .await?;
+    Ok(())
+}
+
+fn is_running(pod: &Pod) -> bool {
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+}
+
+/// Runs the baseline script against `rolecheck sim serve`; `None` (with a message) when a
+/// tool it needs is missing.
+fn baseline_time() -> anyhow::Result<Option<Duration>> {
+    let root = root();
+    let aws = root.join(".venv/bin/aws");
+    if !aws.exists() {
+        println!("baseline skipped: {} is missing (run `make venv`)", aws.display());
+        return Ok(None);
+    }
+    let scratch = tempfile::tempdir()?;
+    let env_file = scratch.path().join("sim.env");
+    let exe = std::env::var_os("ROLECHECK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/release/rolecheck"));
+    let mut serve = Command::new(&exe)
+        .args(["sim", "serve", "--kubeconfig"])
+        .arg(scratch.path().join("kubeconfig"))
+        .arg("--env-file")
+        .arg(&env_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("starting {}: {e}", exe.display()))?;
+    // `sim serve` prints its summary once the env file is written: wait for that line.
+    if let Some(stdout) = serve.stdout.take() {
+        use std::io::BufRead as _;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for line in lines.by_ref() {
+            if line?.contains("OIDC provider ARN") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+    }
+    let started = Instant::now();
+    let status = Command::new("bash")
+        .arg(root.join("bench/baseline.sh"))
+        .arg(&env_file)
+        .env("AWS_CLI", &aws)
+        .status();
+    let elapsed = started.elapsed();
+    let _ = Command::new("kill").args(["-INT", &serve.id().to_string()]).status();
+    let _ = serve.wait();
+    let status = status?;
+    anyhow::ensure!(status.success(), "bench/baseline.sh failed ({status}): its checks did not hold");
+    Ok(Some(elapsed))
+}
+
+fn median(values: &[Duration]) -> Duration {
+    percentile(values, 50)
+}
+
+fn percentile(values: &[Duration], p: usize) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted
+        .get((sorted.len().saturating_sub(1)) * p / 100)
+        .copied()
+        .unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
