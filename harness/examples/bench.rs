@@ -38,7 +38,11 @@ async fn main() -> anyhow::Result<()> {
     let baseline = baseline_time()?;
 
     let best = suite.iter().min().copied().unwrap_or_default();
-    println!("suite on the sim ({SUITE_RUNS} runs): best {}, median {}", ms(best), ms(median(&suite)));
+    println!(
+        "suite on the sim ({SUITE_RUNS} runs): best {}, median {}",
+        ms(best),
+        ms(median(&suite))
+    );
     println!(
         "pod Running -> harness sees rollout ({READINESS_SAMPLES} samples): median {}, p95 {}, max {}",
         ms(median(&readiness)),
@@ -48,7 +52,10 @@ async fn main() -> anyhow::Result<()> {
     match baseline {
         Some(script) => {
             println!("bench/baseline.sh (kubectl + AWS CLI): {}", ms(script));
-            println!("speedup: {:.1}x", script.as_secs_f64() / best.as_secs_f64().max(1e-9));
+            println!(
+                "speedup: {:.1}x",
+                script.as_secs_f64() / best.as_secs_f64().max(1e-9)
+            );
         }
         None => println!("speedup: unavailable (the baseline did not run, see above)"),
     }
@@ -73,7 +80,10 @@ async fn suite_times() -> anyhow::Result<Vec<Duration>> {
         let started = Instant::now();
         let report = app::run(&args, quiet).await?;
         times.push(started.elapsed());
-        anyhow::ensure!(app::exit_code(&report) == 0, "the suite did not pass on the healthy sim");
+        anyhow::ensure!(
+            app::exit_code(&report) == 0,
+            "the suite did not pass on the healthy sim"
+        );
     }
     Ok(times)
 }
@@ -115,7 +125,9 @@ async fn readiness_latencies() -> anyhow::Result<Vec<Duration>> {
                 None
             }
         });
-        driver.rolled_out_pods(&ns, &selector, Duration::from_secs(30)).await?;
+        driver
+            .rolled_out_pods(&ns, &selector, Duration::from_secs(30))
+            .await?;
         let seen = Instant::now();
         if let Some(running_at) = reference.await? {
             samples.push(seen.saturating_duration_since(running_at));
@@ -127,11 +139,13 @@ async fn readiness_latencies() -> anyhow::Result<Vec<Duration>> {
 
 async fn create_workload(client: &kube::Client, ns: &str, i: usize) -> anyhow::Result<()> {
     let release = format!("bench-{i}");
-    let namespace: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": ns}}))?;
+    let namespace: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": ns}}))?;
     Api::<Namespace>::all(client.clone())
         .create(&PostParams::default(), &namespace)
         .await?;
-    let sa: ServiceAccount = serde_json::from_value(serde_json::json!({"metadata": {"name": "worker"}}))?;
+    let sa: ServiceAccount =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "worker"}}))?;
     Api::<ServiceAccount>::namespaced(client.clone(), ns)
         .create(&PostParams::default(), &sa)
         .await?;
@@ -163,7 +177,10 @@ fn baseline_time() -> anyhow::Result<Option<Duration>> {
     let root = root();
     let aws = root.join(".venv/bin/aws");
     if !aws.exists() {
-        println!("baseline skipped: {} is missing (run `make venv`)", aws.display());
+        println!(
+            "baseline skipped: {} is missing (run `make venv`)",
+            aws.display()
+        );
         return Ok(None);
     }
     let scratch = tempfile::tempdir()?;
@@ -198,10 +215,15 @@ fn baseline_time() -> anyhow::Result<Option<Duration>> {
         .env("AWS_CLI", &aws)
         .status();
     let elapsed = started.elapsed();
-    let _ = Command::new("kill").args(["-INT", &serve.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &serve.id().to_string()])
+        .status();
     let _ = serve.wait();
     let status = status?;
-    anyhow::ensure!(status.success(), "bench/baseline.sh failed ({status}): its checks did not hold");
+    anyhow::ensure!(
+        status.success(),
+        "bench/baseline.sh failed ({status}): its checks did not hold"
+    );
     Ok(Some(elapsed))
 }
 
@@ -221,4 +243,3 @@ fn percentile(values: &[Duration], p: usize) -> Duration {
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
-
