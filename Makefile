@@ -4,14 +4,14 @@
 CARGO ?= cargo
 ROLECHECK = $(CARGO) run --quiet --bin rolecheck --
 
-.PHONY: run test fmt-check clippy unit build validate list bench
+.PHONY: run test venv fmt-check clippy unit build validate list bench moto localstack kind-up kind-down test-kind test-eks
 
 ## Run all scenarios against the embedded sim; reports go to reports/.
 run:
 	$(ROLECHECK) run --target sim scenarios
 
 ## Format check, lints and every test of the workspace.
-test: fmt-check clippy unit
+test: venv moto localstack fmt-check clippy unit
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -33,9 +33,65 @@ validate:
 list:
 	$(ROLECHECK) list scenarios
 
+.PHONY: coverage selfcheck
+
+## Which scenarios check each rule, and whether they run on the sim (exit 1: a rule has none).
+coverage:
+	$(ROLECHECK) coverage --target sim scenarios
+
+## The suite on the healthy sim, then once per fault switch: every fault must be detected.
+## Writes reports/selfcheck.json.
+selfcheck:
+	$(ROLECHECK) selfcheck scenarios
+
 ## Benchmark (not a test): suite wall time, readiness latency, and bench/baseline.sh
 ## (kubectl + AWS CLI against `rolecheck sim serve`); last line `speedup: <ratio>x`.
 bench:
 	@test -x .venv/bin/aws || $(MAKE) venv
 	$(CARGO) build --release --bin rolecheck
 	ROLECHECK_BIN=target/release/rolecheck $(CARGO) run --release --example bench
+
+## The stock AWS clients the sim must serve unmodified (boto3, AWS CLI v1), pinned in
+## python/requirements.txt; sim/tests/python_clients.rs runs them (idempotent via the stamp).
+venv: .venv/.stamp
+
+.venv/.stamp: python/requirements.txt
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r python/requirements.txt
+	touch $@
+
+## STS/IAM stand-ins for `--target moto` / `--target localstack`, each in its own virtualenv
+## (idempotent: the stamp file names the pinned version).
+PYTHON ?= python3
+MOTO_VERSION = 5.2.5
+LOCALSTACK_VERSION = 2026.3.0
+LOCALSTACK_PYTHON ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+
+moto: .venv-moto/.stamp-$(MOTO_VERSION)
+
+.venv-moto/.stamp-$(MOTO_VERSION):
+	$(PYTHON) -m venv .venv-moto
+	.venv-moto/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
+	touch $@
+
+localstack: .venv-localstack/.stamp-$(LOCALSTACK_VERSION)
+
+.venv-localstack/.stamp-$(LOCALSTACK_VERSION):
+	@test -n "$(LOCALSTACK_PYTHON)" || { echo "make localstack: LocalStack needs Python >= 3.12 (3.13 tested); none found in /root/.pyenv/versions/3.13*/bin or on PATH (set LOCALSTACK_PYTHON=...)" >&2; exit 2; }
+	$(LOCALSTACK_PYTHON) -m venv .venv-localstack
+	.venv-localstack/bin/pip install --quiet --disable-pip-version-check 'localstack-core[runtime]==$(LOCALSTACK_VERSION)' service-identity 'pyopenssl==25.1.0' 'cryptography<46' 'cbor2<6'
+	touch $@
+
+## kind + LocalStack (needs Docker and kind): bring up, tear down, and run the ignored tests.
+kind-up:
+	$(CARGO) run --quiet --features kind --bin rolecheck -- env up kind
+
+kind-down:
+	$(CARGO) run --quiet --features kind --bin rolecheck -- env down kind
+
+test-kind:
+	$(CARGO) test -p rolecheck --features kind --test target_kind -- --ignored
+
+## Real EKS + AWS (needs credentials; see README "Target: eks").
+test-eks:
+	ROLECHECK_ALLOW_REAL_AWS=1 $(CARGO) test -p rolecheck --test target_eks -- --ignored

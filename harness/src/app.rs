@@ -1,23 +1,44 @@
 //! What each subcommand does, from loading scenarios to writing reports. The binary maps the
 //! results to exit codes.
+//!
+//! A run is [`execute`]d from a [`RunSpec`] (target, faults, selection, suite) and then
+//! written with [`write_reports`]; `rolecheck run` ([`run_command`]), the library entry
+//! [`run`] and `rolecheck selfcheck` all go through that one flow.
 
-use std::time::Instant;
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use rolecheck_sim::{Fault, FaultSet};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{PathArgs, RunArgs};
-use crate::plan::{self, Filter};
+use crate::cli::{
+    CoverageArgs, GcArgs, MergeArgs, OutputArgs, PathArgs, RunArgs, RunCommand, TargetArgs,
+};
+use crate::plan::{self, Filter, Planned};
 use crate::report::console::ConsoleReporter;
+use crate::report::coverage::Coverage;
 use crate::report::events::Event;
-use crate::report::json::write_json;
+use crate::report::html::write_html;
+use crate::report::json::{read_json, write_json};
 use crate::report::junit::{JunitLevel, write_junit};
-use crate::report::model::{Outcome, RunReport};
+use crate::report::merge::{MergeError, MergedPaths, merge};
+use crate::report::model::{Outcome, Rerun, RunReport, ScenarioResult};
 use crate::report::verdict::rule_verdicts;
 use crate::runner::{self, RunOptions};
-use crate::scenario::model::Scenario;
+use crate::scenario::model::{Capability, Scenario};
 use crate::scenario::{LoadErrors, load_paths};
+use crate::suite::{self, Partition, Stability, Suite};
+use crate::target::assemble::StartOptions;
+use crate::target::gc::{GcOptions, GcReport};
+use crate::target::interlock;
+use crate::target::profile::Profile;
 use crate::target::{self, Target, TargetError};
+
+/// How often `--suite qualify` re-runs a failed scenario when `--repeat` is not given.
+pub const DEFAULT_REPEAT: NonZeroU32 = NonZeroU32::MIN.saturating_add(2);
 
 /// Why a command could not do its job: a usage or infrastructure error (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +55,108 @@ pub enum AppError {
     /// Reports could not be written.
     #[error("writing reports: {0}")]
     Report(#[from] crate::report::ReportError),
+    /// Reports could not be merged.
+    #[error("merging reports: {0}")]
+    Merge(#[from] MergeError),
+}
+
+/// What one run does: where, with which faults, which scenarios, and how.
+#[derive(Debug, Clone)]
+pub struct RunSpec {
+    /// Target name (`sim`).
+    pub target: String,
+    /// Fault switches of the embedded sim.
+    pub faults: FaultSet,
+    /// How many scenarios run at once.
+    pub jobs: usize,
+    /// A step's time budget when the scenario names none.
+    pub step_timeout: Duration,
+    /// Selection by name or rule (any matching; all when empty).
+    pub filters: Vec<Filter>,
+    /// Only these scenario names (`--rerun-failed`), when set.
+    pub only: Option<BTreeSet<String>>,
+    /// Only this shard of the selection, when set.
+    pub partition: Option<Partition>,
+    /// Re-run every failed scenario this many times (`--suite qualify`), when set.
+    pub repeat_failed: Option<NonZeroU32>,
+    /// The profile file to read instead of the named target's, when set (`--profile`).
+    pub profile: Option<PathBuf>,
+    /// Whether real AWS is allowed (`--allow-real-aws`; ROLECHECK_ALLOW_REAL_AWS=1 also is).
+    pub allow_real_aws: bool,
+}
+
+impl RunSpec {
+    /// The nightly run `args` describe (no shard, no re-runs).
+    pub fn from_args(args: &RunArgs) -> Result<Self, AppError> {
+        Ok(Self {
+            target: args.target.clone(),
+            faults: parse_faults(&args.fault)?,
+            jobs: args.jobs.unwrap_or_else(|| RunOptions::default().jobs),
+            step_timeout: args.step_timeout,
+            filters: args.filter.iter().map(|f| Filter::parse(f)).collect(),
+            only: None,
+            partition: None,
+            repeat_failed: None,
+            profile: None,
+            allow_real_aws: false,
+        })
+    }
+
+    /// Narrows a plan to this spec's names and shard.
+    pub fn select(&self, planned: Vec<Planned>) -> Vec<Planned> {
+        let planned = match &self.only {
+            Some(names) => planned
+                .into_iter()
+                .filter(|p| names.contains(&p.scenario.name))
+                .collect(),
+            None => planned,
+        };
+        match self.partition {
+            Some(partition) => partition.select(planned),
+            None => planned,
+        }
+    }
+}
+
+/// Where a run's reports go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPaths {
+    /// JUnit XML.
+    pub junit: PathBuf,
+    /// How fine-grained the JUnit `scenarios` suite is.
+    pub junit_level: JunitLevel,
+    /// JSON.
+    pub json: PathBuf,
+    /// HTML.
+    pub html: PathBuf,
+}
+
+impl ReportPaths {
+    /// The paths of `args` and `output`; the HTML report goes next to the JSON report
+    /// (`index.html`) unless `output` names a path.
+    pub fn for_run(args: &RunArgs, output: &OutputArgs) -> Self {
+        Self {
+            junit: args.junit.clone(),
+            junit_level: output.junit_level,
+            json: args.json.clone(),
+            html: output
+                .html
+                .clone()
+                .unwrap_or_else(|| args.json.with_file_name("index.html")),
+        }
+    }
+}
+
+/// What `rolecheck run` did.
+#[derive(Debug, Clone)]
+pub enum RunResult {
+    /// It ran (its outcomes decide the exit code).
+    Ran(Box<RunReport>),
+    /// `--rerun-failed` found nothing to run again.
+    NothingToRerun {
+        /// Why, in one line.
+        why: String,
+    },
 }
 
 /// `rolecheck validate`: loads and checks; returns how many scenarios are fine.
@@ -58,17 +181,199 @@ pub fn list(args: &PathArgs) -> Result<String, AppError> {
     Ok(out)
 }
 
-/// `rolecheck run`: the whole flow. Returns the report (its outcomes decide the exit code).
+/// `rolecheck coverage`: which scenarios check each rule, and whether they run on the target.
+pub fn coverage(args: &CoverageArgs) -> Result<Coverage, AppError> {
+    let scenarios = load_paths(&args.paths)?;
+    let capabilities = capabilities_of(&args.target)?;
+    Ok(Coverage::compute(&scenarios, &args.target, &capabilities))
+}
+
+/// The capabilities of a known target (its profile), without starting it.
+pub fn capabilities_of(target: &str) -> Result<BTreeSet<Capability>, AppError> {
+    let profile = Profile::named(target).map_err(TargetError::from)?;
+    Ok(profile.capabilities)
+}
+
+/// `rolecheck targets`: every built-in target with its description and capabilities.
+pub fn targets() -> Result<String, AppError> {
+    let profiles = Profile::built_in().map_err(TargetError::from)?;
+    let width = profiles.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for p in &profiles {
+        let caps: Vec<&str> = p.capabilities.iter().map(|c| c.name()).collect();
+        let real = if p.aws.is_real_aws() {
+            " [real AWS: needs --allow-real-aws]"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "{:width$}  {}{real}
+",
+            p.name, p.description
+        ));
+        out.push_str(&format!(
+            "{:width$}  capabilities: {}
+",
+            "",
+            caps.join(", ")
+        ));
+        let lacks: Vec<&str> = Capability::ALL
+            .iter()
+            .filter(|c| !p.capabilities.contains(c))
+            .map(|c| c.name())
+            .collect();
+        if !lacks.is_empty() {
+            out.push_str(&format!(
+                "{:width$}  lacks:        {}\n",
+                "",
+                lacks.join(", ")
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The profile a command names: `--profile PATH`, else the target's.
+pub fn profile_for(target: &str, access: &TargetArgs) -> Result<Profile, AppError> {
+    let profile = match &access.profile {
+        Some(path) => Profile::load(path),
+        None => Profile::named(target),
+    };
+    Ok(profile.map_err(TargetError::from)?)
+}
+
+/// Whether real AWS is allowed by the flag or `ROLECHECK_ALLOW_REAL_AWS`.
+pub fn real_aws_allowed(flag: bool) -> bool {
+    interlock::allowed(flag, std::env::var(interlock::ALLOW_ENV).ok().as_deref())
+}
+
+/// `rolecheck gc`: removes leftovers of killed runs from a running target.
+pub async fn gc(args: &GcArgs) -> Result<GcReport, AppError> {
+    let profile = profile_for(&args.target, &args.access)?;
+    let options = GcOptions {
+        older_than: args.older_than,
+        allow_real_aws: real_aws_allowed(args.access.allow_real_aws),
+        timeout: args.timeout,
+    };
+    Ok(target::gc::gc(&profile, &options).await?)
+}
+
+/// `rolecheck report merge`: joins JSON reports and writes the merged JUnit, JSON and HTML
+/// reports into the output directory.
+pub fn merge_reports(args: &MergeArgs) -> Result<RunReport, AppError> {
+    let reports = args
+        .inputs
+        .iter()
+        .map(|path| read_json(path).map(|report| (path.clone(), report)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = merge(reports)?;
+    let paths = MergedPaths::in_dir(&args.out_dir);
+    write_reports(
+        &merged,
+        &ReportPaths {
+            junit: paths.junit,
+            junit_level: args.junit_level,
+            json: paths.json,
+            html: paths.html,
+        },
+    )?;
+    Ok(merged)
+}
+
+/// The nightly run `args` describe, with reports at their paths (HTML next to the JSON).
 pub async fn run(args: &RunArgs, reporter: ConsoleReporter) -> Result<RunReport, AppError> {
     let scenarios = load_paths(&args.paths)?;
-    let faults = parse_faults(&args.fault)?;
-    let filters: Vec<Filter> = args.filter.iter().map(|f| Filter::parse(f)).collect();
+    let spec = RunSpec::from_args(args)?;
+    let paths = ReportPaths::for_run(args, &OutputArgs::default());
+    let ctrl_c = CtrlC::watch();
+    let report = execute(&spec, scenarios, reporter, &ctrl_c.token).await?;
+    write_reports(&report, &paths)?;
+    Ok(report)
+}
+
+/// `rolecheck run`: suite, re-runs of a previous run's failures, shards, then reports.
+pub async fn run_command(
+    command: &RunCommand,
+    reporter: ConsoleReporter,
+) -> Result<RunResult, AppError> {
+    let args = &command.args;
+    let scenarios = load_paths(&args.paths)?;
+    let mut spec = RunSpec::from_args(args)?;
+    spec.profile = command.access.profile.clone();
+    spec.allow_real_aws = real_aws_allowed(command.access.allow_real_aws);
+    spec.partition = command.suite.partition;
+    spec.repeat_failed = match (command.suite.suite, command.suite.repeat) {
+        (Suite::Qualify, times) => Some(times.unwrap_or(DEFAULT_REPEAT)),
+        (Suite::Nightly, Some(_)) => {
+            return Err(AppError::Usage(
+                "--repeat only applies to --suite qualify".to_owned(),
+            ));
+        }
+        (Suite::Nightly, None) => None,
+    };
+    if let Some(path) = &command.suite.rerun_failed {
+        let previous = read_json(path)?;
+        let failed = suite::failed_names(&previous);
+        if failed.is_empty() {
+            return Ok(RunResult::NothingToRerun {
+                why: format!("no scenario failed in {}", path.display()),
+            });
+        }
+        let known: BTreeSet<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+        let (present, gone): (BTreeSet<String>, BTreeSet<String>) = failed
+            .into_iter()
+            .partition(|name| known.contains(name.as_str()));
+        for name in &gone {
+            tracing::warn!(scenario = %name, "failed before, but no longer in the suite");
+        }
+        if present.is_empty() {
+            return Ok(RunResult::NothingToRerun {
+                why: format!(
+                    "the scenarios that failed in {} are no longer in the suite: {}",
+                    path.display(),
+                    gone.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        spec.only = Some(present);
+    }
+    let paths = ReportPaths::for_run(args, &command.output);
+    let ctrl_c = CtrlC::watch();
+    let report = execute(&spec, scenarios, reporter, &ctrl_c.token).await?;
+    write_reports(&report, &paths)?;
+    Ok(RunResult::Ran(Box::new(report)))
+}
+
+/// Writes the JUnit, JSON and HTML reports.
+pub fn write_reports(report: &RunReport, paths: &ReportPaths) -> Result<(), AppError> {
+    write_junit(report, paths.junit_level, &paths.junit)?;
+    write_json(report, &paths.json)?;
+    write_html(report, &paths.html)?;
+    Ok(())
+}
+
+/// Runs a spec: brings the target up, plans, runs (and re-runs failures when the spec says
+/// so), sweeps, tears down, and shows it all on `reporter`. Writes no report file.
+pub async fn execute(
+    spec: &RunSpec,
+    scenarios: Vec<Scenario>,
+    reporter: ConsoleReporter,
+    cancel: &CancellationToken,
+) -> Result<RunReport, AppError> {
     let run_id = new_run_id();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
 
-    let target = start_target(&args.target, faults, &run_id).await?;
-    let planned = plan::plan(scenarios, &filters, &target.name, &target.capabilities);
+    let target = start_target(spec, &run_id).await?;
+    let target_name = target.name.clone();
+    let mut planned = spec.select(plan::plan(
+        scenarios,
+        &spec.filters,
+        &target.name,
+        &target.capabilities,
+    ));
+    target::explain_skips(&mut planned, &target);
+    let rerun_pool = spec.repeat_failed.map(|_| planned.clone());
 
     let (events, receiver) = tokio::sync::mpsc::unbounded_channel();
     let console = reporter.spawn(receiver);
@@ -77,44 +382,161 @@ pub async fn run(args: &RunArgs, reporter: ConsoleReporter) -> Result<RunReport,
         target: target.name.clone(),
         total: planned.len(),
     });
-
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                tracing::warn!("interrupted: cleaning up");
-                cancel.cancel();
-            }
-        })
-    };
     let options = RunOptions {
-        jobs: args.jobs.unwrap_or_else(|| RunOptions::default().jobs),
-        step_timeout: args.step_timeout,
+        jobs: spec.jobs,
+        step_timeout: spec.step_timeout,
         ..RunOptions::default()
     };
-    let results = runner::run(&target, planned, &run_id, &options, &events, &cancel).await;
+    let mut results = runner::run(&target, planned, &run_id, &options, &events, cancel).await;
     let mut leftovers = runner::sweep(&target, &run_id, options.cleanup_timeout).await;
-    leftovers.extend(teardown(target).await);
-    on_ctrl_c.abort();
+    let mut reruns = Vec::new();
+    if let (Some(times), Some(pool)) = (spec.repeat_failed, rerun_pool) {
+        let again = Rerunner {
+            target: &target,
+            options: &options,
+            events: &events,
+            cancel,
+        };
+        let (done, left) = again.run(&mut results, pool, times).await;
+        reruns = done;
+        leftovers.extend(left);
+    }
+    leftovers.extend(target.teardown().await);
 
     let report = RunReport {
         run_id,
-        target: args.target.clone(),
+        target: target_name,
         started_at,
         duration: started.elapsed(),
         rules: rule_verdicts(&results),
         scenarios: results,
         leftovers,
+        reruns,
     };
-    write_junit(&report, JunitLevel::Scenario, &args.junit)?;
-    write_json(&report, &args.json)?;
     let _ = events.send(Event::RunFinished(report.clone()));
     drop(events);
     if let Ok(Err(err)) = console.await {
         tracing::warn!(%err, "console output failed");
     }
     Ok(report)
+}
+
+/// Re-runs the failed scenarios of a run on the same target (`--suite qualify`).
+struct Rerunner<'a> {
+    target: &'a Target,
+    options: &'a RunOptions,
+    events: &'a UnboundedSender<Event>,
+    cancel: &'a CancellationToken,
+}
+
+impl Rerunner<'_> {
+    /// Re-runs every failed scenario of `results` `times` times (each round under a run id of
+    /// its own, swept afterwards), records each one's [`Rerun`] and prefixes its failure
+    /// message with the verdict. Returns the re-runs and what the sweeps could not remove.
+    async fn run(
+        &self,
+        results: &mut [ScenarioResult],
+        pool: Vec<Planned>,
+        times: NonZeroU32,
+    ) -> (Vec<Rerun>, Vec<String>) {
+        let failed: BTreeSet<&str> = results
+            .iter()
+            .filter(|r| r.outcome.is_bad())
+            .map(|r| r.name.as_str())
+            .collect();
+        let again: Vec<Planned> = pool
+            .into_iter()
+            .filter(|p| failed.contains(p.scenario.name.as_str()))
+            .collect();
+        let mut outcomes: BTreeMap<String, Vec<Outcome>> = BTreeMap::new();
+        let mut leftovers = Vec::new();
+        if again.is_empty() {
+            return (Vec::new(), leftovers);
+        }
+        // Re-run results are shown as `Rerun` events, not as scenarios of the run.
+        let (quiet, closed) = tokio::sync::mpsc::unbounded_channel();
+        drop(closed);
+        for attempt in 1..=times.get() {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let run_id = new_run_id();
+            let round = runner::run(
+                self.target,
+                again.clone(),
+                &run_id,
+                self.options,
+                &quiet,
+                self.cancel,
+            )
+            .await;
+            leftovers
+                .extend(runner::sweep(self.target, &run_id, self.options.cleanup_timeout).await);
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            for result in round {
+                let _ = self.events.send(Event::Rerun {
+                    scenario: result.name.clone(),
+                    attempt,
+                    of: times.get(),
+                    outcome: result.outcome.clone(),
+                });
+                outcomes
+                    .entry(result.name)
+                    .or_default()
+                    .push(result.outcome);
+            }
+        }
+        let mut reruns = Vec::new();
+        for result in results.iter_mut() {
+            let Some(list) = outcomes.remove(&result.name) else {
+                continue;
+            };
+            let rerun = Rerun {
+                scenario: result.name.clone(),
+                stability: Stability::of(&list),
+                outcomes: list,
+            };
+            if let Outcome::Failed { message, .. } | Outcome::Error { message } =
+                &mut result.outcome
+            {
+                *message = format!("{}: {message}", rerun.summary());
+            }
+            reruns.push(rerun);
+        }
+        (reruns, leftovers)
+    }
+}
+
+/// A cancellation token that Ctrl-C cancels while this value lives.
+pub struct CtrlC {
+    /// Cancelled on Ctrl-C.
+    pub token: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CtrlC {
+    /// Starts watching for Ctrl-C (inside a Tokio runtime).
+    pub fn watch() -> Self {
+        let token = CancellationToken::new();
+        let task = {
+            let token = token.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    tracing::warn!("interrupted: cleaning up");
+                    token.cancel();
+                }
+            })
+        };
+        Self { token, task }
+    }
+}
+
+impl Drop for CtrlC {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The exit code a finished run deserves: 0 all passed (or skipped), 1 a scenario failed,
@@ -137,20 +559,17 @@ pub fn exit_code(report: &RunReport) -> u8 {
     }
 }
 
-async fn start_target(name: &str, faults: FaultSet, run_id: &str) -> Result<Target, AppError> {
-    match name {
-        "sim" => Ok(target::sim::start(faults, run_id).await?),
-        other => {
-            if faults.iter().next().is_some() {
-                return Err(TargetError::FaultsNeedSim.into());
-            }
-            Err(TargetError::Unknown(other.to_owned()).into())
-        }
-    }
-}
-
-async fn teardown(target: Target) -> Vec<String> {
-    target.teardown().await
+async fn start_target(spec: &RunSpec, run_id: &str) -> Result<Target, AppError> {
+    let access = TargetArgs {
+        profile: spec.profile.clone(),
+        allow_real_aws: spec.allow_real_aws,
+    };
+    let profile = profile_for(&spec.target, &access)?;
+    let options = StartOptions {
+        faults: spec.faults.clone(),
+        allow_real_aws: spec.allow_real_aws,
+    };
+    Ok(target::assemble::start(&profile, &options, run_id).await?)
 }
 
 /// Parses `--fault` names.

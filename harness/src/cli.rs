@@ -1,9 +1,13 @@
 //! Command-line definitions (clap) and nothing else.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::report::junit::JunitLevel;
+use crate::suite::{Partition, Suite};
 
 /// rolecheck: prove that "IAM roles for Airflow deployments" works as documented.
 #[derive(Debug, Parser)]
@@ -18,14 +22,76 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios against a target and write reports.
-    Run(RunArgs),
+    Run(RunCommand),
     /// Load and check scenario files without running anything.
     Validate(PathArgs),
     /// List scenarios with the rules they check.
     List(PathArgs),
+    /// Show which scenarios check each rule and whether they can run on a target; exit 1
+    /// when a rule has no scenario.
+    Coverage(CoverageArgs),
+    /// Prove the suite notices breakage: run it on the healthy sim, then once per fault
+    /// switch; exit 1 when the healthy sim fails or a fault goes unnoticed.
+    Selfcheck(SelfcheckArgs),
+    /// Work with written reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// The embedded sim on its own.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// List the known targets (built-in profiles) and their capabilities.
+    Targets,
+    /// Remove leftovers of killed runs from a running target: namespaces labelled
+    /// `rolecheck.io/run-id` and IAM roles tagged with it or named `rolecheck-...`.
+    Gc(GcArgs),
+    /// Bring a local test environment up or down (`kind`: kind + webhook + LocalStack).
+    #[command(subcommand)]
+    Env(EnvCommand),
+}
+
+/// Which target a command uses and whether it may touch real AWS.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
+    /// Read the target from this profile file instead of `fixtures/targets/<target>.yaml`.
+    #[arg(long, value_name = "PATH")]
+    pub profile: Option<PathBuf>,
+    /// Allow a target that uses real AWS (also: ROLECHECK_ALLOW_REAL_AWS=1).
+    #[arg(long)]
+    pub allow_real_aws: bool,
+}
+
+/// Options of `rolecheck gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The target (a built-in profile name or `fixtures/targets/<name>.yaml`).
+    #[arg(long, default_value = "kind")]
+    pub target: String,
+    /// Profile file and real-AWS interlock.
+    #[command(flatten)]
+    pub access: TargetArgs,
+    /// Only remove leftovers at least this old (by creation time), e.g. `2h`; `0s` removes all.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub older_than: Duration,
+    /// Time budget for removing one namespace.
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+/// `rolecheck env ...`.
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// Create the environment (`kind`: cluster, pod-identity webhook, LocalStack, OIDC
+    /// provider and role).
+    Up(EnvArgs),
+    /// Remove the environment.
+    Down(EnvArgs),
+}
+
+/// The environment `env up|down` works on.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Its name (`kind`).
+    pub name: String,
 }
 
 /// `rolecheck sim ...`.
@@ -62,8 +128,118 @@ pub struct PathArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// Options of `rolecheck run`.
+/// Everything `rolecheck run` takes: the run itself, suite selection, report options.
+#[derive(Debug, Clone, Args)]
+pub struct RunCommand {
+    /// The run.
+    #[command(flatten)]
+    pub args: RunArgs,
+    /// Suites and CI selection.
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// Report options beyond the paths.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Profile file and real-AWS interlock.
+    #[command(flatten)]
+    pub access: TargetArgs,
+}
+
+/// Suite and CI selection options of `rolecheck run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SuiteArgs {
+    /// `nightly`: everything the target can run, once; `qualify`: the same, then every
+    /// failed scenario re-run `--repeat` times to tell a flake from a regression.
+    #[arg(long, value_enum, default_value_t = Suite::Nightly)]
+    pub suite: Suite,
+    /// How often `--suite qualify` re-runs a failed scenario [default: 3].
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<NonZeroU32>,
+    /// Run only the scenarios that failed or errored in a JSON report
+    /// (`--rerun-failed` alone: reports/results.json).
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "reports/results.json"
+    )]
+    pub rerun_failed: Option<PathBuf>,
+    /// Run only shard K of N of the selected scenarios: `K/N` (by position in the
+    /// name-sorted list), `count:K/N` (the same) or `hash:K/N` (by a hash of the name).
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<Partition>,
+}
+
+/// Report options of `rolecheck run` beyond the JUnit and JSON paths.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// One JUnit test case per scenario or per step.
+    #[arg(long, value_enum, default_value_t = JunitLevel::Scenario)]
+    pub junit_level: JunitLevel,
+    /// Where to write the HTML report [default: index.html next to the JSON report,
+    /// reports/index.html].
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+}
+
+/// Options of `rolecheck coverage`.
 #[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// The target whose capabilities decide which scenarios can run (nothing is started).
+    #[arg(long, default_value = "sim")]
+    pub target: String,
+    /// Scenario files or directories of `*.yaml` files.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Options of `rolecheck selfcheck`.
+#[derive(Debug, Args)]
+pub struct SelfcheckArgs {
+    /// How many scenarios of one run run at once [default: the number of cores, at least 4].
+    #[arg(short = 'j', long)]
+    pub jobs: Option<usize>,
+    /// Check only these fault switches (see `rolecheck sim faults`); repeatable. Default: all.
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<String>,
+    /// Run only scenarios whose name contains NAME or that check RULE (`R5`); repeatable.
+    #[arg(long, value_name = "NAME|RULE")]
+    pub filter: Vec<String>,
+    /// Time budget of a step that names none.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub step_timeout: Duration,
+    /// Where to write the self-check's JSON report.
+    #[arg(long, default_value = "reports/selfcheck.json")]
+    pub json: PathBuf,
+    /// Scenario files or directories of `*.yaml` files.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `rolecheck report ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Join several JSON reports (e.g. of `--partition` shards) into one JUnit, JSON and HTML
+    /// report in OUT_DIR, with the rule verdicts recomputed from all their scenarios.
+    Merge(MergeArgs),
+}
+
+/// Options of `rolecheck report merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// One JUnit test case per scenario or per step.
+    #[arg(long, value_enum, default_value_t = JunitLevel::Scenario)]
+    pub junit_level: JunitLevel,
+    /// Where the merged junit.xml, results.json and index.html go.
+    pub out_dir: PathBuf,
+    /// The JSON reports to merge.
+    #[arg(required = true, value_name = "INPUT.json")]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Options of one run (`rolecheck run`); usable on their own through [`crate::app::run`].
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The target to run against (`sim` is the embedded reference environment).
     #[arg(long, default_value = "sim")]

@@ -4,7 +4,9 @@
 //! scenario files -> [`scenario`] (model, loading, templating) -> [`plan`] (selection,
 //! capability skips) -> [`runner`] (parallelism, timeouts, clean-up) -> [`steps`] (one file per
 //! step kind) -> [`drivers`] (Kubernetes, STS/IAM, platform) -> [`report`] (events, console,
-//! JUnit, JSON). [`target`] says what a target is and which capabilities it has.
+//! JUnit, JSON, HTML). [`target`] says what a target is and which capabilities it has.
+//! [`suite`] adds suites and CI selection (shards, re-runs) on top of a plan, and
+//! [`selfcheck`] proves by fault injection that the suite notices breakage.
 
 pub mod app;
 pub mod cli;
@@ -14,6 +16,8 @@ pub mod plan;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod selfcheck;
 pub mod sim_serve;
 pub mod steps;
+pub mod suite;
 pub mod target;

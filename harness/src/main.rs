@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use rolecheck::app::{self, AppError};
-use rolecheck::cli::{Cli, Command, SimCommand};
+use rolecheck::cli::{Cli, Command, EnvCommand, ReportCommand, SelfcheckArgs, SimCommand};
 use rolecheck::report::console::ConsoleReporter;
+use rolecheck::selfcheck::{self, SelfcheckOptions};
 use rolecheck::sim_serve::{self, ServeOptions};
 
 fn main() -> ExitCode {
@@ -45,9 +46,53 @@ fn run(cli: Cli) -> Result<u8, AppError> {
             print!("{}", app::list(&args)?);
             Ok(0)
         }
-        Command::Run(args) => {
-            let report = runtime()?.block_on(app::run(&args, ConsoleReporter::stderr()))?;
-            Ok(app::exit_code(&report))
+        Command::Run(command) => {
+            match runtime()?.block_on(app::run_command(&command, ConsoleReporter::stderr()))? {
+                app::RunResult::Ran(report) => Ok(app::exit_code(&report)),
+                app::RunResult::NothingToRerun { why } => {
+                    eprintln!("nothing to rerun: {why}");
+                    Ok(0)
+                }
+            }
+        }
+        Command::Coverage(args) => {
+            let coverage = app::coverage(&args)?;
+            print!("{}", coverage.render());
+            Ok(if coverage.uncovered().is_empty() {
+                0
+            } else {
+                1
+            })
+        }
+        Command::Selfcheck(args) => runtime()?.block_on(run_selfcheck(args)),
+        Command::Report(ReportCommand::Merge(args)) => {
+            let merged = app::merge_reports(&args)?;
+            let (passed, failed, skipped) = merged.counts();
+            println!(
+                "merged {} report(s) into {}: {passed} passed, {failed} failed, {skipped} skipped",
+                args.inputs.len(),
+                args.out_dir.display()
+            );
+            Ok(0)
+        }
+        Command::Targets => {
+            print!("{}", app::targets()?);
+            Ok(0)
+        }
+        Command::Gc(args) => {
+            let report = runtime()?.block_on(app::gc(&args))?;
+            print!("{}", report.render());
+            Ok(if report.failed.is_empty() { 0 } else { 2 })
+        }
+        Command::Env(EnvCommand::Up(args)) => {
+            let done = runtime()?.block_on(rolecheck::target::env::up(&args.name))?;
+            println!("{done}");
+            Ok(0)
+        }
+        Command::Env(EnvCommand::Down(args)) => {
+            let done = runtime()?.block_on(rolecheck::target::env::down(&args.name))?;
+            println!("{done}");
+            Ok(0)
         }
         Command::Sim(SimCommand::Faults) => {
             print!("{}", sim_serve::fault_table());
@@ -66,4 +111,27 @@ fn run(cli: Cli) -> Result<u8, AppError> {
             Ok(0)
         }
     }
+}
+
+/// `rolecheck selfcheck`: the table on stdout, progress on stderr, JSON to `--json`.
+async fn run_selfcheck(args: SelfcheckArgs) -> Result<u8, AppError> {
+    let scenarios = rolecheck::scenario::load_paths(&args.paths)?;
+    let defaults = SelfcheckOptions::default();
+    let options = SelfcheckOptions {
+        faults: selfcheck::faults_to_check(&args.fault)?,
+        filters: args
+            .filter
+            .iter()
+            .map(|f| rolecheck::plan::Filter::parse(f))
+            .collect(),
+        jobs: args.jobs.unwrap_or(defaults.jobs),
+        step_timeout: args.step_timeout,
+        ..defaults
+    };
+    let ctrl_c = app::CtrlC::watch();
+    let report =
+        selfcheck::selfcheck(scenarios, &options, &mut std::io::stderr(), &ctrl_c.token).await?;
+    selfcheck::write_selfcheck_json(&report, &args.json)?;
+    print!("{}", report.render());
+    Ok(if report.passed() { 0 } else { 1 })
 }

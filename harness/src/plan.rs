@@ -58,8 +58,29 @@ pub fn needs(scenario: &Scenario) -> BTreeSet<Capability> {
                 needs.insert(Capability::AdminRoles);
             }
         }
+        match &step.action {
+            Action::ExpectDeploymentConfig(_) => {
+                needs.extend([Capability::PlatformApi, Capability::PlatformDb]);
+            }
+            Action::AdvanceClock(_) => {
+                needs.insert(Capability::ClockControl);
+            }
+            Action::ExpectPackages(_) => {
+                needs.insert(Capability::RealImages);
+            }
+            Action::S3Access(_) => {
+                needs.insert(Capability::S3);
+            }
+            _ => {}
+        }
     }
     needs
+}
+
+/// Whether a scenario must run alone: moving the target's clock (`clock-control`) would
+/// expire the tokens of scenarios running at the same time.
+pub fn runs_alone(scenario: &Scenario) -> bool {
+    needs(scenario).contains(&Capability::ClockControl)
 }
 
 /// Selects scenarios (any filter matching; all when there is none) and marks those needing a

@@ -15,7 +15,7 @@ use crate::report::events::Event;
 use crate::report::model::{Outcome, Phase, ScenarioResult, StepResult};
 use crate::scenario::model::{Actor, Scenario, Step};
 use crate::scenario::template::{BuiltinValues, TemplateContext, release_name};
-use crate::steps::{self, ScenarioContext, StepError};
+use crate::steps::{self, Installation, ScenarioContext, StepError};
 use crate::target::Target;
 
 /// How a run behaves.
@@ -49,16 +49,25 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Vec<ScenarioResult> {
     let jobs = options.jobs.max(1);
-    let mut results: Vec<(usize, ScenarioResult)> = futures::stream::iter(planned)
-        .map(|p| async move {
-            let index = p.index;
-            let result = run_scenario(target, p, run_id, options, events, cancel).await;
-            let _ = events.send(Event::ScenarioFinished(result.clone()));
-            (index, result)
-        })
+    // Scenarios that move the target's clock run one at a time after all others, so that no
+    // token of a concurrent scenario expires under it.
+    let (alone, shared): (Vec<Planned>, Vec<Planned>) = planned
+        .into_iter()
+        .partition(|p| p.skip.is_none() && crate::plan::runs_alone(&p.scenario));
+    let one = |p: Planned| async move {
+        let index = p.index;
+        let result = run_scenario(target, p, run_id, options, events, cancel).await;
+        let _ = events.send(Event::ScenarioFinished(result.clone()));
+        (index, result)
+    };
+    let mut results: Vec<(usize, ScenarioResult)> = futures::stream::iter(shared)
+        .map(one)
         .buffer_unordered(jobs)
         .collect()
         .await;
+    for p in alone {
+        results.push(one(p).await);
+    }
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, r)| r).collect()
 }
@@ -134,6 +143,8 @@ async fn run_scenario(
         templates,
         releases: Mutex::new(BTreeSet::new()),
         namespaces: Mutex::new(BTreeSet::new()),
+        installation: Installation::for_scenario(&scenario),
+        last_token: Mutex::new(None),
     };
 
     let mut first_bad: Option<Outcome> = None;
@@ -278,7 +289,7 @@ async fn clean_up(ctx: &ScenarioContext<'_>, timeout: Duration) -> StepResult {
         .lock()
         .map(|s| s.iter().cloned().collect())
         .unwrap_or_default();
-    if let Some(platform) = &ctx.target.platform {
+    if let Ok(platform) = ctx.platform() {
         for release in releases {
             match tokio::time::timeout(timeout, platform.delete_deployment(Actor::Admin, &release))
                 .await

@@ -44,10 +44,22 @@ async fn healthy_sim_passes_the_whole_suite_and_cleans_up() {
     let reports = tempfile::tempdir().unwrap();
     let report = app::run(&args(&reports, &[], &[]), quiet()).await.unwrap();
     for s in &report.scenarios {
-        assert_eq!(s.outcome, Outcome::Passed, "{}: {:#?}", s.name, s.steps);
+        // Only R15's image check cannot run on the sim: its pods run no real Airflow image.
+        let skipped_for_images =
+            matches!(&s.outcome, Outcome::Skipped { reason } if reason.contains("real-images"));
+        assert!(
+            s.outcome == Outcome::Passed || skipped_for_images,
+            "{}: {:?} {:#?}",
+            s.name,
+            s.outcome,
+            s.steps
+        );
     }
-    assert!(report.scenarios.len() >= 6);
-    for id in ["R2", "R3", "R4", "R5", "R10", "R12"] {
+    assert!(report.scenarios.len() >= 25);
+    for id in [
+        "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "R11", "R12", "R13", "R14",
+        "R16",
+    ] {
         assert_eq!(rule(&report, id), &Outcome::Passed, "{id}");
     }
     assert!(matches!(rule(&report, "R15"), Outcome::Skipped { .. }));

@@ -10,6 +10,7 @@ use rolecheck::scenario::model::{
     PlatformErrorKind, RoleInput, RuleId, Scenario, Step, Template, TokenSource, TokenTamper,
     TokenVolumeExpectation, UpdateDeployment,
 };
+use rolecheck::scenario::model::{S3Access, S3Action, S3Expect, S3Operation};
 use rolecheck::scenario::{
     BUILTINS, BuiltinValues, TemplateContext, TemplateError, load_paths, load_str, release_name,
 };
@@ -387,4 +388,57 @@ fn the_suite_in_the_repository_loads() {
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
     let scenarios = load_paths(&[suite]).unwrap_or_else(|e| panic!("{e}"));
     assert!(!scenarios.is_empty());
+}
+
+#[test]
+fn s3_access_loads_its_token_source_and_operations() {
+    let text = r#"name: s
+description: d
+rules: [R13]
+requires: [s3]
+steps:
+  - s3_access:
+      service_account: {namespace: "{{namespace}}", name: worker}
+      role: "{{role_arn}}"
+      session_name: s3-check
+      operations:
+        - {action: put_object, bucket: astronomer-bucket, key: "rolecheck/{{run_id}}.txt", expect: allowed}
+        - {action: list_bucket, bucket: other-bucket, expect: denied}
+"#;
+    let file = Path::new("s.yaml");
+    let scenario = load_str(file, text).unwrap_or_else(|e| panic!("{e}"));
+    let at = |line| Location {
+        file: file.to_path_buf(),
+        line,
+        column: 11,
+    };
+    assert_eq!(
+        scenario.steps[0].action,
+        Action::S3Access(S3Access {
+            token: TokenSource::ServiceAccount {
+                namespace: t("{{namespace}}"),
+                name: t("worker"),
+            },
+            role: t("{{role_arn}}"),
+            session_name: Some(t("s3-check")),
+            operations: vec![
+                S3Operation {
+                    action: S3Action::PutObject,
+                    bucket: t("astronomer-bucket"),
+                    key: Some(t("rolecheck/{{run_id}}.txt")),
+                    expect: S3Expect::Allowed,
+                    location: at(11),
+                },
+                S3Operation {
+                    action: S3Action::ListBucket,
+                    bucket: t("other-bucket"),
+                    key: None,
+                    expect: S3Expect::Denied,
+                    location: at(12),
+                },
+            ],
+        })
+    );
+    assert_eq!(scenario.steps[0].action.kind(), "s3_access");
+    assert!(rolecheck::plan::needs(&scenario).contains(&Capability::S3));
 }

@@ -119,7 +119,11 @@ async fn read(State(admin): State<Admin>, headers: HeaderMap) -> Response {
     offset(&admin.clock)
 }
 
-async fn advance(State(admin): State<Admin>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn advance(
+    State(admin): State<Admin>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if !authorized(&admin, &headers) {
         return status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
@@ -134,7 +138,9 @@ async fn advance(State(admin): State<Admin>, headers: HeaderMap, body: axum::bod
         Some(s) => status(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            &format!("advance_seconds must be between 0 and {MAX_ADVANCE_SECONDS}, got {s}: the clock never goes backwards"),
+            &format!(
+                "advance_seconds must be between 0 and {MAX_ADVANCE_SECONDS}, got {s}: the clock never goes backwards"
+            ),
         ),
         None => status(
             StatusCode::BAD_REQUEST,

@@ -33,8 +33,15 @@ pub struct SimConfig {
     pub service_account_annotation_key: Option<String>,
     /// How long a pod stays Pending before it turns Running.
     pub pod_start_delay: Duration,
-    /// How long the webhook waits before it looks the ServiceAccount up (models the
-    /// informer-cache race of the real webhook).
+    /// The webhook's informer lag (issue 4 §3), off when zero (the default).
+    ///
+    /// The real amazon-eks-pod-identity-webhook looks ServiceAccounts up in an informer
+    /// cache, which lags behind the API server: a pod created in the same instant as its
+    /// ServiceAccount's `eks.amazonaws.com/role-arn` annotation can be admitted without the
+    /// env vars and token volume. With a non-zero delay the sim's webhook sees each
+    /// ServiceAccount as it was `webhook_lookup_delay` ago on the sim clock (which
+    /// `/_sim/clock` advances): a pod created right after the annotation is not mutated,
+    /// one created once the delay has passed is.
     pub webhook_lookup_delay: Duration,
     /// Region the webhook injects as `AWS_REGION`/`AWS_DEFAULT_REGION`, if any.
     pub webhook_default_region: Option<String>,
@@ -42,6 +49,9 @@ pub struct SimConfig {
     pub webhook_sts_regional_endpoints: bool,
     /// Roles created in IAM at start-up.
     pub roles: Vec<RoleSeed>,
+    /// S3 buckets that exist from the start (empty), in `region`: the documents'
+    /// `astronomer-bucket` and `other-bucket`, which the documented policy does not grant.
+    pub s3_buckets: Vec<String>,
     /// Base port: when set, the APIs listen on `base`, `base+1`, `base+2` (and the platform
     /// without an annotation key on `base+3`); otherwise on
     /// random free loopback ports.
@@ -61,6 +71,7 @@ impl Default for SimConfig {
             webhook_default_region: None,
             webhook_sts_regional_endpoints: false,
             roles: Vec::new(),
+            s3_buckets: vec!["astronomer-bucket".to_owned(), "other-bucket".to_owned()],
             port_base: None,
         }
     }

@@ -10,6 +10,7 @@
 //! - [`webhook`]: the pod-identity webhook's mutation of pods on CREATE,
 //! - [`oidc`]: the cluster's service-account token issuer (signing key, discovery, JWKS),
 //! - [`iam`] and [`sts`]: IAM roles/OIDC providers and STS, speaking the AWS query protocol,
+//! - [`s3`]: path-style S3 on the same listener, authorised by the assumed role's policies,
 //! - [`platform`]: the Houston-style GraphQL API that turns deployments into Kubernetes objects,
 //! - [`faults`]: switches that break one documented behaviour each,
 //! - [`clock`]: the clock the issuer and STS share, movable through an admin endpoint.
@@ -21,6 +22,7 @@ pub mod iam;
 pub mod kube;
 pub mod oidc;
 pub mod platform;
+pub mod s3;
 pub mod sts;
 pub mod webhook;
 

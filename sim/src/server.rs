@@ -45,8 +45,10 @@ pub struct Endpoints {
     pub kube_url: String,
     /// Bearer token of the cluster admin.
     pub kube_token: String,
-    /// STS and IAM endpoint URL (AWS query protocol).
+    /// STS and IAM endpoint URL (AWS query protocol); it serves path-style S3 too.
     pub aws_url: String,
+    /// S3 endpoint URL (path-style addressing only): the same listener as `aws_url`.
+    pub s3_url: String,
     /// Platform GraphQL URL (`http://127.0.0.1:<port>/v1`).
     pub platform_url: String,
     /// The OIDC issuer that service-account tokens carry.
@@ -158,6 +160,7 @@ impl Sim {
         let endpoints = Endpoints {
             kube_url,
             kube_token,
+            s3_url: aws_url.clone(),
             aws_url,
             platform_url,
             oidc_issuer: config.oidc_issuer_url(),

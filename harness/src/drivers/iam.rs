@@ -14,7 +14,153 @@ pub struct IamDriver {
     client: aws_sdk_iam::Client,
 }
 
+/// A role as `rolecheck gc` sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSummary {
+    /// Role name.
+    pub name: String,
+    /// Role ARN.
+    pub arn: String,
+    /// When it was created (seconds since the Unix epoch), when IAM said.
+    pub created_epoch_seconds: Option<i64>,
+    /// The value of its `rolecheck.io/run-id` tag, if it has one.
+    pub run_id: Option<String>,
+}
+
 impl IamDriver {
+    /// A client with the SDK's default credential chain (env, profile, SSO, IMDS), for real
+    /// AWS. IAM is global; `region` only picks the partition's endpoint.
+    pub async fn from_default_chain(region: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_owned()));
+        }
+        let shared = loader.load().await;
+        Self {
+            client: aws_sdk_iam::Client::new(&shared),
+        }
+    }
+
+    /// `CreateOpenIDConnectProvider` for an issuer URL with client id `sts.amazonaws.com`;
+    /// returns the provider ARN. An existing provider for the same URL is not an error: its
+    /// ARN is returned with `created == false`.
+    pub async fn create_oidc_provider(
+        &self,
+        issuer_url: &str,
+        thumbprint: &str,
+        run_id: &str,
+    ) -> Result<OidcProvider, DriverError> {
+        let tag = Tag::builder()
+            .key(RUN_ID_LABEL)
+            .value(run_id)
+            .build()
+            .map_err(|e| DriverError::Protocol(e.to_string()))?;
+        let answer = self
+            .client
+            .create_open_id_connect_provider()
+            .url(issuer_url)
+            .client_id_list("sts.amazonaws.com")
+            .thumbprint_list(thumbprint)
+            .tags(tag)
+            .send()
+            .await;
+        match answer {
+            Ok(out) => {
+                let arn = out.open_id_connect_provider_arn().ok_or_else(|| {
+                    DriverError::Protocol(
+                        "CreateOpenIDConnectProvider answered without an ARN".to_owned(),
+                    )
+                })?;
+                Ok(OidcProvider {
+                    arn: arn.to_owned(),
+                    created: true,
+                })
+            }
+            Err(e) if error_code(&e) == Some("EntityAlreadyExists") => {
+                let host_path = issuer_url.trim_start_matches("https://");
+                let list = self
+                    .client
+                    .list_open_id_connect_providers()
+                    .send()
+                    .await
+                    .map_err(|e| iam_error("ListOpenIDConnectProviders", e))?;
+                let arn = list
+                    .open_id_connect_provider_list()
+                    .iter()
+                    .filter_map(|p| p.arn())
+                    .find(|arn| arn.ends_with(&format!(":oidc-provider/{host_path}")))
+                    .ok_or_else(|| {
+                        DriverError::Protocol(format!(
+                            "IAM says a provider for {issuer_url} exists but does not list it"
+                        ))
+                    })?;
+                Ok(OidcProvider {
+                    arn: arn.to_owned(),
+                    created: false,
+                })
+            }
+            Err(e) => Err(iam_error("CreateOpenIDConnectProvider", e)),
+        }
+    }
+
+    /// `DeleteOpenIDConnectProvider`; a missing provider is not an error.
+    pub async fn delete_oidc_provider(&self, arn: &str) -> Result<(), DriverError> {
+        match self
+            .client
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_no_such_entity(&e) => Ok(()),
+            Err(e) => Err(iam_error("DeleteOpenIDConnectProvider", e)),
+        }
+    }
+
+    /// Every role whose name starts with `prefix` or that carries the run-id tag (any
+    /// value), with its creation time and tag (`ListRoles`, then `ListRoleTags` per role:
+    /// `ListRoles` does not return tags).
+    pub async fn rolecheck_roles(&self, prefix: &str) -> Result<Vec<RoleSummary>, DriverError> {
+        let mut found = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_roles()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| iam_error("ListRoles", e))?;
+            for role in page.roles() {
+                let name = role.role_name().to_owned();
+                let tags = match self.client.list_role_tags().role_name(&name).send().await {
+                    Ok(out) => out.tags().to_vec(),
+                    Err(e) if is_no_such_entity(&e) => continue,
+                    Err(e) => return Err(iam_error("ListRoleTags", e)),
+                };
+                let run_id = tags
+                    .iter()
+                    .find(|t| t.key() == RUN_ID_LABEL)
+                    .map(|t| t.value().to_owned());
+                if run_id.is_none() && !name.starts_with(prefix) {
+                    continue;
+                }
+                found.push(RoleSummary {
+                    arn: role.arn().to_owned(),
+                    created_epoch_seconds: Some(role.create_date().secs()),
+                    name,
+                    run_id,
+                });
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(next)) => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
     /// A client with static credentials (the sim and local stand-ins accept any).
     pub fn with_static_credentials(endpoint: &AwsEndpoint, access_key: &str, secret: &str) -> Self {
         let mut builder = aws_sdk_iam::Config::builder()
@@ -102,6 +248,21 @@ impl IamDriver {
             Err(e) => Err(iam_error("DeleteRole", e)),
         }
     }
+}
+
+/// An IAM OIDC provider the run registered or found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProvider {
+    /// Its ARN.
+    pub arn: String,
+    /// Whether this call created it (and so the run should remove it).
+    pub created: bool,
+}
+
+fn error_code<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
+    err: &aws_sdk_iam::error::SdkError<E, R>,
+) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
 }
 
 fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(

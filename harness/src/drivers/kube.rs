@@ -80,6 +80,11 @@ impl KubeDriver {
         Ok(Self { client })
     }
 
+    /// The underlying client (for the operations in [`super::kube_pods`]).
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The server's version as (major, minor), e.g. (1, 29). Fails as unreachable when the
     /// server cannot be contacted.
     pub async fn server_version(&self) -> Result<(u32, u32), DriverError> {
@@ -285,6 +290,22 @@ impl KubeDriver {
         })
     }
 
+    /// The service-account token issuer the API server announces at
+    /// `/.well-known/openid-configuration` (its `--service-account-issuer`).
+    pub async fn service_account_issuer(&self) -> Result<String, DriverError> {
+        let request = kube::core::Request::new("/.well-known")
+            .get("openid-configuration", &kube::api::GetParams::default())
+            .map_err(|e| DriverError::Protocol(format!("building the discovery request: {e}")))?;
+        let text = self.client.request_text(request).await.map_err(api_error)?;
+        let document: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| DriverError::Protocol(format!("openid-configuration is not JSON: {e}")))?;
+        document
+            .get("issuer")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| DriverError::Protocol("openid-configuration has no `issuer`".to_owned()))
+    }
+
     /// Names of the namespaces that carry the run-id label (any run id when `run_id` is None).
     pub async fn labelled_namespaces(
         &self,
@@ -350,7 +371,7 @@ fn by_name(name: &str) -> watcher::Config {
     watcher::Config::default().fields(&format!("metadata.name={name}"))
 }
 
-fn api_error(err: kube::Error) -> DriverError {
+pub(crate) fn api_error(err: kube::Error) -> DriverError {
     match err {
         kube::Error::Api(status) => DriverError::Api(format!(
             "{} ({}): {}",

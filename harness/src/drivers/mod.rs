@@ -3,11 +3,23 @@
 //!
 //! - [`kube`]: the Kubernetes API through kube-rs,
 //! - [`sts`]: STS through aws-sdk-sts, [`iam`]: IAM through aws-sdk-iam,
-//! - [`houston`]: the platform's GraphQL API over HTTP.
+//! - [`s3`]: S3 through aws-sdk-s3 with assumed-role credentials,
+//! - [`houston`]: the platform's GraphQL API over HTTP, [`astro`]: the Astro CLI,
+//!   [`manifest`]: chart objects on a bare cluster; [`platform`] is whichever of them a
+//!   target has,
+//! - [`sim_clock`]: the embedded sim's clock endpoint (capability `clock-control`).
 
+pub mod astro;
 pub mod houston;
 pub mod iam;
 pub mod kube;
+pub mod kube_pods;
+pub mod manifest;
+pub mod platform;
+#[cfg(test)]
+mod recorded;
+pub mod s3;
+pub mod sim_clock;
 pub mod sts;
 pub mod watch;
 

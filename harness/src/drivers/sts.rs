@@ -23,6 +23,13 @@ pub struct AssumedRole {
     credentials: Credentials,
 }
 
+impl AssumedRole {
+    /// The temporary credentials, for signing requests to other services (S3).
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+}
+
 impl std::fmt::Debug for AssumedRole {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AssumedRole")
@@ -56,6 +63,12 @@ impl StsDriver {
             endpoint,
             anonymous,
         }
+    }
+
+    /// Where this driver reaches AWS. The sim serves STS, IAM and (path-style) S3 on one
+    /// URL; with `url: None` every service resolves its own real endpoint.
+    pub fn endpoint(&self) -> &AwsEndpoint {
+        &self.endpoint
     }
 
     fn config(endpoint: &AwsEndpoint) -> aws_sdk_sts::config::Builder {
@@ -122,6 +135,26 @@ impl StsDriver {
             Ok(output) => Ok(Ok(output.arn().unwrap_or_default().to_owned())),
             Err(err) => refusal_or_error(err).map(Err),
         }
+    }
+}
+
+/// Who the SDK's default credential chain (env, profile, SSO, IMDS) is: `GetCallerIdentity`
+/// against real AWS, for the real-AWS interlock. Returns (account, caller ARN).
+pub async fn default_chain_identity(
+    region: Option<&str>,
+) -> Result<Result<(String, String), StsRefusal>, DriverError> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region.to_owned()));
+    }
+    let shared = loader.load().await;
+    let client = aws_sdk_sts::Client::new(&shared);
+    match client.get_caller_identity().send().await {
+        Ok(out) => Ok(Ok((
+            out.account().unwrap_or_default().to_owned(),
+            out.arn().unwrap_or_default().to_owned(),
+        ))),
+        Err(err) => refusal_or_error(err).map(Err),
     }
 }
 

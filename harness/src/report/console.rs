@@ -30,6 +30,7 @@ use super::events::Event;
 use super::model::{Outcome, RuleVerdict, RunReport, ScenarioResult};
 use super::text;
 use super::verdict::rule_verdicts;
+use crate::suite::Stability;
 
 /// How the console reporter presents its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -183,6 +184,21 @@ impl ConsoleReporter {
                 let lines = self.scenario_lines(result);
                 self.emit(&lines)
             }
+            Event::Rerun {
+                scenario,
+                attempt,
+                of,
+                outcome,
+            } => {
+                let label = self.verdict_label(outcome);
+                let message = text::first_line(text::outcome_message(outcome));
+                let line = if message.is_empty() {
+                    format!("RERUN {attempt}/{of} {label} {scenario}")
+                } else {
+                    format!("RERUN {attempt}/{of} {label} {scenario}: {message}")
+                };
+                self.emit(&[line])
+            }
             Event::RunFinished(report) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
@@ -300,6 +316,22 @@ impl ConsoleReporter {
             &report.rules
         };
         lines.extend(verdicts.iter().map(|v| self.rule_line(v)));
+        if !report.reruns.is_empty() {
+            lines.push(self.paint(Paint::Bold, "Re-runs of failed scenarios:"));
+            for rerun in &report.reruns {
+                let paint = match rerun.stability {
+                    Stability::Flaky => Paint::Yellow,
+                    Stability::Regression => Paint::Red,
+                };
+                let label = rerun.stability.label().to_ascii_uppercase();
+                lines.push(format!(
+                    "    {} {}: {}",
+                    self.paint(paint, &label),
+                    rerun.scenario,
+                    rerun.summary()
+                ));
+            }
+        }
         if !report.leftovers.is_empty() {
             lines.push(self.paint(
                 Paint::Red,

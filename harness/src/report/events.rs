@@ -1,6 +1,6 @@
 //! Events the runner emits while a run goes on; the console reporter shows them live.
 
-use super::model::{RunReport, ScenarioResult, StepResult};
+use super::model::{Outcome, RunReport, ScenarioResult, StepResult};
 
 /// Something that happened during a run.
 #[derive(Debug, Clone)]
@@ -28,6 +28,17 @@ pub enum Event {
     },
     /// A scenario finished (or was skipped).
     ScenarioFinished(ScenarioResult),
+    /// A scenario that failed was run again (`--suite qualify`).
+    Rerun {
+        /// The scenario's name.
+        scenario: String,
+        /// Which re-run this was, from 1.
+        attempt: u32,
+        /// How many re-runs there are.
+        of: u32,
+        /// Its outcome this time.
+        outcome: Outcome,
+    },
     /// The run finished.
     RunFinished(RunReport),
 }

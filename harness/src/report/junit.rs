@@ -28,7 +28,7 @@ pub const RULES_SUITE: &str = "rules";
 pub const RULES_CLASSNAME: &str = "contract";
 
 /// How fine-grained the `scenarios` suite is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum JunitLevel {
     /// One test case per scenario.
     #[default]

@@ -1,14 +1,18 @@
 //! Reporters: they only consume events and results.
 //!
 //! [`model`] and [`events`] are what the runner produces; [`verdict`] turns scenario results
-//! into per-rule verdicts; [`console`], [`junit`] and [`json`] present a run; [`text`] holds
-//! the plain-text pieces they share.
+//! into per-rule verdicts; [`console`], [`junit`], [`json`] and [`html`] present a run;
+//! [`text`] holds the plain-text pieces they share. [`merge`] joins the JSON reports of
+//! several shards; [`coverage`] traces rules to scenarios without running anything.
 
 pub mod console;
+pub mod coverage;
 pub mod error;
 pub mod events;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod merge;
 pub mod model;
 pub mod text;
 pub mod verdict;

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::suite::Stability;
+
 /// The verdict of one step, scenario or rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -133,6 +135,38 @@ pub struct RunReport {
     pub rules: Vec<RuleVerdict>,
     /// Objects the run could not remove (`kind namespace/name`), empty when clean.
     pub leftovers: Vec<String>,
+    /// Re-runs of the scenarios that failed (`--suite qualify`); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reruns: Vec<Rerun>,
+}
+
+/// The re-runs of one failed scenario and what they say about it (`--suite qualify`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rerun {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Flaky (passed on some re-run) or regression (failed every time).
+    pub stability: Stability,
+    /// The outcome of each re-run, in order.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Rerun {
+    /// `regression: failed 3 of 3 re-runs` or `flaky: passed 1 of 3 re-runs`.
+    pub fn summary(&self) -> String {
+        let passed = self
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Passed))
+            .count();
+        let total = self.outcomes.len();
+        match self.stability {
+            Stability::Flaky => format!("flaky: passed {passed} of {total} re-runs"),
+            Stability::Regression => {
+                format!("regression: failed {} of {total} re-runs", total - passed)
+            }
+        }
+    }
 }
 
 impl RunReport {

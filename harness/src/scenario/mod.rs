@@ -4,14 +4,14 @@
 //! and either returns the [`model::Scenario`]s or every problem found, each as
 //! `file:line:column: message`. [`template`] fills in `{{name}}` placeholders per run.
 
-mod decode;
+pub(crate) mod decode;
 mod document;
 pub mod error;
 pub mod load;
 pub mod model;
 mod steps;
 pub mod template;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use document::TOP_LEVEL_KEYS;
 pub use error::{LoadError, LoadErrors};

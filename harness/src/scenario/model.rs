@@ -91,6 +91,12 @@ pub enum Capability {
     S3,
     /// Pods run the real Airflow images.
     RealImages,
+    /// The target's token issuer and STS share a clock the harness can move forward (the sim
+    /// only): an expired, cluster-signed token without waiting for it to expire.
+    ClockControl,
+    /// The target also has a platform installation whose config does not set
+    /// `serviceAccountAnnotationKey` (R1: the feature is off there).
+    PlatformWithoutAnnotationKey,
 }
 
 impl Capability {
@@ -104,6 +110,8 @@ impl Capability {
         Capability::StsValidatesSignature,
         Capability::S3,
         Capability::RealImages,
+        Capability::ClockControl,
+        Capability::PlatformWithoutAnnotationKey,
     ];
 
     /// The kebab-case name used in scenario files and profiles.
@@ -117,6 +125,8 @@ impl Capability {
             Capability::StsValidatesSignature => "sts-validates-signature",
             Capability::S3 => "s3",
             Capability::RealImages => "real-images",
+            Capability::ClockControl => "clock-control",
+            Capability::PlatformWithoutAnnotationKey => "platform-without-annotation-key",
         }
     }
 }
@@ -339,6 +349,25 @@ pub enum Action {
     CreateServiceAccount(CreateServiceAccount),
     /// `delete_deployment`: delete the deployment through the platform.
     DeleteDeployment(DeleteDeployment),
+    /// `expect_server_version`: the Kubernetes API server is at least a version (R14).
+    ExpectServerVersion(ExpectServerVersion),
+    /// `expect_deployment_config`: the platform's stored deployment `config` holds (or
+    /// lacks) `serviceAccountAnnotations` entries (R11).
+    ExpectDeploymentConfig(ExpectDeploymentConfig),
+    /// `create_pod`: a bare pod (no controller) under a component's ServiceAccount (R16).
+    CreatePod(CreatePod),
+    /// `expect_pod`: one pod, by name, carries (or lacks) env vars (R16).
+    ExpectPod(ExpectPod),
+    /// `annotate_service_account`: a hand edit of a component's ServiceAccount through the
+    /// Kubernetes API, as a user would do with kubectl (R8).
+    AnnotateServiceAccount(AnnotateServiceAccount),
+    /// `advance_clock`: moves the target's token/STS clock forward (R12 expiry).
+    AdvanceClock(AdvanceClock),
+    /// `expect_packages`: Python packages installed in a component's image (R15).
+    ExpectPackages(ExpectPackages),
+    /// `s3_access`: assume a role with a ServiceAccount's token, then try S3 operations with
+    /// the credentials, each expected allowed or denied (R13).
+    S3Access(S3Access),
 }
 
 impl Action {
@@ -352,6 +381,14 @@ impl Action {
             Action::AssumeRole(_) => "assume_role",
             Action::CreateServiceAccount(_) => "create_service_account",
             Action::DeleteDeployment(_) => "delete_deployment",
+            Action::ExpectServerVersion(_) => "expect_server_version",
+            Action::ExpectDeploymentConfig(_) => "expect_deployment_config",
+            Action::CreatePod(_) => "create_pod",
+            Action::ExpectPod(_) => "expect_pod",
+            Action::AnnotateServiceAccount(_) => "annotate_service_account",
+            Action::AdvanceClock(_) => "advance_clock",
+            Action::ExpectPackages(_) => "expect_packages",
+            Action::S3Access(_) => "s3_access",
         }
     }
 }
@@ -454,6 +491,9 @@ pub enum TokenSource {
         /// ServiceAccount name.
         name: Template,
     },
+    /// The very token the scenario's previous `assume_role` step presented (`token:
+    /// previous`), e.g. again after `advance_clock`.
+    Previous,
 }
 
 /// How the token handed to STS is altered before the call (R12 negative cases).
@@ -491,4 +531,303 @@ pub struct CreateServiceAccount {
     pub namespace: Template,
     /// ServiceAccount name.
     pub name: Template,
+}
+
+/// A Kubernetes version, `major.minor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubeVersion {
+    /// Major version (1).
+    pub major: u32,
+    /// Minor version (14).
+    pub minor: u32,
+}
+
+impl fmt::Display for KubeVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl std::str::FromStr for KubeVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!("invalid Kubernetes version `{s}`: expected `<major>.<minor>` such as `1.14`")
+        };
+        let (major, minor) = s.split_once('.').ok_or_else(bad)?;
+        Ok(KubeVersion {
+            major: major.parse().map_err(|_| bad())?,
+            minor: minor.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// Fields of `expect_server_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectServerVersion {
+    /// The lowest acceptable version.
+    pub min: KubeVersion,
+}
+
+/// Fields of `expect_deployment_config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectDeploymentConfig {
+    /// Release name.
+    pub release: Template,
+    /// Entries `config.serviceAccountAnnotations` must hold with exactly these values.
+    pub annotations: BTreeMap<Template, Template>,
+    /// Keys `config.serviceAccountAnnotations` must not hold.
+    pub absent: Vec<Template>,
+}
+
+/// Fields of `create_pod`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatePod {
+    /// Release whose namespace the pod goes into.
+    pub release: Template,
+    /// Component whose ServiceAccount the pod runs under.
+    pub component: Component,
+    /// Pod name.
+    pub name: Template,
+}
+
+/// Fields of `expect_pod`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectPod {
+    /// Namespace.
+    pub namespace: Template,
+    /// Pod name.
+    pub name: Template,
+    /// Env vars every container must carry with exactly these values.
+    pub env: BTreeMap<Template, Template>,
+    /// Env vars no container may carry.
+    pub env_absent: Vec<Template>,
+}
+
+/// Fields of `annotate_service_account`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotateServiceAccount {
+    /// Release name.
+    pub release: Template,
+    /// Component whose ServiceAccount is edited.
+    pub component: Component,
+    /// Annotations to set (merge patch).
+    pub annotations: BTreeMap<Template, Template>,
+}
+
+/// Fields of `advance_clock`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdvanceClock {
+    /// How far to move the clock forward.
+    pub by: Duration,
+}
+
+/// A version requirement on a Python package: `>=1.9` style, the documents' only form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinVersion {
+    /// The dotted numeric components of the lowest acceptable version.
+    pub parts: Vec<u64>,
+}
+
+impl fmt::Display for MinVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.parts.iter().map(ToString::to_string).collect();
+        write!(f, ">={}", parts.join("."))
+    }
+}
+
+impl MinVersion {
+    /// Whether an installed version (e.g. `1.9.253`, `1.12.0rc1`) satisfies the requirement:
+    /// its leading numeric components compare at least equal.
+    pub fn admits(&self, installed: &str) -> bool {
+        let got: Vec<u64> = installed
+            .trim()
+            .split('.')
+            .map_while(|part| {
+                let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .collect();
+        if got.is_empty() {
+            return false;
+        }
+        let len = got.len().max(self.parts.len());
+        let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+        (0..len)
+            .map(|i| at(&got, i).cmp(&at(&self.parts, i)))
+            .find(|o| o.is_ne())
+            .is_none_or(|o| o.is_gt())
+    }
+}
+
+impl std::str::FromStr for MinVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad =
+            || format!("invalid version requirement `{s}`: expected `>=<version>` such as `>=1.9`");
+        let version = s.trim().strip_prefix(">=").ok_or_else(bad)?.trim();
+        let parts = version
+            .split('.')
+            .map(|p| p.parse::<u64>().map_err(|_| bad()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MinVersion { parts })
+    }
+}
+
+/// Fields of `expect_packages`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectPackages {
+    /// Release name.
+    pub release: Template,
+    /// Component whose running pod is inspected.
+    pub component: Component,
+    /// Package name to requirement.
+    pub packages: BTreeMap<String, MinVersion>,
+}
+
+#[cfg(test)]
+mod version_tests {
+    use rstest::rstest;
+
+    use super::{KubeVersion, MinVersion};
+
+    #[rstest]
+    #[case(">=1.9", "1.9.0", true)]
+    #[case(">=1.9", "1.9", true)]
+    #[case(">=1.9", "1.10.2", true)]
+    #[case(">=1.9", "1.8.99", false)]
+    #[case(">=1.12", "1.12.253", true)]
+    #[case(">=1.12", "1.2.0", false)]
+    #[case(">=1.12", "2.0rc1", true)]
+    #[case(">=1.9", "garbage", false)]
+    fn min_version_admits(#[case] req: &str, #[case] installed: &str, #[case] ok: bool) {
+        let req: MinVersion = req.parse().unwrap();
+        assert_eq!(req.admits(installed), ok, "{req} vs {installed}");
+    }
+
+    #[rstest]
+    #[case("1.9")]
+    #[case(">= x")]
+    #[case(">=")]
+    fn bad_min_versions_are_refused(#[case] text: &str) {
+        assert!(text.parse::<MinVersion>().is_err());
+    }
+
+    #[test]
+    fn kube_versions_parse_and_order() {
+        let v: KubeVersion = "1.14".parse().unwrap();
+        assert_eq!(
+            v,
+            KubeVersion {
+                major: 1,
+                minor: 14
+            }
+        );
+        assert!(
+            KubeVersion {
+                major: 1,
+                minor: 13
+            } < v
+        );
+        assert!("1".parse::<KubeVersion>().is_err());
+        assert!("1.x".parse::<KubeVersion>().is_err());
+    }
+}
+
+/// Fields of `s3_access`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Access {
+    /// Whose token assumes the role (a pod of a component, or a named ServiceAccount).
+    pub token: TokenSource,
+    /// The role to assume.
+    pub role: Template,
+    /// Session name; defaults to `rolecheck-{{run_id}}`.
+    pub session_name: Option<Template>,
+    /// The operations to try, in order.
+    pub operations: Vec<S3Operation>,
+}
+
+/// One S3 operation of `s3_access` and the outcome the documents' policy promises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Operation {
+    /// What to do.
+    pub action: S3Action,
+    /// The bucket.
+    pub bucket: Template,
+    /// The object key: present exactly for object actions. A `put_object` key names the run
+    /// id, and the step removes every object it wrote.
+    pub key: Option<Template>,
+    /// Allowed or denied.
+    pub expect: S3Expect,
+    /// Where the operation was written.
+    pub location: Location,
+}
+
+/// The S3 operations `s3_access` can try, by the IAM action they need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum S3Action {
+    /// `PutObject` (`s3:PutObject`).
+    PutObject,
+    /// `GetObject` (`s3:GetObject`).
+    GetObject,
+    /// `HeadObject` (`s3:GetObject`).
+    HeadObject,
+    /// `DeleteObject` (`s3:DeleteObject`).
+    DeleteObject,
+    /// `ListObjectsV2` (`s3:ListBucket`).
+    ListBucket,
+    /// `GetBucketLocation` (`s3:GetBucketLocation`).
+    GetBucketLocation,
+}
+
+impl S3Action {
+    /// Every action, in a stable order.
+    pub const ALL: &'static [S3Action] = &[
+        S3Action::PutObject,
+        S3Action::GetObject,
+        S3Action::HeadObject,
+        S3Action::DeleteObject,
+        S3Action::ListBucket,
+        S3Action::GetBucketLocation,
+    ];
+
+    /// The scenario-file name (`put_object`, `list_bucket`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            S3Action::PutObject => "put_object",
+            S3Action::GetObject => "get_object",
+            S3Action::HeadObject => "head_object",
+            S3Action::DeleteObject => "delete_object",
+            S3Action::ListBucket => "list_bucket",
+            S3Action::GetBucketLocation => "get_bucket_location",
+        }
+    }
+
+    /// Whether the action is on an object (and so takes a `key`).
+    pub fn on_object(self) -> bool {
+        matches!(
+            self,
+            S3Action::PutObject
+                | S3Action::GetObject
+                | S3Action::HeadObject
+                | S3Action::DeleteObject
+        )
+    }
+}
+
+impl fmt::Display for S3Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The outcome an S3 operation must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum S3Expect {
+    /// S3 serves the request.
+    Allowed,
+    /// S3 refuses it with `AccessDenied` (403).
+    Denied,
 }

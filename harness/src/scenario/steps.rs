@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use super::decode::{Ctx, Fields, Scope, is_null};
 use super::error::{did_you_mean, one_of};
 use super::model::{
-    Action, Actor, AssumeRole, Component, CreateDeployment, CreateServiceAccount, DeleteDeployment,
-    Executor, Expect, ExpectPods, ExpectServiceAccounts, PlatformErrorKind, RoleInput, Step,
-    Template, TokenSource, TokenTamper, TokenVolumeExpectation, UpdateDeployment,
+    Action, Actor, AdvanceClock, AnnotateServiceAccount, AssumeRole, Component, CreateDeployment,
+    CreatePod, CreateServiceAccount, DeleteDeployment, Executor, Expect, ExpectDeploymentConfig,
+    ExpectPackages, ExpectPod, ExpectPods, ExpectServerVersion, ExpectServiceAccounts, KubeVersion,
+    MinVersion, PlatformErrorKind, RoleInput, Step, Template, TokenSource, TokenTamper,
+    TokenVolumeExpectation, UpdateDeployment,
 };
+use super::model::{S3Access, S3Action, S3Expect, S3Operation};
 use super::yaml::{Node, NodeKind};
 
 /// Every step kind, as written in scenario files.
@@ -21,6 +24,14 @@ pub const STEP_KINDS: &[&str] = &[
     "expect_pods",
     "assume_role",
     "create_service_account",
+    "expect_server_version",
+    "expect_deployment_config",
+    "create_pod",
+    "expect_pod",
+    "annotate_service_account",
+    "advance_clock",
+    "expect_packages",
+    "s3_access",
 ];
 
 /// Which `expect` values a step kind accepts.
@@ -180,10 +191,53 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node) -> Option<Step> {
                 "expiration_seconds",
                 "tamper",
                 "session_name",
+                "token",
                 "timeout",
                 "expect",
             ],
             ExpectScope::Sts,
+        ),
+        "expect_server_version" => (&["min", "timeout", "expect"], ExpectScope::SuccessOnly),
+        "expect_deployment_config" => (
+            &["release", "annotations", "absent", "timeout", "expect"],
+            ExpectScope::SuccessOnly,
+        ),
+        "create_pod" => (
+            &["release", "component", "name", "timeout", "expect"],
+            ExpectScope::SuccessOnly,
+        ),
+        "expect_pod" => (
+            &[
+                "namespace",
+                "name",
+                "env",
+                "env_absent",
+                "timeout",
+                "expect",
+            ],
+            ExpectScope::SuccessOnly,
+        ),
+        "annotate_service_account" => (
+            &["release", "component", "annotations", "timeout", "expect"],
+            ExpectScope::SuccessOnly,
+        ),
+        "advance_clock" => (&["by", "timeout", "expect"], ExpectScope::SuccessOnly),
+        "expect_packages" => (
+            &["release", "component", "packages", "timeout", "expect"],
+            ExpectScope::SuccessOnly,
+        ),
+        "s3_access" => (
+            &[
+                "release",
+                "component",
+                "service_account",
+                "role",
+                "session_name",
+                "operations",
+                "timeout",
+                "expect",
+            ],
+            ExpectScope::SuccessOnly,
         ),
         _ => (
             &["namespace", "name", "timeout", "expect"],
@@ -206,6 +260,14 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node) -> Option<Step> {
         "expect_service_accounts" => expect_service_accounts(ctx, &fields),
         "expect_pods" => expect_pods(ctx, &fields),
         "assume_role" => assume_role(ctx, &fields),
+        "expect_server_version" => expect_server_version(ctx, &fields),
+        "expect_deployment_config" => expect_deployment_config(ctx, &fields),
+        "create_pod" => create_pod(ctx, &fields),
+        "expect_pod" => expect_pod(ctx, &fields),
+        "annotate_service_account" => annotate_service_account(ctx, &fields),
+        "advance_clock" => advance_clock(ctx, &fields),
+        "expect_packages" => expect_packages(ctx, &fields),
+        "s3_access" => s3_access(ctx, &fields),
         _ => create_service_account(ctx, &fields),
     };
     let timeout = match timeout {
@@ -525,12 +587,30 @@ fn assume_role(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
     }))
 }
 
-/// Exactly one of `release` + `component` or `service_account: {namespace, name}`.
+/// Exactly one of `release` + `component`, `service_account: {namespace, name}` or
+/// `token: previous`.
 fn token_source(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<TokenSource> {
     let pod_keys: Vec<_> = ["release", "component"]
         .iter()
         .filter_map(|k| fields.entry(k))
         .collect();
+    if let Some((token_key, token)) = fields.entry("token") {
+        if let Some((other, _)) = fields
+            .entry("service_account")
+            .or(pod_keys.first().copied())
+        {
+            ctx.error(
+                token_key.pos,
+                format!(
+                    "{}: `token: previous` presents the previous step's token; leave out `{}`",
+                    fields.what(),
+                    other.text
+                ),
+            );
+            return None;
+        }
+        return ctx.choice(token, "token", &[("previous", TokenSource::Previous)]);
+    }
     match (fields.entry("service_account"), pod_keys.first()) {
         (Some((sa_key, _)), Some((pod_key, _))) => {
             ctx.error(
@@ -582,4 +662,225 @@ fn create_service_account(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Acti
         namespace: namespace?,
         name: name?,
     }))
+}
+
+fn expect_server_version(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let node = fields.required(ctx, "min")?;
+    let text = ctx.string(node, "min")?;
+    match text.parse::<KubeVersion>() {
+        Ok(min) => Some(Action::ExpectServerVersion(ExpectServerVersion { min })),
+        Err(message) => {
+            ctx.error(node.pos, format!("min: {message}"));
+            None
+        }
+    }
+}
+
+fn expect_deployment_config(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let release = required_template(ctx, fields, "release");
+    let annotations = template_map(ctx, fields, "annotations");
+    let absent = template_list(ctx, fields, "absent");
+    Some(Action::ExpectDeploymentConfig(ExpectDeploymentConfig {
+        release: release?,
+        annotations: annotations?,
+        absent: absent?,
+    }))
+}
+
+/// The required `component` field.
+fn component(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Component> {
+    fields
+        .required(ctx, "component")
+        .and_then(|node| ctx.choice(node, "component", COMPONENTS))
+}
+
+fn create_pod(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let release = required_template(ctx, fields, "release");
+    let component = component(ctx, fields);
+    let name = required_template(ctx, fields, "name");
+    Some(Action::CreatePod(CreatePod {
+        release: release?,
+        component: component?,
+        name: name?,
+    }))
+}
+
+fn expect_pod(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let namespace = required_template(ctx, fields, "namespace");
+    let name = required_template(ctx, fields, "name");
+    let env = template_map(ctx, fields, "env");
+    let env_absent = template_list(ctx, fields, "env_absent");
+    Some(Action::ExpectPod(ExpectPod {
+        namespace: namespace?,
+        name: name?,
+        env: env?,
+        env_absent: env_absent?,
+    }))
+}
+
+fn annotate_service_account(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let release = required_template(ctx, fields, "release");
+    let component = component(ctx, fields);
+    let annotations = match fields.get("annotations") {
+        Some(node) if matches!(&node.kind, NodeKind::Map(e) if e.is_empty()) => {
+            ctx.error(
+                node.pos,
+                "annotations: the mapping is empty; name at least one annotation to set",
+            );
+            None
+        }
+        Some(_) => template_map(ctx, fields, "annotations"),
+        None => {
+            fields.required(ctx, "annotations");
+            None
+        }
+    };
+    Some(Action::AnnotateServiceAccount(AnnotateServiceAccount {
+        release: release?,
+        component: component?,
+        annotations: annotations?,
+    }))
+}
+
+fn advance_clock(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let node = fields.required(ctx, "by")?;
+    let by = ctx.duration(node, "by")?;
+    if by.is_zero() {
+        ctx.error(node.pos, "by: must be longer than zero");
+        return None;
+    }
+    Some(Action::AdvanceClock(AdvanceClock { by }))
+}
+
+fn expect_packages(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let release = required_template(ctx, fields, "release");
+    let component = component(ctx, fields);
+    let packages = fields.required(ctx, "packages").and_then(|node| {
+        let entries = ctx.map(node, "packages")?;
+        if entries.is_empty() {
+            ctx.error(
+                node.pos,
+                "packages: the mapping is empty; name at least one package",
+            );
+            return None;
+        }
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for (key, value) in entries {
+            let requirement = ctx
+                .string(value, &format!("packages.{}", key.text))
+                .and_then(|text| match text.parse::<MinVersion>() {
+                    Ok(req) => Some(req),
+                    Err(message) => {
+                        ctx.error(value.pos, format!("packages.{}: {message}", key.text));
+                        None
+                    }
+                });
+            match requirement {
+                Some(req) => {
+                    out.insert(key.text.clone(), req);
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    });
+    Some(Action::ExpectPackages(ExpectPackages {
+        release: release?,
+        component: component?,
+        packages: packages?,
+    }))
+}
+
+const S3_ACTIONS: &[(&str, S3Action)] = &[
+    ("put_object", S3Action::PutObject),
+    ("get_object", S3Action::GetObject),
+    ("head_object", S3Action::HeadObject),
+    ("delete_object", S3Action::DeleteObject),
+    ("list_bucket", S3Action::ListBucket),
+    ("get_bucket_location", S3Action::GetBucketLocation),
+];
+const S3_EXPECTS: &[(&str, S3Expect)] =
+    &[("allowed", S3Expect::Allowed), ("denied", S3Expect::Denied)];
+
+/// `s3_access`: a token source (as `assume_role`), the role, and a non-empty list of operations.
+fn s3_access(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let token = token_source(ctx, fields);
+    let role = required_template(ctx, fields, "role");
+    let session_name = optional_template(ctx, fields, "session_name");
+    let operations = fields.required(ctx, "operations").and_then(|node| {
+        let items = ctx.seq(node, "operations")?;
+        if items.is_empty() {
+            ctx.error(
+                node.pos,
+                "operations: the list is empty; name at least one S3 operation",
+            );
+            return None;
+        }
+        let decoded: Vec<Option<S3Operation>> =
+            items.iter().map(|item| s3_operation(ctx, item)).collect();
+        decoded.into_iter().collect::<Option<Vec<_>>>()
+    });
+    Some(Action::S3Access(S3Access {
+        token: token?,
+        role: role?,
+        session_name: session_name.ok()?,
+        operations: operations?,
+    }))
+}
+
+/// `{action, bucket, key?, expect}`: `key` exactly for object actions; a `put_object` key
+/// must name `{{run_id}}` so what a run writes is recognisable as its own.
+fn s3_operation(ctx: &mut Ctx<'_>, node: &Node) -> Option<S3Operation> {
+    let fields = Fields::new(
+        ctx,
+        node,
+        "S3 operation",
+        &["action", "bucket", "key", "expect"],
+    )?;
+    let action = fields
+        .required(ctx, "action")
+        .and_then(|n| ctx.choice(n, "S3 action", S3_ACTIONS));
+    let bucket = required_template(ctx, &fields, "bucket");
+    let expect = fields
+        .required(ctx, "expect")
+        .and_then(|n| ctx.choice(n, "S3 expectation", S3_EXPECTS));
+    let action = action?;
+    let key = match (fields.entry("key"), action.on_object()) {
+        (Some((_, value)), true) => {
+            let key = ctx.template(value, "key", Scope::All)?;
+            if action == S3Action::PutObject && !key.raw().contains("{{run_id}}") {
+                ctx.error(
+                    value.pos,
+                    format!(
+                        "key `{key}` of `put_object` must contain `{{{{run_id}}}}`, so that objects a run writes are its own"
+                    ),
+                );
+                return None;
+            }
+            Some(key)
+        }
+        (None, true) => {
+            ctx.error(
+                fields.pos(),
+                format!("missing required field `key` in S3 operation `{action}`"),
+            );
+            return None;
+        }
+        (Some((key, _)), false) => {
+            ctx.error(
+                key.pos,
+                format!("S3 operation `{action}` is on a bucket and takes no `key`"),
+            );
+            return None;
+        }
+        (None, false) => None,
+    };
+    Some(S3Operation {
+        action,
+        bucket: bucket?,
+        key,
+        expect: expect?,
+        location: ctx.location(node.pos),
+    })
 }

@@ -27,67 +27,15 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let role = ctx.render(&step.role)?;
     let audience_override = step.audience.as_ref().map(|a| ctx.render(a)).transpose()?;
-    let token = match &step.token {
-        TokenSource::Pod { release, component } => {
-            let release = ctx.render(release)?;
-            let namespace = namespace_of(&release);
-            let pods = ctx
-                .target
-                .kube
-                .rolled_out_pods(
-                    &namespace,
-                    &component_selector(&release, *component),
-                    timeout,
-                )
-                .await?;
-            let pod = pods.first().ok_or_else(|| {
-                StepError::failed(
-                    "no running pod",
-                    format!("a running {component} pod"),
-                    "none",
-                )
-            })?;
-            let projected = projected_token(pod).ok_or_else(|| {
-                StepError::failed(
-                    format!("pod {} has no projected token at AWS_WEB_IDENTITY_TOKEN_FILE", pod.name_any()),
-                    "a serviceAccountToken projected volume mounted where AWS_WEB_IDENTITY_TOKEN_FILE points",
-                    "none",
-                )
-            })?;
-            let service_account = pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.service_account_name.clone())
-                .unwrap_or_else(|| "default".to_owned());
-            let audience = audience_override.unwrap_or(projected.audience);
-            log.push(format!(
-                "TokenRequest for {namespace}/{service_account} bound to pod {} (audience {audience})",
-                pod.name_any()
-            ));
-            ctx.target
-                .kube
-                .request_token(
-                    &namespace,
-                    &service_account,
-                    &audience,
-                    step.expiration_seconds.or(projected.expiration_seconds),
-                    Some(pod),
-                )
-                .await?
-        }
-        TokenSource::ServiceAccount { namespace, name } => {
-            let namespace = ctx.render(namespace)?;
-            let name = ctx.render(name)?;
-            let audience = audience_override.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
-            log.push(format!(
-                "TokenRequest for {namespace}/{name} (audience {audience})"
-            ));
-            ctx.target
-                .kube
-                .request_token(&namespace, &name, &audience, step.expiration_seconds, None)
-                .await?
-        }
-    };
+    let token = service_account_token(
+        ctx,
+        &step.token,
+        audience_override,
+        step.expiration_seconds,
+        timeout,
+        log,
+    )
+    .await?;
     let token = match step.tamper {
         TokenTamper::None => token,
         TokenTamper::ResignWithForeignKey => {
@@ -95,6 +43,9 @@ pub async fn run(
             resign_with_foreign_key(&token)?
         }
     };
+    if let Ok(mut last) = ctx.last_token.lock() {
+        *last = Some(token.clone());
+    }
     let session = match &step.session_name {
         Some(s) => ctx.render(s)?,
         None => format!("rolecheck-{}", ctx.run_id),
@@ -164,6 +115,93 @@ pub async fn run(
             "assume_role can only expect success or an STS error".to_owned(),
         )),
     }
+}
+
+/// Gets the token a source stands for, as the pod's AWS SDK would read it: TokenRequest for
+/// the pod's ServiceAccount with the audience (unless `audience` overrides it) and lifetime of
+/// its projected volume, or for a named ServiceAccount. Shared by the steps that assume a role.
+pub(super) async fn service_account_token(
+    ctx: &ScenarioContext<'_>,
+    source: &TokenSource,
+    audience_override: Option<String>,
+    expiration_seconds: Option<i64>,
+    timeout: Duration,
+    log: &mut Vec<String>,
+) -> Result<String, StepError> {
+    Ok(match source {
+        TokenSource::Pod { release, component } => {
+            let release = ctx.render(release)?;
+            let namespace = namespace_of(&release);
+            let pods = ctx
+                .target
+                .kube
+                .rolled_out_pods(
+                    &namespace,
+                    &component_selector(&release, *component),
+                    timeout,
+                )
+                .await?;
+            let pod = pods.first().ok_or_else(|| {
+                StepError::failed(
+                    "no running pod",
+                    format!("a running {component} pod"),
+                    "none",
+                )
+            })?;
+            let projected = projected_token(pod).ok_or_else(|| {
+            StepError::failed(
+                format!("pod {} has no projected token at AWS_WEB_IDENTITY_TOKEN_FILE", pod.name_any()),
+                "a serviceAccountToken projected volume mounted where AWS_WEB_IDENTITY_TOKEN_FILE points",
+                "none",
+            )
+        })?;
+            let service_account = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.service_account_name.clone())
+                .unwrap_or_else(|| "default".to_owned());
+            let audience = audience_override.unwrap_or(projected.audience);
+            log.push(format!(
+            "TokenRequest for {namespace}/{service_account} bound to pod {} (audience {audience})",
+            pod.name_any()
+        ));
+            ctx.target
+                .kube
+                .request_token(
+                    &namespace,
+                    &service_account,
+                    &audience,
+                    expiration_seconds.or(projected.expiration_seconds),
+                    Some(pod),
+                )
+                .await?
+        }
+        TokenSource::ServiceAccount { namespace, name } => {
+            let namespace = ctx.render(namespace)?;
+            let name = ctx.render(name)?;
+            let audience = audience_override.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+            log.push(format!(
+                "TokenRequest for {namespace}/{name} (audience {audience})"
+            ));
+            ctx.target
+                .kube
+                .request_token(&namespace, &name, &audience, expiration_seconds, None)
+                .await?
+        }
+        TokenSource::Previous => {
+            log.push("presenting the token of the previous assume_role step again".to_owned());
+            ctx.last_token
+                .lock()
+                .ok()
+                .and_then(|t| t.clone())
+                .ok_or_else(|| {
+                    StepError::Broken(
+                    "`token: previous` but no earlier assume_role step of this scenario got a token"
+                        .to_owned(),
+                )
+                })?
+        }
+    })
 }
 
 /// The ARN the documents' STS gives an assumed role: `arn:aws:sts::<account>:assumed-role/<role>/<session>`.

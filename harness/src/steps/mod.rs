@@ -1,12 +1,20 @@
 //! Steps: one file per step kind. A step renders its templates, calls drivers, and compares
 //! what they saw with what the scenario (that is, the documents) promises.
 
+mod advance_clock;
+mod annotate_service_account;
 mod assume_role;
 mod create_deployment;
+mod create_pod;
 mod create_service_account;
 mod delete_deployment;
+mod expect_deployment_config;
+mod expect_packages;
+mod expect_pod;
 mod expect_pods;
+mod expect_server_version;
 mod expect_service_accounts;
+mod s3_access;
 mod update_deployment;
 
 use std::collections::BTreeSet;
@@ -14,7 +22,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::drivers::DriverError;
-use crate::drivers::houston::{HoustonDriver, PlatformRefusal, RoleArg};
+use crate::drivers::houston::{PlatformRefusal, RoleArg};
+use crate::drivers::platform::PlatformDriver;
 use crate::scenario::model::{
     Action, Component, Expect, PlatformErrorKind, RoleInput, Step, Template,
 };
@@ -79,6 +88,35 @@ pub struct ScenarioContext<'a> {
     pub releases: Mutex<BTreeSet<String>>,
     /// Namespaces this scenario created or labelled.
     pub namespaces: Mutex<BTreeSet<String>>,
+    /// Which of the target's platform installations the scenario's platform steps use.
+    pub installation: Installation,
+    /// The token the last `assume_role` step presented (for `token: previous`).
+    pub last_token: Mutex<Option<String>>,
+}
+
+/// Which platform installation a scenario talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Installation {
+    /// The target's platform, configured as the documents say.
+    #[default]
+    Documented,
+    /// The installation without `serviceAccountAnnotationKey` (capability
+    /// `platform-without-annotation-key`).
+    WithoutAnnotationKey,
+}
+
+impl Installation {
+    /// The installation a scenario's platform steps use.
+    pub fn for_scenario(scenario: &crate::scenario::model::Scenario) -> Self {
+        let keyless = scenario
+            .requires
+            .contains(&crate::scenario::model::Capability::PlatformWithoutAnnotationKey);
+        if keyless {
+            Installation::WithoutAnnotationKey
+        } else {
+            Installation::Documented
+        }
+    }
 }
 
 impl ScenarioContext<'_> {
@@ -91,11 +129,14 @@ impl ScenarioContext<'_> {
 
     /// The platform driver, or a broken step if the target has none (the planner skips
     /// scenarios that need one, so this is a harness bug when it happens).
-    pub fn platform(&self) -> Result<&HoustonDriver, StepError> {
-        self.target
-            .platform
-            .as_ref()
-            .ok_or_else(|| StepError::Broken("this target has no platform API".to_owned()))
+    pub fn platform(&self) -> Result<&PlatformDriver, StepError> {
+        let platform = match self.installation {
+            Installation::Documented => self.target.platform.as_ref(),
+            Installation::WithoutAnnotationKey => {
+                self.target.platform_without_annotation_key.as_ref()
+            }
+        };
+        platform.ok_or_else(|| StepError::Broken("this target has no such platform API".to_owned()))
     }
 
     /// Renders a role input into what the platform driver sends.
@@ -156,6 +197,16 @@ pub async fn run(
             Action::ExpectPods(s) => expect_pods::run(ctx, s, timeout, log).await,
             Action::AssumeRole(s) => assume_role::run(ctx, s, &step.expect, timeout, log).await,
             Action::CreateServiceAccount(s) => create_service_account::run(ctx, s, log).await,
+            Action::ExpectServerVersion(s) => expect_server_version::run(ctx, s, log).await,
+            Action::ExpectDeploymentConfig(s) => expect_deployment_config::run(ctx, s, log).await,
+            Action::CreatePod(s) => create_pod::run(ctx, s, timeout, log).await,
+            Action::ExpectPod(s) => expect_pod::run(ctx, s, timeout, log).await,
+            Action::AnnotateServiceAccount(s) => {
+                annotate_service_account::run(ctx, s, timeout, log).await
+            }
+            Action::AdvanceClock(s) => advance_clock::run(ctx, s, log).await,
+            Action::ExpectPackages(s) => expect_packages::run(ctx, s, timeout, log).await,
+            Action::S3Access(s) => s3_access::run(ctx, s, timeout, log).await,
         }
     };
     // Inner waits use the same budget; this outer bound catches anything that does not.

@@ -195,5 +195,6 @@ pub fn sample_report() -> RunReport {
         rules: rule_verdicts(&scenarios),
         scenarios,
         leftovers: vec!["namespace astronomer-update-6756".to_owned()],
+        reruns: vec![],
     }
 }

@@ -378,9 +378,7 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, Malform
         (_, Some(_), PolicyKind::Trust) => {
             return Err(malformed("Has prohibited field NotResource"));
         }
-        (Some(r), None, PolicyKind::Permission) => {
-            Resources::Listed(resource_list(r, "Resource")?)
-        }
+        (Some(r), None, PolicyKind::Permission) => Resources::Listed(resource_list(r, "Resource")?),
         (None, Some(r), PolicyKind::Permission) => {
             Resources::AllBut(resource_list(r, "NotResource")?)
         }
@@ -494,7 +492,9 @@ fn resource_list(value: &Value, field: &str) -> Result<Vec<String>, MalformedPol
         .iter()
         .find(|r| *r != "*" && (!r.starts_with("arn:") || r.splitn(6, ':').count() < 6))
     {
-        return Err(malformed(format!("Resource {bad} must be in ARN format or \"*\".")));
+        return Err(malformed(format!(
+            "Resource {bad} must be in ARN format or \"*\"."
+        )));
     }
     Ok(list)
 }
@@ -833,7 +833,10 @@ mod tests {
 
     fn s3_request(action: &str, resource: &str) -> RequestContext {
         RequestContext {
-            principal: ("AWS".to_owned(), "arn:aws:sts::1:assumed-role/r/s".to_owned()),
+            principal: (
+                "AWS".to_owned(),
+                "arn:aws:sts::1:assumed-role/r/s".to_owned(),
+            ),
             action: action.to_owned(),
             resource: Some(resource.to_owned()),
             keys: BTreeMap::new(),
@@ -844,12 +847,36 @@ mod tests {
     #[case::list_bucket("s3:ListBucket", "arn:aws:s3:::astronomer-bucket", Decision::Allow)]
     #[case::action_case("S3:listbucket", "arn:aws:s3:::astronomer-bucket", Decision::Allow)]
     #[case::list_other_bucket("s3:ListBucket", "arn:aws:s3:::other-bucket", Decision::ImplicitDeny)]
-    #[case::list_on_object_arn("s3:ListBucket", "arn:aws:s3:::astronomer-bucket/k", Decision::ImplicitDeny)]
-    #[case::put_nested_key("s3:PutObject", "arn:aws:s3:::astronomer-bucket/a/b/c.txt", Decision::Allow)]
-    #[case::get_on_bucket_arn("s3:GetObject", "arn:aws:s3:::astronomer-bucket", Decision::ImplicitDeny)]
-    #[case::get_prefix_bucket("s3:GetObject", "arn:aws:s3:::astronomer-bucket-2/k", Decision::ImplicitDeny)]
-    #[case::resource_case("s3:GetObject", "arn:aws:s3:::Astronomer-bucket/k", Decision::ImplicitDeny)]
-    #[case::unlisted_action("s3:CreateBucket", "arn:aws:s3:::astronomer-bucket", Decision::ImplicitDeny)]
+    #[case::list_on_object_arn(
+        "s3:ListBucket",
+        "arn:aws:s3:::astronomer-bucket/k",
+        Decision::ImplicitDeny
+    )]
+    #[case::put_nested_key(
+        "s3:PutObject",
+        "arn:aws:s3:::astronomer-bucket/a/b/c.txt",
+        Decision::Allow
+    )]
+    #[case::get_on_bucket_arn(
+        "s3:GetObject",
+        "arn:aws:s3:::astronomer-bucket",
+        Decision::ImplicitDeny
+    )]
+    #[case::get_prefix_bucket(
+        "s3:GetObject",
+        "arn:aws:s3:::astronomer-bucket-2/k",
+        Decision::ImplicitDeny
+    )]
+    #[case::resource_case(
+        "s3:GetObject",
+        "arn:aws:s3:::Astronomer-bucket/k",
+        Decision::ImplicitDeny
+    )]
+    #[case::unlisted_action(
+        "s3:CreateBucket",
+        "arn:aws:s3:::astronomer-bucket",
+        Decision::ImplicitDeny
+    )]
     fn documented_s3_policy_resources(
         #[case] action: &str,
         #[case] resource: &str,
@@ -870,11 +897,28 @@ mod tests {
         .unwrap();
         let allow = documented_s3_policy();
         let options = EvalOptions::default();
-        let get = |key: &str| s3_request("s3:GetObject", &format!("arn:aws:s3:::astronomer-bucket/{key}"));
-        assert_eq!(evaluate_all([&allow, &deny], &get("public/x"), &options), Decision::Allow);
-        assert_eq!(evaluate_all([&allow, &deny], &get("secret/x"), &options), Decision::ExplicitDeny);
-        assert_eq!(evaluate_all([&allow], &get("secret/x"), &options), Decision::Allow);
-        assert_eq!(evaluate_all([], &get("x"), &options), Decision::ImplicitDeny);
+        let get = |key: &str| {
+            s3_request(
+                "s3:GetObject",
+                &format!("arn:aws:s3:::astronomer-bucket/{key}"),
+            )
+        };
+        assert_eq!(
+            evaluate_all([&allow, &deny], &get("public/x"), &options),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate_all([&allow, &deny], &get("secret/x"), &options),
+            Decision::ExplicitDeny
+        );
+        assert_eq!(
+            evaluate_all([&allow], &get("secret/x"), &options),
+            Decision::Allow
+        );
+        assert_eq!(
+            evaluate_all([], &get("x"), &options),
+            Decision::ImplicitDeny
+        );
     }
 
     #[rstest]
@@ -891,10 +935,22 @@ mod tests {
     }
 
     #[rstest]
-    #[case::permission_without_resource(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#, PolicyKind::Permission)]
-    #[case::resource_and_not_resource(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"*"}]}"#, PolicyKind::Permission)]
-    #[case::resource_not_an_arn(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"astronomer-bucket"}]}"#, PolicyKind::Permission)]
-    #[case::resource_in_trust(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:*","Resource":"*"}]}"#, PolicyKind::Trust)]
+    #[case::permission_without_resource(
+        r#"{"Statement":[{"Effect":"Allow","Action":"s3:*"}]}"#,
+        PolicyKind::Permission
+    )]
+    #[case::resource_and_not_resource(
+        r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","NotResource":"*"}]}"#,
+        PolicyKind::Permission
+    )]
+    #[case::resource_not_an_arn(
+        r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"astronomer-bucket"}]}"#,
+        PolicyKind::Permission
+    )]
+    #[case::resource_in_trust(
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:*","Resource":"*"}]}"#,
+        PolicyKind::Trust
+    )]
     fn resource_validation(#[case] text: &str, #[case] kind: PolicyKind) {
         assert!(PolicyDocument::parse(text, kind).is_err(), "{text}");
     }

@@ -10,7 +10,7 @@ use super::{ApiError, ApiServer, Resource, key};
 use crate::webhook;
 
 /// Where pods are "scheduled".
-const NODE_NAME: &str = "sim-node-1";
+pub(super) const NODE_NAME: &str = "sim-node-1";
 
 /// Creates `object` as `resource` in `namespace`.
 pub(super) fn create(
@@ -267,11 +267,30 @@ fn admit_pod(
 
     let mut object = serde_json::to_value(&pod)
         .map_err(|e| ApiError::bad_request(format!("encoding the pod: {e}")))?;
+    // Until the kubelet starts them, containers wait in `ContainerCreating`.
+    let waiting: Vec<Value> = object
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            json!({
+                "name": c.get("name").cloned().unwrap_or(Value::Null),
+                "image": c.get("image").cloned().unwrap_or(Value::Null),
+                "imageID": "",
+                "ready": false,
+                "started": false,
+                "restartCount": 0,
+                "state": {"waiting": {"reason": "ContainerCreating"}},
+            })
+        })
+        .collect();
     if let Some(map) = object.as_object_mut() {
         map.insert(
             "status".to_owned(),
             json!({
                 "phase": "Pending",
+                "containerStatuses": waiting,
                 "qosClass": "BestEffort",
                 "conditions": [{
                     "type": "PodScheduled",

@@ -14,6 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::events::{EventRecord, Reporter};
 use super::meta::{self, controller_uid, int_at, name_of, namespace_of, uid_of};
 use super::store::ChangeType;
 use super::{ApiServer, Part, PatchKind, Resource};
@@ -189,8 +190,9 @@ fn reconcile_deployment(api: &ApiServer, deployment: &Value) {
 
     let new_rs = match current {
         Some(rs) => {
-            if int_at(&rs, "/spec/replicas") != Some(desired) {
-                log_err(
+            let current = int_at(&rs, "/spec/replicas").unwrap_or(0);
+            if current != desired
+                && log_err(
                     "scaling the new replicaset",
                     api.merge_patch(
                         Resource::ReplicaSet,
@@ -198,7 +200,10 @@ fn reconcile_deployment(api: &ApiServer, deployment: &Value) {
                         name_of(&rs),
                         &json!({"spec": {"replicas": desired}}),
                     ),
-                );
+                )
+                .is_some()
+            {
+                scaling_event(api, deployment, &rs, current, desired);
             }
             rs
         }
@@ -240,6 +245,7 @@ fn reconcile_deployment(api: &ApiServer, deployment: &Value) {
             ) else {
                 return;
             };
+            scaling_event(api, deployment, &rs, 0, desired);
             log_err(
                 "recording the revision",
                 api.merge_patch(
@@ -261,8 +267,9 @@ fn reconcile_deployment(api: &ApiServer, deployment: &Value) {
     let new_ready = i64::try_from(new_ready).unwrap_or(i64::MAX);
     if new_ready >= desired {
         for old in owned.iter().filter(|rs| uid_of(rs) != uid_of(&new_rs)) {
-            if int_at(old, "/spec/replicas") != Some(0) {
-                log_err(
+            let current = int_at(old, "/spec/replicas").unwrap_or(0);
+            if current != 0
+                && log_err(
                     "scaling an old replicaset down",
                     api.merge_patch(
                         Resource::ReplicaSet,
@@ -270,10 +277,28 @@ fn reconcile_deployment(api: &ApiServer, deployment: &Value) {
                         name_of(old),
                         &json!({"spec": {"replicas": 0}}),
                     ),
-                );
+                )
+                .is_some()
+            {
+                scaling_event(api, deployment, old, current, 0);
             }
         }
     }
+}
+
+/// `ScalingReplicaSet` on the Deployment, worded like the 1.29 deployment controller.
+fn scaling_event(api: &ApiServer, deployment: &Value, rs: &Value, from: i64, to: i64) {
+    let direction = if to > from { "up" } else { "down" };
+    api.record_event(
+        Resource::Deployment,
+        deployment,
+        EventRecord {
+            reporter: Reporter::DeploymentController,
+            reason: "ScalingReplicaSet",
+            message: format!("Scaled {direction} replica set {} to {to}", name_of(rs)),
+            field_path: None,
+        },
+    );
 }
 
 fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
@@ -308,9 +333,20 @@ fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
                 "metadata": metadata,
                 "spec": template.get("spec").cloned().unwrap_or_else(|| json!({})),
             });
-            if log_err("creating a pod", api.create(Resource::Pod, Some(ns), pod)).is_none() {
+            let Some(pod) = log_err("creating a pod", api.create(Resource::Pod, Some(ns), pod))
+            else {
                 break;
-            }
+            };
+            api.record_event(
+                Resource::ReplicaSet,
+                rs,
+                EventRecord {
+                    reporter: Reporter::ReplicaSetController,
+                    reason: "SuccessfulCreate",
+                    message: format!("Created pod: {}", name_of(&pod)),
+                    field_path: None,
+                },
+            );
         }
     } else if pods.len() > desired {
         // Not-ready pods go first, then the newest.
@@ -325,10 +361,23 @@ fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
             )
         });
         for pod in pods.iter().take(pods.len() - desired) {
-            log_err(
+            if log_err(
                 "deleting a surplus pod",
                 api.delete(Resource::Pod, Some(ns), name_of(pod)),
-            );
+            )
+            .is_some()
+            {
+                api.record_event(
+                    Resource::ReplicaSet,
+                    rs,
+                    EventRecord {
+                        reporter: Reporter::ReplicaSetController,
+                        reason: "SuccessfulDelete",
+                        message: format!("Deleted pod: {}", name_of(pod)),
+                        field_path: None,
+                    },
+                );
+            }
         }
     }
 
@@ -497,6 +546,7 @@ async fn run_kubelet(api: Arc<ApiServer>, cancel: CancellationToken) {
             received = changes.recv() => match received {
                 Ok(change) => {
                     if change.resource == Resource::Pod && change.kind == ChangeType::Added {
+                        scheduled_event(&api, &change.object);
                         schedule(&mut starting, &change.object);
                     }
                 }
@@ -509,6 +559,65 @@ async fn run_kubelet(api: Arc<ApiServer>, cancel: CancellationToken) {
                 }
                 Err(RecvError::Closed) => return,
             },
+        }
+    }
+}
+
+/// The scheduler's `Scheduled` event (pods are bound at admission; the event follows).
+fn scheduled_event(api: &ApiServer, pod: &Value) {
+    let node = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    api.record_event(
+        Resource::Pod,
+        pod,
+        EventRecord {
+            reporter: Reporter::Scheduler,
+            reason: "Scheduled",
+            message: format!(
+                "Successfully assigned {}/{} to {node}",
+                namespace_of(pod),
+                name_of(pod)
+            ),
+            field_path: None,
+        },
+    );
+}
+
+/// The kubelet's `Pulled`, `Created` and `Started` events for each container of a pod.
+fn container_events(api: &ApiServer, pod: &Value) {
+    for (list, field) in [
+        ("initContainers", "spec.initContainers"),
+        ("containers", "spec.containers"),
+    ] {
+        let containers: Vec<Value> = pod
+            .pointer(&format!("/spec/{list}"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for container in containers {
+            let name = container.get("name").and_then(Value::as_str).unwrap_or("");
+            let image = container.get("image").and_then(Value::as_str).unwrap_or("");
+            for (reason, message) in [
+                (
+                    "Pulled",
+                    format!("Container image \"{image}\" already present on machine"),
+                ),
+                ("Created", format!("Created container {name}")),
+                ("Started", format!("Started container {name}")),
+            ] {
+                api.record_event(
+                    Resource::Pod,
+                    pod,
+                    EventRecord {
+                        reporter: Reporter::Kubelet,
+                        reason,
+                        message,
+                        field_path: Some(format!("{field}{{{name}}}")),
+                    },
+                );
+            }
         }
     }
 }
@@ -566,6 +675,8 @@ fn start_pod(api: &ApiServer, ns: &str, name: &str, uid: &str, ip: u32) {
     if !init.is_empty() {
         status["initContainerStatuses"] = json!(init);
     }
+    // The kubelet reports the containers' start before the status manager posts the status.
+    container_events(api, &pod);
     set_status(api, Resource::Pod, &pod, status);
 }
 

@@ -2,16 +2,26 @@
 //! admission (defaults, ServiceAccount/namespace checks and the pod-identity webhook),
 //! TokenRequest and the controllers that turn Deployments into running pods.
 //!
+//! The HTTP surface is plain HTTP on loopback; its authentication follows the API server's
+//! former localhost insecure port (no `Authorization` header: cluster admin; a bearer token:
+//! must be the admin's), see [`router`]. It serves what stock kubectl needs without extra
+//! flags: discovery, `Table` renderings for `get` and `get -w`, Events for `describe`, the
+//! OpenAPI v3 documents `apply` validates with, strategic merge patch and `fieldValidation`.
+//!
 //! Modules, one job each:
 //! - [`store`]: objects, resourceVersions, change broadcast and history,
 //! - `admission`: what happens to an object on CREATE before it is stored,
 //! - [`patch`], [`selector`]: PATCH formats and label/field selectors,
-//! - `watch`, `routes`, `discovery`, `token`: the HTTP surface,
+//! - `watch`, `routes`, `discovery`, `openapi`, `token`: the HTTP surface,
+//! - [`table`]: server-side printing (`Table` responses),
+//! - [`events`]: Events the scheduler, kubelet and controllers record,
 //! - `controller`: Deployment -> ReplicaSet -> Pod, pod start-up, garbage collection.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -25,13 +35,16 @@ use crate::webhook::WebhookOptions;
 mod admission;
 mod controller;
 mod discovery;
+pub mod events;
 pub mod meta;
+mod openapi;
 pub mod patch;
 mod resource;
 mod routes;
 pub mod selector;
 mod status;
 pub mod store;
+pub mod table;
 mod token;
 mod watch;
 
@@ -46,7 +59,8 @@ pub struct KubeOptions {
     pub faults: FaultSet,
     /// How long a pod stays Pending before it turns Running.
     pub pod_start_delay: Duration,
-    /// Webhook: delay before the ServiceAccount lookup.
+    /// Webhook: how far its view of ServiceAccounts lags behind the API server (the
+    /// informer-cache race); zero turns the race off. See [`SimConfig::webhook_lookup_delay`].
     pub webhook_lookup_delay: Duration,
     /// Webhook: region injected as AWS_REGION/AWS_DEFAULT_REGION, if any.
     pub webhook_default_region: Option<String>,
@@ -117,8 +131,8 @@ pub enum Part {
     Status,
 }
 
-/// Timestamped versions of one ServiceAccount (`None`: deleted).
-type SaVersions = VecDeque<(Instant, Option<Value>)>;
+/// Versions of one ServiceAccount stamped with the sim clock (`None`: deleted).
+type SaVersions = VecDeque<(DateTime<Utc>, Option<Value>)>;
 
 /// How many ServiceAccount versions the webhook's "informer cache" remembers per account.
 const SA_HISTORY_LEN: usize = 32;
@@ -444,11 +458,14 @@ impl ApiServer {
         if versions.len() >= SA_HISTORY_LEN {
             versions.pop_front();
         }
-        versions.push_back((Instant::now(), sa));
+        versions.push_back((self.issuer.now(), sa));
     }
 
     /// The ServiceAccount as the webhook sees it: as it was `webhook_lookup_delay` ago
     /// (the real webhook reads an informer cache that lags behind the API server).
+    ///
+    /// Time is the sim clock's (the one `/_sim/clock` moves), so a test can let the lag
+    /// pass by advancing the clock instead of sleeping.
     fn webhook_view_of_sa(&self, state: &store::State, key: &Key) -> Option<Value> {
         let delay = self.options.webhook_lookup_delay;
         if delay.is_zero() {
@@ -458,7 +475,8 @@ impl ApiServer {
             .sa_history
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let cutoff = Instant::now().checked_sub(delay)?;
+        let delay = chrono::TimeDelta::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
+        let cutoff = self.issuer.now().checked_sub_signed(delay)?;
         history
             .get(key)?
             .iter()

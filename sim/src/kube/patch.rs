@@ -1,5 +1,14 @@
-//! PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (treated as a merge
-//! patch, its `$` directives dropped) and JSON patch (RFC 6902).
+//! PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch and JSON patch
+//! (RFC 6902).
+//!
+//! Strategic merge patch follows the patch strategies of the built-in types the sim serves:
+//! lists of objects with a merge key (`containers`, `initContainers`, `volumes`,
+//! `imagePullSecrets` and `secrets` by `name`, `env` by `name`, `ports` by
+//! `containerPort`, `volumeMounts` by `mountPath`, `ownerReferences` by `uid`, ...) merge
+//! item by item; the directives `$patch: delete|replace|merge`, `$setElementOrder/<list>`,
+//! `$retainKeys` and `$deleteFromPrimitiveList/<list>` are honoured; every other list is
+//! replaced, as the real types' atomic lists are. That is what client-side `kubectl apply`
+//! sends.
 
 use serde_json::Value;
 
@@ -10,7 +19,7 @@ use super::ApiError;
 pub enum PatchKind {
     /// `application/merge-patch+json`.
     Merge,
-    /// `application/strategic-merge-patch+json` (applied as a merge patch).
+    /// `application/strategic-merge-patch+json`.
     Strategic,
     /// `application/json-patch+json`.
     Json,
@@ -35,10 +44,7 @@ impl PatchKind {
                 merge(target, patch);
                 Ok(())
             }
-            PatchKind::Strategic => {
-                merge(target, &strip_directives(patch));
-                Ok(())
-            }
+            PatchKind::Strategic => strategic_merge(target, patch),
             PatchKind::Json => json_patch(target, patch),
         }
     }
@@ -62,6 +68,166 @@ pub fn merge(target: &mut Value, patch: &Value) {
             }
         }
     }
+}
+
+/// The merge key of a list field of the built-in types, if its items merge by key.
+fn merge_key(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "secrets"
+        | "resourceClaims"
+        | "schedulingGates" => "name",
+        "ports" => "containerPort",
+        "volumeMounts" => "mountPath",
+        "volumeDevices" => "devicePath",
+        "ownerReferences" => "uid",
+        "conditions" => "type",
+        "hostAliases" => "ip",
+        "topologySpreadConstraints" => "topologyKey",
+        _ => return None,
+    })
+}
+
+fn smp_error(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(message)
+}
+
+/// Applies a strategic merge patch to `target`.
+pub fn strategic_merge(target: &mut Value, patch: &Value) -> Result<(), ApiError> {
+    let Value::Object(patch_map) = patch else {
+        return Err(smp_error("a strategic merge patch must be a JSON object"));
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    match patch_map.get("$patch").and_then(Value::as_str) {
+        Some("replace") => {
+            *target = strip_directives(patch);
+            return Ok(());
+        }
+        Some("delete") => {
+            *target = Value::Object(serde_json::Map::new());
+            return Ok(());
+        }
+        Some("merge") | None => {}
+        Some(other) => {
+            return Err(smp_error(format!("unknown patch type: {other:?}")));
+        }
+    }
+    let Value::Object(target_map) = target else {
+        return Ok(());
+    };
+    for (key, value) in patch_map {
+        if key.starts_with("$setElementOrder/") || key == "$patch" || key == "$retainKeys" {
+            continue;
+        }
+        if let Some(field) = key.strip_prefix("$deleteFromPrimitiveList/") {
+            let remove = value.as_array().cloned().unwrap_or_default();
+            if let Some(items) = target_map.get_mut(field).and_then(Value::as_array_mut) {
+                items.retain(|v| !remove.contains(v));
+            }
+            continue;
+        }
+        if key.starts_with('$') {
+            continue;
+        }
+        match value {
+            Value::Null => {
+                target_map.remove(key);
+            }
+            Value::Object(_) => {
+                let slot = target_map.entry(key.clone()).or_insert(Value::Null);
+                if value.get("$patch").and_then(Value::as_str) == Some("delete") {
+                    target_map.remove(key);
+                } else {
+                    strategic_merge(slot, value)?;
+                }
+            }
+            Value::Array(items) => match merge_key(key) {
+                Some(merge_key) if items.iter().all(Value::is_object) => {
+                    let slot = target_map
+                        .entry(key.clone())
+                        .or_insert_with(|| Value::Array(Vec::new()));
+                    merge_list(slot, items, merge_key)?;
+                }
+                _ => {
+                    target_map.insert(key.clone(), strip_directives(value));
+                }
+            },
+            other => {
+                target_map.insert(key.clone(), other.clone());
+            }
+        }
+    }
+    for (key, order) in patch_map {
+        if let Some(field) = key.strip_prefix("$setElementOrder/")
+            && let (Some(merge_key), Some(order)) = (merge_key(field), order.as_array())
+            && let Some(items) = target_map.get_mut(field).and_then(Value::as_array_mut)
+        {
+            reorder(items, order, merge_key);
+        }
+    }
+    if let Some(keep) = patch_map.get("$retainKeys").and_then(Value::as_array) {
+        target_map.retain(|k, _| keep.iter().any(|v| v.as_str() == Some(k)));
+    }
+    Ok(())
+}
+
+/// Merges a list of objects item by item on `key`.
+fn merge_list(target: &mut Value, items: &[Value], key: &str) -> Result<(), ApiError> {
+    if items
+        .iter()
+        .any(|i| i.get("$patch").and_then(Value::as_str) == Some("replace"))
+    {
+        *target = Value::Array(
+            items
+                .iter()
+                .filter(|i| i.get("$patch").is_none())
+                .map(strip_directives)
+                .collect(),
+        );
+        return Ok(());
+    }
+    if !target.is_array() {
+        *target = Value::Array(Vec::new());
+    }
+    let Value::Array(existing) = target else {
+        return Ok(());
+    };
+    for item in items {
+        let Some(id) = item.get(key) else {
+            return Err(smp_error(format!(
+                "map: {item} does not contain declared merge key: {key}"
+            )));
+        };
+        let position = existing.iter().position(|e| e.get(key) == Some(id));
+        let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
+        match (position, delete) {
+            (Some(i), true) => {
+                existing.remove(i);
+            }
+            (None, true) => {}
+            (Some(i), false) => strategic_merge(&mut existing[i], item)?,
+            (None, false) => existing.push(strip_directives(item)),
+        }
+    }
+    Ok(())
+}
+
+/// Puts the items named in `order` first, in that order; the others keep their order after.
+fn reorder(items: &mut [Value], order: &[Value], key: &str) {
+    let rank = |item: &Value| {
+        order
+            .iter()
+            .position(|o| o.get(key).is_some() && o.get(key) == item.get(key))
+            .unwrap_or(usize::MAX)
+    };
+    items.sort_by_key(rank);
 }
 
 /// Drops strategic-merge directives (`$patch`, `$setElementOrder/...`, `$retainKeys`, ...).
@@ -227,18 +393,71 @@ mod tests {
     }
 
     #[test]
-    fn strategic_patch_drops_directives() {
+    fn strategic_patch_keeps_retained_keys() {
         let mut doc = json!({"metadata": {"annotations": {"a": "1"}}});
         PatchKind::Strategic
             .apply(
                 &mut doc,
-                &json!({"metadata": {"annotations": {"b": "2"}, "$retainKeys": ["x"]}}),
+                &json!({"metadata": {"annotations": {"b": "2"}, "$retainKeys": ["annotations"]}}),
             )
             .unwrap();
         assert_eq!(
             doc,
             json!({"metadata": {"annotations": {"a": "1", "b": "2"}}})
         );
+    }
+
+    #[test]
+    fn strategic_patch_merges_containers_and_env_by_name() {
+        let mut doc = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}], "args": ["x"]},
+            {"name": "b", "image": "b:1"}
+        ]}}}});
+        PatchKind::Strategic
+            .apply(
+                &mut doc,
+                &json!({"spec": {"template": {"spec": {
+                    "$setElementOrder/containers": [{"name": "b"}, {"name": "a"}],
+                    "containers": [
+                        {"name": "a", "$setElementOrder/env": [{"name": "X"}, {"name": "Y"}],
+                         "env": [{"name": "X", "value": "9"}, {"name": "Y", "$patch": "delete"}], "args": ["y"]},
+                        {"name": "c", "image": "c:1"}
+                    ]
+                }}}}),
+            )
+            .unwrap();
+        assert_eq!(
+            doc["spec"]["template"]["spec"]["containers"],
+            json!([
+                {"name": "b", "image": "b:1"},
+                {"name": "a", "image": "a:1", "env": [{"name": "X", "value": "9"}], "args": ["y"]},
+                {"name": "c", "image": "c:1"}
+            ])
+        );
+    }
+
+    #[test]
+    fn strategic_patch_directives() {
+        let mut doc = json!({"metadata": {"finalizers": ["a", "b"], "labels": {"x": "1"}},
+            "spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}, "volumes": [{"name": "v"}]}});
+        PatchKind::Strategic
+            .apply(
+                &mut doc,
+                &json!({
+                    "metadata": {"$deleteFromPrimitiveList/finalizers": ["a"], "labels": {"$patch": "replace", "y": "2"}},
+                    "spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}, "volumes": [{"$patch": "replace"}, {"name": "w"}]}
+                }),
+            )
+            .unwrap();
+        assert_eq!(
+            doc,
+            json!({"metadata": {"finalizers": ["b"], "labels": {"y": "2"}},
+                "spec": {"strategy": {"type": "Recreate"}, "volumes": [{"name": "w"}]}})
+        );
+        let err = PatchKind::Strategic
+            .apply(&mut doc, &json!({"spec": {"volumes": [{"secret": {}}]}}))
+            .unwrap_err();
+        assert_eq!(err.code, 400);
     }
 
     #[test]

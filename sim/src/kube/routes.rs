@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::discovery;
 use super::patch::PatchKind;
 use super::selector::{FieldSelector, LabelSelector};
+use super::table::{self, IncludeObject};
 use super::watch::{self, WatchRequest};
 use super::{ApiError, ApiServer, Part, Resource};
+use super::{discovery, openapi};
 use crate::faults::Fault;
 use crate::oidc::{DISCOVERY_PATH, JWKS_PATH};
 
@@ -30,13 +31,19 @@ struct Ctx {
     token: Arc<str>,
 }
 
-/// The HTTP router of the Kubernetes API (bearer token required).
+/// The HTTP router of the Kubernetes API.
 ///
-/// Open without a token: `/version`, `/healthz`, `/livez`, `/readyz`, the OIDC discovery
-/// document and the JWKS. Everything else answers 401 without `Authorization: Bearer <token>`.
-/// An empty `token` turns authentication off, like the API server's legacy insecure port:
-/// stock kubectl never sends credentials to an `http://` server (client-go only attaches
-/// auth info to TLS configs), so that is how kubectl can reach a plain-HTTP sim.
+/// Authentication follows the semantics of the API server's former localhost insecure port,
+/// which is what a loopback-only plain-HTTP listener is:
+/// - a request **without** an `Authorization` header is served as the cluster admin. Stock
+///   kubectl needs this: client-go never attaches credentials to an `http://` server
+///   (clientcmd only reads a user's auth info for TLS transports), so it sends none;
+/// - a request **with** an `Authorization` header must carry `Bearer <token>` with the admin
+///   token, or it gets a 401 `Status` (kube-rs sends the token, so a wrong token is caught);
+/// - an empty `token` switches authentication off entirely.
+///
+/// `/version`, `/healthz`, `/livez`, `/readyz`, the OIDC discovery document and the JWKS
+/// are served to anyone, whatever credentials the request carries.
 pub fn router(api: Arc<ApiServer>, token: String) -> Router {
     let ctx = Ctx {
         api,
@@ -151,14 +158,19 @@ fn parse_path(path: &str) -> Option<Target> {
     }
 }
 
+/// Who a request is, per the module's authentication rules (see [`router`]).
 fn authorized(ctx: &Ctx, headers: &HeaderMap) -> bool {
     if ctx.token.is_empty() {
-        // Like the API server's old insecure port: no authentication at all.
+        // Authentication switched off entirely.
         return true;
     }
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        // The former localhost insecure port: no credentials at all is the cluster admin.
+        return true;
+    };
+    value
+        .to_str()
+        .ok()
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
@@ -180,12 +192,31 @@ async fn handle(
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
+    if let Some(rest) = uri.path().strip_prefix("/openapi/v3") {
+        return openapi_doc(&method, rest);
+    }
     let Some(target) = parse_path(uri.path()) else {
         return ApiError::no_route().into_response();
     };
     match dispatch(&ctx, &method, target, &query, &headers, &body) {
         Ok(response) => response,
         Err(err) => err.into_response(),
+    }
+}
+
+/// `/openapi/v3` and `/openapi/v3/<group version>`.
+fn openapi_doc(method: &Method, rest: &str) -> Response {
+    if *method != Method::GET {
+        return ApiError::method_not_allowed().into_response();
+    }
+    let doc = if rest.trim_matches('/').is_empty() {
+        Some(openapi::index())
+    } else {
+        openapi::group_version(rest)
+    };
+    match doc {
+        Some(doc) => json_response(StatusCode::OK, doc),
+        None => ApiError::no_route().into_response(),
     }
 }
 
@@ -233,7 +264,7 @@ fn dispatch(
             resource,
             namespace,
         } => match *method {
-            Method::GET => collection_get(api, resource, namespace, query),
+            Method::GET => collection_get(api, resource, namespace, query, headers),
             Method::POST => {
                 if resource.namespaced() && namespace.is_none() {
                     return Err(ApiError::method_not_allowed());
@@ -265,7 +296,16 @@ fn dispatch(
                 Some(_) => return Err(ApiError::no_route()),
             };
             let stored = match *method {
-                Method::GET => api.get(resource, ns, &name)?,
+                Method::GET => {
+                    let object = api.get(resource, ns, &name)?;
+                    if let Some(include) = table_request(query, headers)? {
+                        let rv =
+                            super::meta::meta_str(&object, "resourceVersion").map(str::to_owned);
+                        let rendered = table::table(resource, &[object], rv, include);
+                        return Ok(json_response(StatusCode::OK, rendered));
+                    }
+                    object
+                }
                 Method::PUT => api.replace(resource, ns, &name, json_body(body)?, part)?,
                 Method::PATCH => {
                     let kind = PatchKind::from_content_type(content_type(headers))?;
@@ -279,6 +319,17 @@ fn dispatch(
     }
 }
 
+/// `Some(includeObject)` when the request asks for a `Table` rendering.
+fn table_request(
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Option<IncludeObject>, ApiError> {
+    if !table::wants_table(headers) {
+        return Ok(None);
+    }
+    IncludeObject::parse(query.get("includeObject").map(String::as_str)).map(Some)
+}
+
 fn is_true(v: Option<&String>) -> bool {
     v.is_some_and(|v| v == "true" || v == "1")
 }
@@ -288,7 +339,9 @@ fn collection_get(
     resource: Resource,
     namespace: Option<String>,
     query: &HashMap<String, String>,
+    headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let table = table_request(query, headers)?;
     let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
     if is_true(query.get("watch")) {
@@ -312,6 +365,7 @@ fn collection_get(
             timeout,
             bookmarks: is_true(query.get("allowWatchBookmarks")),
             send_initial_events: is_true(query.get("sendInitialEvents")),
+            table,
         };
         let body = watch::start(api, req);
         return Ok((
@@ -326,6 +380,10 @@ fn collection_get(
         .into_iter()
         .filter(|o| labels.matches(o) && fields.matches(o))
         .collect();
+    if let Some(include) = table {
+        let rendered = table::table(resource, &items, Some(rv.to_string()), include);
+        return Ok(json_response(StatusCode::OK, rendered));
+    }
     Ok(json_response(
         StatusCode::OK,
         json!({

@@ -119,8 +119,9 @@ impl LabelSelector {
     }
 }
 
-/// A parsed field selector: `metadata.name`, `metadata.namespace` and a few more fields
-/// with `=`, `==` or `!=`.
+/// A parsed field selector: `metadata.name`, `metadata.namespace`, the pod fields the real
+/// server indexes, and the Event fields `kubectl describe` uses (`involvedObject.*`,
+/// `reason`, `type`, `source`), with `=`, `==` or `!=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
@@ -131,6 +132,21 @@ const FIELDS: &[(&str, &str)] = &[
     ("spec.nodeName", "/spec/nodeName"),
     ("spec.serviceAccountName", "/spec/serviceAccountName"),
     ("status.phase", "/status/phase"),
+    ("status.podIP", "/status/podIP"),
+    ("involvedObject.kind", "/involvedObject/kind"),
+    ("involvedObject.namespace", "/involvedObject/namespace"),
+    ("involvedObject.name", "/involvedObject/name"),
+    ("involvedObject.uid", "/involvedObject/uid"),
+    ("involvedObject.apiVersion", "/involvedObject/apiVersion"),
+    (
+        "involvedObject.resourceVersion",
+        "/involvedObject/resourceVersion",
+    ),
+    ("involvedObject.fieldPath", "/involvedObject/fieldPath"),
+    ("reason", "/reason"),
+    ("reportingComponent", "/reportingComponent"),
+    ("source", "/source/component"),
+    ("type", "/type"),
 ];
 
 impl FieldSelector {
@@ -228,5 +244,19 @@ mod tests {
                 .matches(&obj)
         );
         assert_eq!(FieldSelector::parse("spec.bogus=1").unwrap_err().code, 400);
+        let event =
+            json!({"involvedObject": {"kind": "Pod", "name": "p", "uid": "u"}, "type": "Normal"});
+        assert!(
+            FieldSelector::parse(
+                "involvedObject.name=p,involvedObject.kind=Pod,involvedObject.uid=u,type=Normal"
+            )
+            .unwrap()
+            .matches(&event)
+        );
+        assert!(
+            !FieldSelector::parse("involvedObject.name=q")
+                .unwrap()
+                .matches(&event)
+        );
     }
 }

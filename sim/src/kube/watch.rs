@@ -12,6 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::Change;
+use super::table::{self, IncludeObject};
 use super::{ApiError, ApiServer, Resource};
 
 /// The parameters of one watch request.
@@ -33,6 +34,9 @@ pub struct WatchRequest {
     pub bookmarks: bool,
     /// `sendInitialEvents`: the initial objects end with an `initial-events-end` bookmark.
     pub send_initial_events: bool,
+    /// `Some` when the client asked for `Table` objects (`kubectl get -w`): each event's
+    /// object is then a one-row `Table` whose row carries what `includeObject` asks for.
+    pub table: Option<IncludeObject>,
 }
 
 impl WatchRequest {
@@ -59,6 +63,19 @@ impl WatchRequest {
                 "metadata": metadata,
             }
         })
+    }
+}
+
+impl WatchRequest {
+    /// A watch event for an object, rendered as the client asked.
+    fn event(&self, kind: &str, object: &Value) -> Value {
+        match self.table {
+            Some(include) => json!({
+                "type": kind,
+                "object": table::table(self.resource, std::slice::from_ref(object), None, include),
+            }),
+            None => event(kind, object),
+        }
     }
 }
 
@@ -89,7 +106,7 @@ pub fn start(api: &Arc<ApiServer>, req: WatchRequest) -> Body {
                     .list(req.resource, ns)
                     .iter()
                     .filter(|o| req.matches(req.resource, o))
-                    .map(|o| event("ADDED", o))
+                    .map(|o| req.event("ADDED", o))
                     .collect();
                 if req.send_initial_events {
                     events.push(req.bookmark(start_rv, true));
@@ -100,7 +117,7 @@ pub fn start(api: &Arc<ApiServer>, req: WatchRequest) -> Body {
                 Ok(changes) => changes
                     .iter()
                     .filter(|c| req.matches(c.resource, &c.object))
-                    .map(|c| event(c.kind.as_str(), &c.object))
+                    .map(|c| req.event(c.kind.as_str(), &c.object))
                     .collect(),
                 Err(oldest) => vec![event("ERROR", &ApiError::expired(rv, oldest).to_status())],
             },
@@ -142,7 +159,7 @@ pub fn start(api: &Arc<ApiServer>, req: WatchRequest) -> Body {
                         }
                         last_rv = rv;
                         if req.matches(resource, &object)
-                            && tx.send(line(&event(kind.as_str(), &object))).await.is_err()
+                            && tx.send(line(&req.event(kind.as_str(), &object))).await.is_err()
                         {
                             return;
                         }

@@ -175,6 +175,35 @@ pub fn annotations_patch(before: &Annotations, after: &Annotations) -> Value {
     json!({"metadata": {"annotations": patch}})
 }
 
+/// The patch a Helm 3 upgrade sends for a ServiceAccount's annotations: a three-way merge of
+/// the previous render (`before`), the new render (`after`) and the live object, so that an
+/// annotation edited by hand is put back to what the chart renders (the platform is the
+/// source of truth, R8) and one the chart dropped is removed. `None` when live already
+/// matches.
+pub fn three_way_annotations_patch(
+    before: &Annotations,
+    after: &Annotations,
+    live: &Value,
+) -> Option<Value> {
+    let live_value = |key: &str| {
+        live.pointer("/metadata/annotations")
+            .and_then(|a| a.get(key))
+            .and_then(Value::as_str)
+    };
+    let mut patch = Map::new();
+    for key in before.keys().filter(|k| !after.contains_key(*k)) {
+        if live_value(key).is_some() {
+            patch.insert(key.clone(), Value::Null);
+        }
+    }
+    for (key, value) in after {
+        if live_value(key) != Some(value.as_str()) {
+            patch.insert(key.clone(), Value::from(value.as_str()));
+        }
+    }
+    (!patch.is_empty()).then(|| json!({"metadata": {"annotations": patch}}))
+}
+
 /// What one release looks like, to install or upgrade to.
 #[derive(Debug, Clone)]
 pub struct Release<'a> {
@@ -242,9 +271,8 @@ impl<'a> Chart<'a> {
             let new = service_account_annotations(component, after.annotations, self.faults);
             let name = component.object_name(after.name);
             match self.api.get(Resource::ServiceAccount, Some(&ns), &name) {
-                Ok(_) => {
-                    if old != new {
-                        let patch = annotations_patch(&old, &new);
+                Ok(live) => {
+                    if let Some(patch) = three_way_annotations_patch(&old, &new, &live) {
                         self.api
                             .merge_patch(Resource::ServiceAccount, Some(&ns), &name, &patch)?;
                     }
@@ -405,6 +433,25 @@ mod tests {
             "4"
         );
         assert_eq!(d["spec"]["replicas"], 1);
+    }
+
+    #[test]
+    fn three_way_patch_restores_hand_edits_and_drops_removed_keys() {
+        let role = || Annotations::from([("k".to_owned(), "chart".to_owned())]);
+        let edited = json!({"metadata": {"annotations": {"k": "by-hand", "other": "x"}}});
+        assert_eq!(
+            three_way_annotations_patch(&role(), &role(), &edited),
+            Some(json!({"metadata": {"annotations": {"k": "chart"}}}))
+        );
+        let in_sync = json!({"metadata": {"annotations": {"k": "chart"}}});
+        assert_eq!(
+            three_way_annotations_patch(&role(), &role(), &in_sync),
+            None
+        );
+        assert_eq!(
+            three_way_annotations_patch(&role(), &Annotations::new(), &in_sync),
+            Some(json!({"metadata": {"annotations": {"k": null}}}))
+        );
     }
 
     #[test]

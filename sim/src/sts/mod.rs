@@ -1,6 +1,7 @@
 //! STS and IAM over the AWS query protocol, on one listener: requests are form-encoded
 //! (`POST /`, or `GET` with a query string), dispatched on `Action` to IAM (2010-05-08) or
-//! STS (2011-06-15), and answered with AWS-shaped XML.
+//! STS (2011-06-15), and answered with AWS-shaped XML. Requests for any other path are
+//! path-style S3 requests and go to [`crate::s3`].
 
 pub mod api;
 pub mod query;
@@ -21,6 +22,7 @@ use crate::config::SimConfig;
 use crate::faults::FaultSet;
 use crate::iam::Iam;
 use crate::oidc::Issuer;
+use crate::s3::Buckets;
 use query::{AwsError, Params, Service};
 use sessions::Sessions;
 use sigv4::SignedRequest;
@@ -35,6 +37,7 @@ pub struct AwsState {
     keys: Arc<dyn KeySource>,
     faults: FaultSet,
     sessions: Sessions,
+    buckets: Buckets,
     clock: Clock,
 }
 
@@ -42,6 +45,7 @@ impl AwsState {
     /// The state for a sim: keys come from the cluster's token issuer.
     pub fn new(config: &SimConfig, iam: Arc<Iam>, issuer: Arc<Issuer>) -> Self {
         Self::with_keys(config.faults.clone(), iam, issuer)
+            .with_buckets(Buckets::new(&config.region, &config.s3_buckets))
     }
 
     /// The state with any key source (e.g. [`StaticKeys`]).
@@ -51,6 +55,7 @@ impl AwsState {
             keys,
             faults,
             sessions: Sessions::default(),
+            buckets: Buckets::new("us-east-1", &[]),
             clock: Arc::new(Utc::now),
         }
     }
@@ -61,9 +66,25 @@ impl AwsState {
         self
     }
 
+    /// Replaces the S3 buckets (and so the region S3 requests must be signed for).
+    pub fn with_buckets(mut self, buckets: Buckets) -> Self {
+        self.buckets = buckets;
+        self
+    }
+
     /// The IAM behind this endpoint.
     pub fn iam(&self) -> &Arc<Iam> {
         &self.iam
+    }
+
+    /// The S3 buckets behind this endpoint.
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
+    }
+
+    /// The sessions STS issued.
+    pub(crate) fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 }
 
@@ -79,6 +100,10 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if crate::s3::is_s3_request(&uri) {
+        let now = (state.clock)();
+        return crate::s3::handle(&state, &method, &uri, &headers, body, now);
+    }
     let request_id = query::request_id();
     let mut params = Params::default();
     if let Some(q) = uri.query() {

@@ -144,7 +144,11 @@ impl SignedRequest<'_> {
     }
 
     /// The canonical request for the given signed headers and URI encoding.
-    pub fn canonical_request_for(&self, signed_headers: &[String], encoding: UriEncoding) -> String {
+    pub fn canonical_request_for(
+        &self,
+        signed_headers: &[String],
+        encoding: UriEncoding,
+    ) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{}", self.method);
         let path = match encoding {
@@ -447,7 +451,10 @@ mod tests {
             body: b"",
         };
         let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-        assert_eq!(request.verify_for(&auth, secret, UriEncoding::Single), Ok(()));
+        assert_eq!(
+            request.verify_for(&auth, secret, UriEncoding::Single),
+            Ok(())
+        );
     }
 
     #[rstest]

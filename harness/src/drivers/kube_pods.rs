@@ -1,0 +1,154 @@
+//! Kubernetes operations on single objects, as a user would do them with kubectl: a bare pod
+//! (`kubectl run`), waiting for one pod, a hand edit of a ServiceAccount (`kubectl annotate`),
+//! and running a command in a pod (`kubectl exec`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ServiceAccount};
+use kube::api::{Api, AttachParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use tokio::io::AsyncReadExt as _;
+
+use super::DriverError;
+use super::kube::{KubeDriver, RUN_ID_LABEL, api_error, phase};
+use super::watch::{Check, wait_for};
+
+/// The image of a bare pod: it only has to keep running.
+const BARE_POD_IMAGE: &str = "registry.k8s.io/pause:3.9";
+
+/// What a command run in a pod printed, and whether it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// `None` when the command succeeded, else the failure the API server reported.
+    pub failure: Option<String>,
+}
+
+impl KubeDriver {
+    /// Creates a pod with no controller, running under `service_account`, labelled with the
+    /// run id, and waits until it runs. Returns the pod as it then is.
+    pub async fn create_bare_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        service_account: &str,
+        run_id: &str,
+        timeout: Duration,
+    ) -> Result<Pod, DriverError> {
+        let pod = Pod {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                namespace: Some(namespace.to_owned()),
+                labels: Some(BTreeMap::from([(
+                    RUN_ID_LABEL.to_owned(),
+                    run_id.to_owned(),
+                )])),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                service_account_name: Some(service_account.to_owned()),
+                containers: vec![Container {
+                    name: "main".to_owned(),
+                    image: Some(BARE_POD_IMAGE.to_owned()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        Api::<Pod>::namespaced(self.client().clone(), namespace)
+            .create(&PostParams::default(), &pod)
+            .await
+            .map_err(api_error)?;
+        self.running_pod(namespace, name, timeout).await
+    }
+
+    /// Waits until the pod `namespace/name` exists, runs and is not being deleted.
+    pub async fn running_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Pod, DriverError> {
+        let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
+        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        wait_for(api, config, timeout, |objects| {
+            match objects.values().next() {
+                None => Check::NotYet(format!("pod {namespace}/{name} does not exist")),
+                Some(p) if p.metadata.deletion_timestamp.is_some() => {
+                    Check::NotYet(format!("pod {namespace}/{name} is being deleted"))
+                }
+                Some(p) if phase(p) == "Running" => Check::Done(p.clone()),
+                Some(p) => Check::NotYet(format!("pod {namespace}/{name} is {}", phase(p))),
+            }
+        })
+        .await
+    }
+
+    /// Sets annotations on a ServiceAccount with a merge patch (`kubectl annotate
+    /// --overwrite`).
+    pub async fn annotate_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+        annotations: &BTreeMap<String, String>,
+    ) -> Result<ServiceAccount, DriverError> {
+        let patch = serde_json::json!({"metadata": {"annotations": annotations}});
+        Api::<ServiceAccount>::namespaced(self.client().clone(), namespace)
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(api_error)
+    }
+
+    /// Runs `command` in the first container of a pod (`kubectl exec`) and collects its
+    /// output.
+    pub async fn exec(
+        &self,
+        namespace: &str,
+        pod: &str,
+        command: &[&str],
+    ) -> Result<ExecOutput, DriverError> {
+        let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
+        let params = AttachParams::default()
+            .stdin(false)
+            .stdout(true)
+            .stderr(true);
+        let mut process = api
+            .exec(pod, command.iter().copied(), &params)
+            .await
+            .map_err(api_error)?;
+        let status = process.take_status();
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        if let Some(mut out) = process.stdout() {
+            out.read_to_string(&mut stdout)
+                .await
+                .map_err(|e| DriverError::Protocol(format!("reading exec stdout: {e}")))?;
+        }
+        if let Some(mut err) = process.stderr() {
+            err.read_to_string(&mut stderr)
+                .await
+                .map_err(|e| DriverError::Protocol(format!("reading exec stderr: {e}")))?;
+        }
+        let status = match status {
+            Some(status) => status.await,
+            None => None,
+        };
+        process
+            .join()
+            .await
+            .map_err(|e| DriverError::Protocol(format!("exec in {namespace}/{pod}: {e}")))?;
+        let failure = status
+            .filter(|s| s.status.as_deref() != Some("Success"))
+            .map(|s| s.message.unwrap_or_else(|| "the command failed".to_owned()));
+        Ok(ExecOutput {
+            stdout,
+            stderr,
+            failure,
+        })
+    }
+}

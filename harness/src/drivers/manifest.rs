@@ -1,0 +1,254 @@
+//! The `manifest` platform driver: on a bare cluster (kind) with no platform, it applies what
+//! the Airflow chart would for a deployment: namespace `astronomer-<release>`, one
+//! ServiceAccount per component annotated `<annotation key>: <role>` when a role is given, and
+//! webserver/scheduler/worker Deployments with the chart's labels
+//! (`tier=airflow, component=<c>, release=<r>`), everything labelled with the run id.
+//!
+//! It stands in for the platform's *output* only: it has no users, no permissions and no
+//! database, so it never answers for R1, R9, R10 or R11.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, PodTemplateSpec, ServiceAccount};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+
+use super::DriverError;
+use super::houston::{PlatformRefusal, RoleArg};
+use super::kube::{KubeDriver, RUN_ID_LABEL, api_error};
+use crate::scenario::model::{Actor, Component, Executor};
+
+/// The manifest driver.
+#[derive(Clone)]
+pub struct ManifestDriver {
+    kube: KubeDriver,
+    annotation_key: String,
+    image: String,
+    run_id: String,
+}
+
+impl ManifestDriver {
+    /// A driver applying objects through `kube`, annotating with `annotation_key`, running
+    /// `image` in every component pod, labelling everything with `run_id`.
+    pub fn new(kube: KubeDriver, annotation_key: &str, image: &str, run_id: &str) -> Self {
+        Self {
+            kube,
+            annotation_key: annotation_key.to_owned(),
+            image: image.to_owned(),
+            run_id: run_id.to_owned(),
+        }
+    }
+
+    /// Creates the namespace, the ServiceAccounts (annotated when a role is given) and the
+    /// Deployments of a release. The executor is not modelled (all three components run).
+    pub async fn create_deployment(
+        &self,
+        actor: Actor,
+        release: &str,
+        _executor: Executor,
+        cloud_role: &RoleArg,
+    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
+        only_admin(actor)?;
+        let namespace = namespace_of(release);
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(namespace.clone()),
+                labels: Some(self.labels(None, None)),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match Api::<Namespace>::all(self.kube.client().clone())
+            .create(&PostParams::default(), &ns)
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                return Ok(Err(PlatformRefusal {
+                    code: Some("BAD_USER_INPUT".to_owned()),
+                    message: format!("namespace {namespace} already exists"),
+                }));
+            }
+            Err(e) => return Err(api_error(e)),
+        }
+        let role = match cloud_role {
+            RoleArg::Value(v) if !v.is_empty() => Some(v.as_str()),
+            _ => None,
+        };
+        for component in Component::ALL {
+            self.create_service_account(release, *component, role)
+                .await?;
+            self.create_deployment_object(release, *component).await?;
+        }
+        Ok(Ok(()))
+    }
+
+    /// Annotates the ServiceAccounts with a non-empty role and rolls the pods (as the chart's
+    /// upgrade does); an empty or missing role changes nothing, as on the platform.
+    pub async fn update_deployment(
+        &self,
+        actor: Actor,
+        release: &str,
+        cloud_role: &RoleArg,
+    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
+        only_admin(actor)?;
+        let RoleArg::Value(role) = cloud_role else {
+            return Ok(Ok(()));
+        };
+        if role.is_empty() {
+            return Ok(Ok(()));
+        }
+        let rollout = chrono::Utc::now().to_rfc3339();
+        let namespace = namespace_of(release);
+        let client = self.kube.client().clone();
+        for component in Component::ALL {
+            let name = Self::object_name(release, *component);
+            let annotate =
+                serde_json::json!({"metadata": {"annotations": {&self.annotation_key: role}}});
+            Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&annotate))
+                .await
+                .map_err(api_error)?;
+            // A changed pod template rolls the pods, as the chart's upgrade does.
+            let roll = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"rolecheck.io/rolled-at": rollout}}}}});
+            Api::<Deployment>::namespaced(client.clone(), &namespace)
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&roll))
+                .await
+                .map_err(api_error)?;
+        }
+        Ok(Ok(()))
+    }
+
+    /// Deletes the release's namespace (and so everything in it).
+    pub async fn delete_deployment(
+        &self,
+        actor: Actor,
+        release: &str,
+    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
+        only_admin(actor)?;
+        match Api::<Namespace>::all(self.kube.client().clone())
+            .delete(&namespace_of(release), &DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(Err(PlatformRefusal {
+                code: Some("BAD_USER_INPUT".to_owned()),
+                message: format!("no deployment with release {release}"),
+            })),
+            Err(e) => Err(api_error(e)),
+        }
+    }
+
+    /// The ServiceAccount and Deployment name of a component.
+    pub fn object_name(release: &str, component: Component) -> String {
+        format!("{release}-{}", component.name())
+    }
+
+    fn labels(
+        &self,
+        release: Option<&str>,
+        component: Option<Component>,
+    ) -> BTreeMap<String, String> {
+        let mut labels = BTreeMap::from([(RUN_ID_LABEL.to_owned(), self.run_id.clone())]);
+        if let Some(release) = release {
+            labels.insert("tier".to_owned(), "airflow".to_owned());
+            labels.insert("release".to_owned(), release.to_owned());
+        }
+        if let Some(component) = component {
+            labels.insert("component".to_owned(), component.name().to_owned());
+        }
+        labels
+    }
+
+    async fn create_service_account(
+        &self,
+        release: &str,
+        component: Component,
+        role: Option<&str>,
+    ) -> Result<(), DriverError> {
+        let name = Self::object_name(release, component);
+        let sa = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(namespace_of(release)),
+                labels: Some(self.labels(Some(release), Some(component))),
+                annotations: role
+                    .map(|r| BTreeMap::from([(self.annotation_key.clone(), r.to_owned())])),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<ServiceAccount>::namespaced(self.kube.client().clone(), &namespace_of(release))
+            .create(&PostParams::default(), &sa)
+            .await
+            .map_err(api_error)?;
+        Ok(())
+    }
+
+    async fn create_deployment_object(
+        &self,
+        release: &str,
+        component: Component,
+    ) -> Result<(), DriverError> {
+        let name = Self::object_name(release, component);
+        let labels = self.labels(Some(release), Some(component));
+        let selector = BTreeMap::from([
+            ("tier".to_owned(), "airflow".to_owned()),
+            ("component".to_owned(), component.name().to_owned()),
+            ("release".to_owned(), release.to_owned()),
+        ]);
+        let deployment = Deployment {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(namespace_of(release)),
+                labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            spec: DeploymentSpec {
+                replicas: Some(1),
+                selector: LabelSelector {
+                    match_labels: Some(selector),
+                    ..Default::default()
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        service_account_name: Some(name.clone()),
+                        containers: vec![Container {
+                            name: component.name().to_owned(),
+                            image: Some(self.image.clone()),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<Deployment>::namespaced(self.kube.client().clone(), &namespace_of(release))
+            .create(&PostParams::default(), &deployment)
+            .await
+            .map_err(api_error)?;
+        Ok(())
+    }
+}
+
+fn namespace_of(release: &str) -> String {
+    format!("astronomer-{release}")
+}
+
+fn only_admin(actor: Actor) -> Result<(), DriverError> {
+    if actor == Actor::Admin {
+        Ok(())
+    } else {
+        Err(DriverError::Protocol(format!(
+            "the manifest driver has no platform users; it cannot act as {}",
+            actor.name()
+        )))
+    }
+}

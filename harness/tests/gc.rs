@@ -1,0 +1,182 @@
+//! `rolecheck gc` against a running sim: the sim is started in this process (it would die
+//! with a run), a profile points at its endpoints, leftovers of a "killed run" are created
+//! through the drivers, and the binary removes exactly those.
+
+use std::process::Output;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ObjectMeta, PostParams};
+use rolecheck::drivers::iam::IamDriver;
+use rolecheck::drivers::kube::{KubeAccess, KubeDriver};
+use rolecheck::drivers::sts::AwsEndpoint;
+use rolecheck::sim_serve::kubeconfig_text;
+use rolecheck_sim::{Sim, SimConfig};
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+struct Fixture {
+    sim: Sim,
+    dir: tempfile::TempDir,
+    kube: KubeDriver,
+    kube_client: kube::Client,
+    iam: IamDriver,
+}
+
+async fn fixture() -> Fixture {
+    let sim = Sim::start(SimConfig::default()).await.unwrap();
+    let e = sim.endpoints().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, kubeconfig_text(&e)).unwrap();
+    std::fs::write(
+        dir.path().join("profile.yaml"),
+        format!(
+            "name: running-sim\nkubernetes: {{source: kubeconfig, kubeconfig: '{}'}}\naws: {{service: endpoint, endpoint: '{}', region: {}}}\nplatform: {{driver: none}}\noidc: {{issuer: cluster}}\nrole: {{create: rolecheck-example-role}}\ncapabilities: [webhook]\n",
+            kubeconfig.display(),
+            e.aws_url,
+            e.region
+        ),
+    )
+    .unwrap();
+    let kube = KubeDriver::connect(&KubeAccess::Token {
+        url: e.kube_url.clone(),
+        token: e.kube_token.clone(),
+    })
+    .await
+    .unwrap();
+    let iam = IamDriver::with_static_credentials(
+        &AwsEndpoint {
+            url: Some(e.aws_url.clone()),
+            region: e.region.clone(),
+        },
+        "AKIAGCTEST",
+        "secret",
+    );
+    let mut config = kube::Config::new(e.kube_url.parse().unwrap());
+    config.auth_info.token = Some(e.kube_token.clone().into());
+    let kube_client = kube::Client::try_from(config).unwrap();
+    Fixture {
+        sim,
+        dir,
+        kube,
+        kube_client,
+        iam,
+    }
+}
+
+async fn gc(fixture: &Fixture, older_than: &str) -> Output {
+    let profile = fixture.dir.path().join("profile.yaml");
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .arg("gc")
+        .arg("--profile")
+        .arg(&profile)
+        .args(["--older-than", older_than])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap()
+}
+
+/// Leftovers of killed runs: two labelled namespaces, a `rolecheck-` role and a tagged role
+/// of another name; and something that is not ours: an unlabelled namespace.
+async fn leave_leftovers(f: &Fixture) {
+    f.kube
+        .create_service_account("astronomer-killed-1", "sa", "deadrun1")
+        .await
+        .unwrap();
+    f.kube
+        .create_service_account("astronomer-killed-2", "sa", "deadrun2")
+        .await
+        .unwrap();
+    f.iam
+        .create_role(
+            "rolecheck-example-role",
+            TRUST,
+            &[("p", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)],
+            "deadrun1",
+        )
+        .await
+        .unwrap();
+    f.iam
+        .create_role("someone-elses-role", TRUST, &[], "deadrun1")
+        .await
+        .unwrap();
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some("not-ours".to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(f.kube_client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_removes_what_killed_runs_left_and_nothing_else() {
+    let f = fixture().await;
+    leave_leftovers(&f).await;
+    let out = gc(&f, "0s").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("removed namespace astronomer-killed-1 (run deadrun1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("removed namespace astronomer-killed-2 (run deadrun2)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("removed iam-role rolecheck-example-role (run deadrun1)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("removed iam-role someone-elses-role (run deadrun1)"),
+        "{stdout}"
+    );
+    assert!(f.kube.labelled_namespaces(None).await.unwrap().is_empty());
+    Api::<Namespace>::all(f.kube_client.clone())
+        .get("not-ours")
+        .await
+        .expect("an unlabelled namespace is not ours to remove");
+    let roles = f.iam.rolecheck_roles("rolecheck-").await.unwrap();
+    let left: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(left, Vec::<&str>::new(), "tagged or prefixed roles remain");
+    f.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_keeps_leftovers_younger_than_the_limit() {
+    let f = fixture().await;
+    leave_leftovers(&f).await;
+    let out = gc(&f, "1h").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("kept    namespace astronomer-killed-1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 removed"), "{stdout}");
+    assert_eq!(f.kube.labelled_namespaces(None).await.unwrap().len(), 2);
+    f.sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_needs_a_running_cluster_not_the_embedded_sim() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .args(["gc", "--target", "moto", "--older-than", "0s"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a running cluster"));
+}

@@ -1,0 +1,165 @@
+//! Target profiles: strict parsing with `file:line:column` errors (exit 2), `--profile`,
+//! `rolecheck targets`, and a missing stand-in virtualenv naming its make target.
+
+use std::path::Path;
+use std::process::Command;
+
+use rolecheck::target::profile::{AwsSource, KubeSource, PlatformSource, Profile, RoleSource};
+use rstest::rstest;
+
+fn rolecheck(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("ROLECHECK_ALLOW_REAL_AWS")
+        .output()
+        .unwrap()
+}
+
+const GOOD: &str = "\
+name: mine
+kubernetes: {source: kubeconfig, context: kind-x}
+aws: {service: endpoint, endpoint: 'http://127.0.0.1:4566', region: eu-west-1}
+platform: {driver: manifest}
+oidc: {issuer: cluster, register: true}
+role: {create: rolecheck-r}
+capabilities: [webhook]
+";
+
+#[test]
+fn a_good_profile_parses_into_its_parts() {
+    let p = Profile::parse(GOOD, Path::new("mine.yaml")).unwrap();
+    assert_eq!(p.name, "mine");
+    assert_eq!(
+        p.kubernetes,
+        KubeSource::Kubeconfig {
+            path: None,
+            context: Some("kind-x".to_owned())
+        }
+    );
+    assert_eq!(
+        p.aws,
+        AwsSource::Endpoint {
+            url: "http://127.0.0.1:4566".to_owned(),
+            region: "eu-west-1".to_owned()
+        }
+    );
+    assert!(matches!(p.platform, PlatformSource::Manifest { .. }));
+    assert_eq!(p.role, RoleSource::Create("rolecheck-r".to_owned()));
+    assert_eq!(p.capabilities.len(), 1);
+}
+
+#[rstest]
+#[case::unknown_top_key(
+    "naem: x\n",
+    "1:1",
+    "unknown key `naem` in the profile (did you mean `name`?)"
+)]
+#[case::unknown_capability(
+    "capabilities: [webhok]\n",
+    "7:16",
+    "unknown capability `webhok` (did you mean `webhook`?)"
+)]
+#[case::unknown_driver(
+    "platform: {driver: houstn}\n",
+    "4:20",
+    "unknown platform driver `houstn` (did you mean `houston`?)"
+)]
+#[case::missing_endpoint(
+    "aws: {service: endpoint}\n",
+    "3:6",
+    "missing required field `endpoint` in aws"
+)]
+#[case::role_prefix("role: {create: my-role}\n", "6:16", "must start with `rolecheck-`")]
+#[case::token_in_profile(
+    "platform: {driver: houston, url: 'https://h/v1', workspace: w, tokens: {admin: abc.def}}\n",
+    "4:80",
+    "is not an environment variable name"
+)]
+#[case::account_digits("account: 12345\n", "8:10", "must be 12 digits")]
+fn broken_profiles_name_the_position(
+    #[case] replacement: &str,
+    #[case] at: &str,
+    #[case] message: &str,
+) {
+    // Replace the line with the same key (or add the line) so positions are predictable.
+    let key = replacement.split(':').next().unwrap();
+    let mut lines: Vec<String> = GOOD.lines().map(str::to_owned).collect();
+    match lines.iter().position(|l| l.starts_with(&format!("{key}:"))) {
+        Some(i) => lines[i] = replacement.trim_end().to_owned(),
+        None if key == "naem" => lines.insert(0, replacement.trim_end().to_owned()),
+        None => lines.push(replacement.trim_end().to_owned()),
+    }
+    let text = lines.join("\n") + "\n";
+    let err = Profile::parse(&text, Path::new("p.yaml")).unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!("p.yaml:{at}: ")),
+        "{shown}\n---\n{text}"
+    );
+    assert!(shown.contains(message), "{shown}");
+}
+
+#[test]
+fn a_bad_profile_file_exits_2_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        GOOD.replace("source: kubeconfig", "source: kubeconfg"),
+    )
+    .unwrap();
+    let out = rolecheck(&["run", "--profile", file.to_str().unwrap(), "../scenarios"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "bad.yaml:2:22: unknown kubernetes source `kubeconfg` (did you mean `kubeconfig`?)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_target_exits_2_with_a_suggestion() {
+    let out = rolecheck(&["run", "--target", "locastack", "../scenarios"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did you mean `localstack`?"), "{stderr}");
+}
+
+#[test]
+fn targets_lists_every_built_in_target_with_its_capabilities() {
+    let out = rolecheck(&["targets"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["sim", "moto", "localstack", "kind", "eks"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&format!("{name} "))),
+            "{name} missing:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("capabilities: platform-api, admin-roles"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[real AWS: needs --allow-real-aws]"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_missing_stand_in_virtualenv_exits_2_naming_the_make_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("moto.yaml");
+    let text = std::fs::read_to_string("../fixtures/targets/moto.yaml")
+        .unwrap()
+        .replace("venv: .venv-moto", "venv: /nonexistent/.venv-moto");
+    std::fs::write(&file, text).unwrap();
+    let out = rolecheck(&["run", "--profile", file.to_str().unwrap(), "../scenarios"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("run `make moto` first"), "{stderr}");
+}
