@@ -42,9 +42,22 @@ impl Filter {
     }
 }
 
-/// The capabilities a scenario needs: those it declares plus those its steps imply.
+/// Rules about what the platform itself does (the CLI's commands, the annotation it writes,
+/// its permissions and its database). A verdict on them needs the real platform API: a
+/// stand-in that writes the objects itself (the `manifest` driver) would only check itself.
+pub const PLATFORM_RULES: &[u8] = &[1, 2, 3, 4, 6, 7, 8, 9, 10, 11];
+
+/// The capabilities a scenario needs: those it declares, those its rules imply (platform
+/// rules need the platform API) and those its steps imply.
 pub fn needs(scenario: &Scenario) -> BTreeSet<Capability> {
     let mut needs: BTreeSet<Capability> = scenario.requires.iter().copied().collect();
+    if scenario
+        .rules
+        .iter()
+        .any(|r| PLATFORM_RULES.contains(&r.number()))
+    {
+        needs.insert(Capability::PlatformApi);
+    }
     for step in scenario.steps.iter().chain(&scenario.finally) {
         let actor = match &step.action {
             Action::CreateDeployment(s) => Some(s.actor),
@@ -53,7 +66,7 @@ pub fn needs(scenario: &Scenario) -> BTreeSet<Capability> {
             _ => None,
         };
         if let Some(actor) = actor {
-            needs.insert(Capability::PlatformApi);
+            needs.insert(Capability::Deployments);
             if actor != Actor::Admin {
                 needs.insert(Capability::AdminRoles);
             }

@@ -50,7 +50,7 @@ fn rolecheck(args: &[&str]) -> std::process::Output {
 fn rules_are_traced_to_scenarios_and_capabilities() {
     let dir = small_suite();
     let scenarios = load_paths(&[dir.path().to_path_buf()]).unwrap();
-    let caps = BTreeSet::from([Capability::PlatformApi]);
+    let caps = BTreeSet::from([Capability::PlatformApi, Capability::Deployments]);
     let coverage = Coverage::compute(&scenarios, "tiny", &caps);
 
     assert_eq!(coverage.rules.len(), 16);

@@ -97,6 +97,9 @@ pub enum Capability {
     /// The target also has a platform installation whose config does not set
     /// `serviceAccountAnnotationKey` (R1: the feature is off there).
     PlatformWithoutAnnotationKey,
+    /// The target can create, update and delete Airflow deployments: through the platform
+    /// API, or through a stand-in that applies what the chart would (the `manifest` driver).
+    Deployments,
 }
 
 impl Capability {
@@ -112,6 +115,7 @@ impl Capability {
         Capability::RealImages,
         Capability::ClockControl,
         Capability::PlatformWithoutAnnotationKey,
+        Capability::Deployments,
     ];
 
     /// The kebab-case name used in scenario files and profiles.
@@ -127,6 +131,7 @@ impl Capability {
             Capability::RealImages => "real-images",
             Capability::ClockControl => "clock-control",
             Capability::PlatformWithoutAnnotationKey => "platform-without-annotation-key",
+            Capability::Deployments => "deployments",
         }
     }
 }

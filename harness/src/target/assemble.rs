@@ -1,0 +1,496 @@
+//! Bringing a target up from its profile: the embedded sim where the profile says `sim`,
+//! STS/IAM stand-ins as child processes, kubeconfig clusters and real AWS; then the OIDC
+//! provider and the role the documents tell an administrator to set up.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rolecheck_sim::{FaultSet, Sim, SimConfig};
+
+use super::process::{ChildService, Service};
+use super::profile::{
+    AwsSource, IssuerSource, KubeSource, LocalStackStart, PlatformSource, Profile, RoleSource,
+};
+use super::{
+    DOCUMENTED_S3_POLICY, DOCUMENTED_TRUST_POLICY, Target, TargetError, TargetFacts, Teardown,
+    driver,
+};
+use crate::drivers::astro::AstroDriver;
+use crate::drivers::houston::{HoustonAccess, HoustonDriver};
+use crate::drivers::iam::IamDriver;
+use crate::drivers::kube::{KubeAccess, KubeDriver};
+use crate::drivers::manifest::ManifestDriver;
+use crate::drivers::platform::PlatformDriver;
+use crate::drivers::sim_clock::SimClockDriver;
+use crate::drivers::sts::{AwsEndpoint, StsDriver};
+use crate::scenario::model::Actor;
+
+/// How long a stand-in may take to print its startup line (LocalStack: ~1.5 s seen).
+const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// The thumbprint registered with the OIDC provider: the root CA of EKS's issuer endpoints,
+/// as AWS documents it. IAM no longer checks it for those; local stand-ins never do.
+const ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+
+/// Options of bringing a target up that do not come from its profile.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Fault switches of the embedded sim (only for profiles that use it).
+    pub faults: FaultSet,
+    /// Whether real AWS is allowed (the interlock).
+    pub allow_real_aws: bool,
+}
+
+/// Brings the target of `profile` up. The interlock is checked before anything else, so a
+/// refused real-AWS run makes no network call.
+pub async fn start(
+    profile: &Profile,
+    options: &StartOptions,
+    run_id: &str,
+) -> Result<Target, TargetError> {
+    super::interlock::check(profile, options.allow_real_aws)?;
+    let uses_sim = profile.kubernetes == KubeSource::Sim
+        || profile.aws == AwsSource::Sim
+        || profile.platform == PlatformSource::Sim;
+    if options.faults.iter().next().is_some() && !uses_sim {
+        return Err(TargetError::FaultsNeedSim);
+    }
+    if profile.aws.is_real_aws() {
+        let lines = super::interlock::announce(profile).await?;
+        eprintln!("{lines}");
+    }
+    let mut up = Assembly {
+        profile,
+        run_id,
+        sim: None,
+        children: Vec::new(),
+        teardown: Vec::new(),
+    };
+    match up.assemble(options).await {
+        Ok(target) => Ok(target),
+        Err(err) => {
+            // Undo what was done before the error, in reverse.
+            let partial = up.into_partial_target();
+            if let Some(partial) = partial {
+                let left = partial.teardown().await;
+                for item in left {
+                    tracing::warn!(leftover = %item, "could not remove after a failed start");
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+struct Assembly<'a> {
+    profile: &'a Profile,
+    run_id: &'a str,
+    sim: Option<Sim>,
+    children: Vec<ChildService>,
+    teardown: Vec<Teardown>,
+}
+
+/// The AWS side once it is up.
+struct Aws {
+    endpoint: AwsEndpoint,
+    iam: IamDriver,
+}
+
+impl Assembly<'_> {
+    async fn assemble(&mut self, options: &StartOptions) -> Result<Target, TargetError> {
+        let profile = self.profile;
+        if needs_sim(profile) {
+            let sim = Sim::start(SimConfig {
+                faults: options.faults.clone(),
+                ..SimConfig::default()
+            })
+            .await
+            .map_err(TargetError::Sim)?;
+            self.sim = Some(sim);
+        }
+        let sim_endpoints = self.sim.as_ref().map(|s| s.endpoints().clone());
+
+        let kube = match (&profile.kubernetes, &sim_endpoints) {
+            (KubeSource::Sim, Some(e)) => KubeAccess::Token {
+                url: e.kube_url.clone(),
+                token: e.kube_token.clone(),
+            },
+            (KubeSource::Kubeconfig { path, context }, _) => KubeAccess::Kubeconfig {
+                path: path.clone(),
+                context: context.clone(),
+            },
+            (KubeSource::Sim, None) => return Err(self.unsupported("the sim is not running")),
+        };
+        let kube = KubeDriver::connect(&kube)
+            .await
+            .map_err(driver("connecting to the Kubernetes API"))?;
+        kube.server_version()
+            .await
+            .map_err(driver("reading the Kubernetes server version"))?;
+
+        let aws = self.aws(sim_endpoints.as_ref()).await?;
+        let sts = StsDriver::new(aws.endpoint.clone());
+
+        let issuer = match (&profile.oidc.issuer, &sim_endpoints) {
+            (IssuerSource::Sim, Some(e)) => e.oidc_issuer.clone(),
+            (IssuerSource::Sim, None) => return Err(self.unsupported("the sim is not running")),
+            (IssuerSource::Cluster, _) => kube
+                .service_account_issuer()
+                .await
+                .map_err(driver("reading the cluster's service-account issuer"))?,
+            (IssuerSource::Url(url), _) => url.clone(),
+        };
+        let provider_host = issuer.trim_start_matches("https://").to_owned();
+        let mut oidc_provider_arn = match (&profile.aws, &sim_endpoints) {
+            (AwsSource::Sim, Some(e)) => Some(e.oidc_provider_arn.clone()),
+            _ => None,
+        };
+        if profile.oidc.register {
+            let provider = aws
+                .iam
+                .create_oidc_provider(&issuer, ISSUER_THUMBPRINT, self.run_id)
+                .await
+                .map_err(driver("registering the cluster's OIDC provider in IAM"))?;
+            if provider.created {
+                self.teardown.push(Teardown::OidcProvider {
+                    iam: aws.iam.clone(),
+                    arn: provider.arn.clone(),
+                });
+            }
+            oidc_provider_arn = Some(provider.arn);
+        }
+
+        let role_arn = match &profile.role {
+            RoleSource::Use(arn) => arn.clone(),
+            RoleSource::Create(name) => {
+                let name = name.replace("{run_id}", self.run_id);
+                let account_hint = profile
+                    .account
+                    .clone()
+                    .or_else(|| oidc_provider_arn.as_deref().and_then(account_of))
+                    .or_else(|| sim_endpoints.as_ref().map(|e| e.account_id.clone()))
+                    .unwrap_or_default();
+                let trust_policy = DOCUMENTED_TRUST_POLICY
+                    .replace("{{account}}", &account_hint)
+                    .replace("{{oidc_provider}}", &provider_host);
+                let arn = aws
+                    .iam
+                    .create_role(
+                        &name,
+                        &trust_policy,
+                        &[("astronomer-bucket", DOCUMENTED_S3_POLICY)],
+                        self.run_id,
+                    )
+                    .await
+                    .map_err(driver("creating the documented role"))?;
+                self.teardown.push(Teardown::Role {
+                    iam: aws.iam.clone(),
+                    name,
+                });
+                arn
+            }
+        };
+        let account = profile
+            .account
+            .clone()
+            .or_else(|| account_of(&role_arn))
+            .unwrap_or_default();
+        let oidc_provider_arn = oidc_provider_arn
+            .unwrap_or_else(|| format!("arn:aws:iam::{account}:oidc-provider/{provider_host}"));
+
+        let (platform, platform_without_annotation_key) =
+            self.platform(sim_endpoints.as_ref(), &kube)?;
+        let clock = match (&profile.kubernetes, &sim_endpoints) {
+            (KubeSource::Sim, Some(e)) => Some(
+                SimClockDriver::new(e.clock_url.clone(), e.kube_token.clone())
+                    .map_err(driver("building the sim clock client"))?,
+            ),
+            _ => None,
+        };
+
+        Ok(Target {
+            name: profile.name.clone(),
+            capabilities: profile.capabilities.clone(),
+            why_not: profile.why_not.clone(),
+            kube,
+            sts,
+            platform,
+            platform_without_annotation_key,
+            clock,
+            facts: TargetFacts {
+                account,
+                region: aws.endpoint.region.clone(),
+                role_arn,
+                oidc_provider_arn,
+            },
+            teardown: std::mem::take(&mut self.teardown),
+            sim: self.sim.take(),
+            children: std::mem::take(&mut self.children),
+        })
+    }
+
+    /// STS/IAM of the profile, started if it runs as a child process.
+    async fn aws(&mut self, sim: Option<&rolecheck_sim::Endpoints>) -> Result<Aws, TargetError> {
+        let local = |url: String, region: String| {
+            let endpoint = AwsEndpoint {
+                url: Some(url),
+                region,
+            };
+            // The sim and the stand-ins accept any static credentials.
+            let iam = IamDriver::with_static_credentials(
+                &endpoint,
+                "AKIAROLECHECKSETUP",
+                "rolecheck-setup-secret",
+            );
+            Aws { endpoint, iam }
+        };
+        match &self.profile.aws {
+            AwsSource::Sim => match sim {
+                Some(e) => Ok(local(e.aws_url.clone(), e.region.clone())),
+                None => Err(self.unsupported("the sim is not running")),
+            },
+            AwsSource::Moto { venv, region } => {
+                let child = ChildService::start(Service::Moto, venv, READY_WITHIN).await?;
+                let url = child.url().to_owned();
+                self.children.push(child);
+                Ok(local(url, region.clone()))
+            }
+            AwsSource::LocalStack {
+                start,
+                venv,
+                endpoint,
+                region,
+            } => match start {
+                LocalStackStart::Process => {
+                    let child =
+                        ChildService::start(Service::LocalStack, venv, READY_WITHIN).await?;
+                    let url = child.url().to_owned();
+                    self.children.push(child);
+                    Ok(local(url, region.clone()))
+                }
+                LocalStackStart::External => match endpoint {
+                    Some(url) => Ok(local(url.clone(), region.clone())),
+                    None => Err(self.unsupported("`start: external` needs `endpoint`")),
+                },
+                LocalStackStart::Container => Err(self.unsupported(
+                    "`start: container` is brought up by `rolecheck env up kind` (Docker); \
+                     point the profile at it with `start: external`",
+                )),
+            },
+            AwsSource::Endpoint { url, region } => Ok(local(url.clone(), region.clone())),
+            AwsSource::RealAws { region } => {
+                let iam = IamDriver::from_default_chain(region.as_deref()).await;
+                let region = match region {
+                    Some(r) => r.clone(),
+                    None => default_region().await.ok_or_else(|| {
+                        self.unsupported(
+                            "no AWS region: set `aws.region` in the profile or AWS_REGION",
+                        )
+                    })?,
+                };
+                Ok(Aws {
+                    endpoint: AwsEndpoint { url: None, region },
+                    iam,
+                })
+            }
+        }
+    }
+
+    /// The platform drivers of the profile.
+    #[allow(clippy::type_complexity)]
+    fn platform(
+        &self,
+        sim: Option<&rolecheck_sim::Endpoints>,
+        kube: &KubeDriver,
+    ) -> Result<(Option<PlatformDriver>, Option<PlatformDriver>), TargetError> {
+        match (&self.profile.platform, sim) {
+            (PlatformSource::Sim, Some(e)) => {
+                let platform = HoustonDriver::new(HoustonAccess {
+                    url: e.platform_url.clone(),
+                    workspace_id: e.workspace_id.clone(),
+                    tokens: super::sim::tokens(&e.platform_users),
+                })
+                .map_err(driver("building the platform client"))?;
+                let keyless = &e.platform_without_annotation_key;
+                let without = HoustonDriver::new(HoustonAccess {
+                    url: keyless.url.clone(),
+                    workspace_id: keyless.workspace_id.clone(),
+                    tokens: super::sim::tokens(&keyless.users),
+                })
+                .map_err(driver(
+                    "building the client of the platform without annotation key",
+                ))?;
+                Ok((
+                    Some(PlatformDriver::Houston(platform)),
+                    Some(PlatformDriver::Houston(without)),
+                ))
+            }
+            (PlatformSource::Sim, None) => Err(self.unsupported("the sim is not running")),
+            (
+                PlatformSource::Houston {
+                    url,
+                    workspace,
+                    tokens,
+                },
+                _,
+            ) => {
+                let workspace_id = match workspace.strip_prefix("env:") {
+                    Some(var) => self.env(var)?,
+                    None => workspace.clone(),
+                };
+                let mut by_actor = HashMap::new();
+                for (actor, var) in [
+                    (Actor::Admin, &tokens.admin),
+                    (Actor::Editor, &tokens.editor),
+                    (Actor::Viewer, &tokens.viewer),
+                ] {
+                    if let Some(var) = var {
+                        by_actor.insert(actor, self.env(var)?);
+                    }
+                }
+                let platform = HoustonDriver::new(HoustonAccess {
+                    url: url.clone(),
+                    workspace_id,
+                    tokens: by_actor,
+                })
+                .map_err(driver("building the platform client"))?;
+                Ok((Some(PlatformDriver::Houston(platform)), None))
+            }
+            (PlatformSource::None, _) => Ok((None, None)),
+            (PlatformSource::Astro { cli, workspace }, _) => Ok((
+                Some(PlatformDriver::Astro(AstroDriver::new(
+                    cli.clone(),
+                    workspace.clone(),
+                ))),
+                None,
+            )),
+            (
+                PlatformSource::Manifest {
+                    annotation_key,
+                    image,
+                },
+                _,
+            ) => Ok((
+                Some(PlatformDriver::Manifest(ManifestDriver::new(
+                    kube.clone(),
+                    annotation_key,
+                    image,
+                    self.run_id,
+                ))),
+                None,
+            )),
+        }
+    }
+
+    fn env(&self, var: &str) -> Result<String, TargetError> {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| self.unsupported(&format!("environment variable {var} is not set")))
+    }
+
+    fn unsupported(&self, message: &str) -> TargetError {
+        TargetError::Unsupported {
+            target: self.profile.name.clone(),
+            message: message.to_owned(),
+        }
+    }
+
+    /// What was brought up before an error, as a target to tear down.
+    fn into_partial_target(self) -> Option<PartialTarget> {
+        if self.teardown.is_empty() && self.sim.is_none() && self.children.is_empty() {
+            return None;
+        }
+        Some(PartialTarget {
+            teardown: self.teardown,
+            sim: self.sim,
+            children: self.children,
+        })
+    }
+}
+
+/// What a failed start leaves to undo.
+struct PartialTarget {
+    teardown: Vec<Teardown>,
+    sim: Option<Sim>,
+    children: Vec<ChildService>,
+}
+
+impl PartialTarget {
+    async fn teardown(self) -> Vec<String> {
+        let mut leftovers = Vec::new();
+        for step in self.teardown.into_iter().rev() {
+            match step {
+                Teardown::Role { iam, name } => {
+                    if iam.delete_role(&name).await.is_err() {
+                        leftovers.push(format!("iam-role {name}"));
+                    }
+                }
+                Teardown::OidcProvider { iam, arn } => {
+                    if iam.delete_oidc_provider(&arn).await.is_err() {
+                        leftovers.push(format!("iam-oidc-provider {arn}"));
+                    }
+                }
+            }
+        }
+        if let Some(sim) = self.sim {
+            sim.shutdown().await;
+        }
+        for child in self.children {
+            child.stop().await;
+        }
+        leftovers
+    }
+}
+
+/// Whether any part of the profile is the embedded sim.
+fn needs_sim(profile: &Profile) -> bool {
+    profile.kubernetes == KubeSource::Sim
+        || profile.aws == AwsSource::Sim
+        || profile.platform == PlatformSource::Sim
+        || profile.oidc.issuer == IssuerSource::Sim
+}
+
+/// The account id inside an IAM ARN (`arn:aws:iam::<account>:...`).
+pub fn account_of(arn: &str) -> Option<String> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())).then(|| account.to_owned())
+}
+
+/// The default chain's region (env, profile).
+async fn default_region() -> Option<String> {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    shared.region().map(|r| r.as_ref().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("arn:aws:iam::123456789012:role/x", Some("123456789012"))]
+    #[case(
+        "arn:aws:iam::000000000000:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/A",
+        Some("000000000000")
+    )]
+    #[case("arn:aws:iam::12:role/x", None)]
+    #[case("not-an-arn", None)]
+    fn account_ids_come_from_arns(#[case] arn: &str, #[case] want: Option<&str>) {
+        assert_eq!(account_of(arn).as_deref(), want);
+    }
+
+    #[tokio::test]
+    async fn a_refused_real_aws_start_makes_no_call() {
+        // The eks profile points at real AWS; without the interlock the start fails at once,
+        // before any credential lookup or request.
+        let eks = Profile::named("eks").unwrap();
+        let err = start(&eks, &StartOptions::default(), "abc12345")
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, TargetError::RealAwsRefused { .. }), "{err}");
+    }
+}

@@ -1,0 +1,161 @@
+//! `rolecheck gc`: removes what killed runs left behind on a target: namespaces labelled
+//! `rolecheck.io/run-id` and IAM roles tagged with it or named `rolecheck-...`, older than a
+//! given age. It reaches the target through the same drivers as a run, but starts nothing:
+//! the target must already be running (a kubeconfig cluster, an STS/IAM endpoint, real AWS).
+
+use std::time::Duration;
+
+use super::profile::{AwsSource, KubeSource, LocalStackStart, Profile};
+use super::{TargetError, driver};
+use crate::drivers::iam::IamDriver;
+use crate::drivers::kube::{KubeAccess, KubeDriver, RUN_ID_LABEL};
+use crate::drivers::sts::AwsEndpoint;
+
+/// The prefix of every role name a run creates.
+pub const ROLE_PREFIX: &str = "rolecheck-";
+
+/// What `gc` does.
+#[derive(Debug, Clone)]
+pub struct GcOptions {
+    /// Only leftovers at least this old (by creation time); zero removes all.
+    pub older_than: Duration,
+    /// Whether real AWS is allowed (the interlock).
+    pub allow_real_aws: bool,
+    /// Time budget for removing one namespace.
+    pub timeout: Duration,
+}
+
+/// What `gc` found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Removed, as `kind name` lines.
+    pub removed: Vec<String>,
+    /// Found but younger than the limit, as `kind name` lines.
+    pub kept: Vec<String>,
+    /// Found but could not be removed, as `kind name: why` lines.
+    pub failed: Vec<String>,
+}
+
+impl GcReport {
+    /// One line per object and a summary.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for line in &self.removed {
+            out.push_str(&format!("removed {line}\n"));
+        }
+        for line in &self.kept {
+            out.push_str(&format!("kept    {line} (younger than --older-than)\n"));
+        }
+        for line in &self.failed {
+            out.push_str(&format!("FAILED  {line}\n"));
+        }
+        out.push_str(&format!(
+            "{} removed, {} kept, {} failed\n",
+            self.removed.len(),
+            self.kept.len(),
+            self.failed.len()
+        ));
+        out
+    }
+}
+
+/// Removes the leftovers of killed runs from the target of `profile`.
+pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, TargetError> {
+    super::interlock::check(profile, options.allow_real_aws)?;
+    let unsupported = |message: &str| TargetError::Unsupported {
+        target: profile.name.clone(),
+        message: message.to_owned(),
+    };
+    let KubeSource::Kubeconfig { path, context } = &profile.kubernetes else {
+        return Err(unsupported(
+            "`gc` needs a running cluster: the embedded sim dies with its run (point --profile at `rolecheck sim serve`'s kubeconfig)",
+        ));
+    };
+    let iam = match &profile.aws {
+        AwsSource::Endpoint { url, region }
+        | AwsSource::LocalStack {
+            start: LocalStackStart::External,
+            endpoint: Some(url),
+            region,
+            ..
+        } => Some(IamDriver::with_static_credentials(
+            &AwsEndpoint {
+                url: Some(url.clone()),
+                region: region.clone(),
+            },
+            "AKIAROLECHECKGC",
+            "rolecheck-gc-secret",
+        )),
+        AwsSource::RealAws { region } => {
+            let lines = super::interlock::announce(profile).await?;
+            eprintln!("{lines}");
+            Some(IamDriver::from_default_chain(region.as_deref()).await)
+        }
+        // Stand-ins started per run and the sim keep nothing between runs.
+        AwsSource::Sim | AwsSource::Moto { .. } | AwsSource::LocalStack { .. } => None,
+    };
+    let kube = KubeDriver::connect(&KubeAccess::Kubeconfig {
+        path: path.clone(),
+        context: context.clone(),
+    })
+    .await
+    .map_err(driver("connecting to the Kubernetes API"))?;
+
+    let now = chrono::Utc::now().timestamp();
+    let old_enough = |created: Option<i64>| match created {
+        Some(created) => now.saturating_sub(created) >= options.older_than.as_secs() as i64,
+        // Unknown age: only when everything goes.
+        None => options.older_than.is_zero(),
+    };
+    let mut report = GcReport::default();
+    let namespaces = kube
+        .labelled_namespaces(None)
+        .await
+        .map_err(driver("listing labelled namespaces"))?;
+    for ns in namespaces {
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let run_id = ns
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(RUN_ID_LABEL))
+            .cloned()
+            .unwrap_or_default();
+        let line = format!("namespace {name} (run {run_id})");
+        let created = ns
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| t.0.as_second());
+        if !old_enough(created) {
+            report.kept.push(line);
+            continue;
+        }
+        match kube.delete_namespace(&name, options.timeout).await {
+            Ok(()) => report.removed.push(line),
+            Err(err) => report.failed.push(format!("{line}: {err}")),
+        }
+    }
+    if let Some(iam) = iam {
+        let roles = iam
+            .rolecheck_roles(ROLE_PREFIX)
+            .await
+            .map_err(driver("listing IAM roles"))?;
+        for role in roles {
+            let line = format!(
+                "iam-role {} (run {})",
+                role.name,
+                role.run_id.as_deref().unwrap_or("unknown")
+            );
+            if !old_enough(role.created_epoch_seconds) {
+                report.kept.push(line);
+                continue;
+            }
+            match iam.delete_role(&role.name).await {
+                Ok(()) => report.removed.push(line),
+                Err(err) => report.failed.push(format!("{line}: {err}")),
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,179 @@
+//! Targets: what rolecheck runs against, the capabilities each has, and the drivers that
+//! reach it.
+
+pub mod assemble;
+pub mod env;
+pub mod gc;
+pub mod interlock;
+pub mod process;
+pub mod profile;
+pub mod sim;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::drivers::DriverError;
+use crate::drivers::iam::IamDriver;
+use crate::drivers::kube::KubeDriver;
+use crate::drivers::platform::PlatformDriver;
+use crate::drivers::sim_clock::SimClockDriver;
+use crate::drivers::sts::StsDriver;
+use crate::scenario::model::Capability;
+
+/// The trust policy the documents print, with `{{account}}` and `{{oidc_provider}}` to fill.
+pub const DOCUMENTED_TRUST_POLICY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/policies/trust-policy.json"
+));
+
+/// The permission policy the documents print (S3 access to `astronomer-bucket`).
+pub const DOCUMENTED_S3_POLICY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/policies/s3-policy.json"
+));
+
+/// Facts about a target that scenarios use as built-in template values.
+#[derive(Debug, Clone)]
+pub struct TargetFacts {
+    /// AWS account id.
+    pub account: String,
+    /// AWS region.
+    pub region: String,
+    /// ARN of the role the run set up with the documented trust policy.
+    pub role_arn: String,
+    /// ARN of the cluster's IAM OIDC provider.
+    pub oidc_provider_arn: String,
+}
+
+/// Something that must be undone when the run ends.
+enum Teardown {
+    /// Delete this IAM role.
+    Role { iam: IamDriver, name: String },
+    /// Delete this IAM OIDC provider.
+    OidcProvider { iam: IamDriver, arn: String },
+}
+
+/// A target ready to run scenarios against.
+pub struct Target {
+    /// Its name (`sim`, `kind`, ...).
+    pub name: String,
+    /// What it can show.
+    pub capabilities: BTreeSet<Capability>,
+    /// Why it lacks some capabilities (from its profile), added to the skips they cause.
+    pub why_not: BTreeMap<Capability, String>,
+    /// Kubernetes.
+    pub kube: KubeDriver,
+    /// STS.
+    pub sts: StsDriver,
+    /// The platform, when the target has one.
+    pub platform: Option<PlatformDriver>,
+    /// A platform installation whose config does not set `serviceAccountAnnotationKey`
+    /// (capability `platform-without-annotation-key`), when the target has one.
+    pub platform_without_annotation_key: Option<PlatformDriver>,
+    /// The clock of the token issuer and STS (capability `clock-control`), when movable.
+    pub clock: Option<SimClockDriver>,
+    /// Built-in template values.
+    pub facts: TargetFacts,
+    teardown: Vec<Teardown>,
+    sim: Option<rolecheck_sim::Sim>,
+    /// STS/IAM stand-ins run as child processes (killed on teardown, or when dropped).
+    children: Vec<process::ChildService>,
+}
+
+/// Why a target could not be brought up or torn down: an infrastructure error (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// An unknown target name.
+    #[error("unknown target `{0}` (known: sim)")]
+    Unknown(String),
+    /// The target's profile is missing or broken.
+    #[error("{0}")]
+    Profile(#[from] profile::ProfileError),
+    /// An STS/IAM stand-in could not be started (or is not installed).
+    #[error("{0}")]
+    Process(#[from] process::ProcessError),
+    /// A real-AWS target without the interlock.
+    #[error(
+        "target `{target}` uses real AWS: refusing to start without --allow-real-aws or ROLECHECK_ALLOW_REAL_AWS=1"
+    )]
+    RealAwsRefused {
+        /// The target's name.
+        target: String,
+    },
+    /// The profile asks for something this build or machine cannot provide.
+    #[error("target `{target}`: {message}")]
+    Unsupported {
+        /// The target's name.
+        target: String,
+        /// What is missing.
+        message: String,
+    },
+    /// A fault was asked for on a target that is not the sim.
+    #[error("--fault only applies to the embedded sim")]
+    FaultsNeedSim,
+    /// A driver failed while setting up.
+    #[error("{what}: {source}")]
+    Driver {
+        /// What was being done.
+        what: String,
+        /// The driver's error.
+        source: DriverError,
+    },
+    /// The embedded sim did not start.
+    #[error("starting the embedded sim: {0:#}")]
+    Sim(anyhow::Error),
+}
+
+impl Target {
+    /// Undoes what setting up the target did (roles, the embedded sim). Returns what could
+    /// not be removed, as `kind name` lines.
+    pub async fn teardown(mut self) -> Vec<String> {
+        let mut leftovers = Vec::new();
+        for step in self.teardown.drain(..).rev() {
+            match step {
+                Teardown::Role { iam, name } => {
+                    if let Err(err) = iam.delete_role(&name).await {
+                        tracing::warn!(%err, role = %name, "could not delete role");
+                        leftovers.push(format!("iam-role {name}"));
+                    }
+                }
+                Teardown::OidcProvider { iam, arn } => {
+                    if let Err(err) = iam.delete_oidc_provider(&arn).await {
+                        tracing::warn!(%err, provider = %arn, "could not delete OIDC provider");
+                        leftovers.push(format!("iam-oidc-provider {arn}"));
+                    }
+                }
+            }
+        }
+        if let Some(sim) = self.sim.take() {
+            sim.shutdown().await;
+        }
+        for child in self.children.drain(..) {
+            child.stop().await;
+        }
+        leftovers
+    }
+}
+
+/// Adds the target's reasons for lacking a capability to the skips it causes, so a skip
+/// says not only what is missing but why (e.g. moto's STS does not verify tokens).
+pub fn explain_skips(planned: &mut [crate::plan::Planned], target: &Target) {
+    for p in planned.iter_mut() {
+        let Some(reason) = p.skip.as_mut() else {
+            continue;
+        };
+        let why: Vec<String> = crate::plan::needs(&p.scenario)
+            .difference(&target.capabilities)
+            .filter_map(|c| target.why_not.get(c).map(|w| format!("{c}: {w}")))
+            .collect();
+        if !why.is_empty() {
+            reason.push_str(&format!(" ({})", why.join("; ")));
+        }
+    }
+}
+
+fn driver(what: &str) -> impl FnOnce(DriverError) -> TargetError + '_ {
+    move |source| TargetError::Driver {
+        what: what.to_owned(),
+        source,
+    }
+}

@@ -1,0 +1,870 @@
+//! Target profiles: what a target is made of (Kubernetes, STS/IAM, the platform, the OIDC
+//! issuer, the role) and what it can show (capabilities), read strictly from
+//! `fixtures/targets/<name>.yaml` or `--profile PATH`.
+//!
+//! A broken profile is refused with every problem as `file:line:column: message` (exit 2),
+//! with the same positioned YAML reader as scenario files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::scenario::decode::{Ctx, Fields, is_null};
+use crate::scenario::error::{LoadError, LoadErrors};
+use crate::scenario::model::Capability;
+use crate::scenario::yaml::{self, Node, NodeKind, Pos, ScalarType};
+
+/// The profiles that ship with rolecheck, by name, with the path they are shown under.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("sim", include_str!("../../../fixtures/targets/sim.yaml")),
+    ("moto", include_str!("../../../fixtures/targets/moto.yaml")),
+    (
+        "localstack",
+        include_str!("../../../fixtures/targets/localstack.yaml"),
+    ),
+    ("kind", include_str!("../../../fixtures/targets/kind.yaml")),
+    ("eks", include_str!("../../../fixtures/targets/eks.yaml")),
+];
+
+/// The names of the built-in profiles.
+pub fn built_in_names() -> impl Iterator<Item = &'static str> {
+    BUILT_IN.iter().map(|(name, _)| *name)
+}
+
+/// A target profile, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// The target's name (`[a-z0-9-]`).
+    pub name: String,
+    /// One line on what the target is.
+    pub description: String,
+    /// The file the profile came from.
+    pub file: PathBuf,
+    /// Where the Kubernetes API is.
+    pub kubernetes: KubeSource,
+    /// Where STS and IAM are.
+    pub aws: AwsSource,
+    /// The platform, if any.
+    pub platform: PlatformSource,
+    /// The cluster's service-account token issuer.
+    pub oidc: OidcSource,
+    /// The AWS account id, when the profile fixes it (otherwise read from the role's ARN).
+    pub account: Option<String>,
+    /// The role scenarios assume.
+    pub role: RoleSource,
+    /// What the target can show.
+    pub capabilities: BTreeSet<Capability>,
+    /// Why the target lacks some capabilities (shown with the skips they cause).
+    pub why_not: BTreeMap<Capability, String>,
+}
+
+/// Where the Kubernetes API is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KubeSource {
+    /// The embedded sim's API server.
+    Sim,
+    /// A kubeconfig (default lookup when `path` is `None`) and context.
+    Kubeconfig {
+        /// Kubeconfig file.
+        path: Option<PathBuf>,
+        /// Context; the current one when `None`.
+        context: Option<String>,
+    },
+}
+
+/// How LocalStack is started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalStackStart {
+    /// LocalStack's runtime as a child process from its virtualenv (no Docker).
+    Process,
+    /// LocalStack's container through testcontainers (needs Docker and feature `kind`).
+    Container,
+    /// Already running at the profile's `endpoint`.
+    External,
+}
+
+/// Where STS and IAM are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsSource {
+    /// The embedded sim's STS/IAM.
+    Sim,
+    /// moto's server from a virtualenv, started on a random loopback port.
+    Moto {
+        /// The virtualenv (`make moto` creates `.venv-moto`).
+        venv: PathBuf,
+        /// Region to sign for.
+        region: String,
+    },
+    /// LocalStack with STS and IAM.
+    LocalStack {
+        /// How it is started.
+        start: LocalStackStart,
+        /// The virtualenv for `start: process` (`make localstack` creates `.venv-localstack`).
+        venv: PathBuf,
+        /// Endpoint for `start: external`.
+        endpoint: Option<String>,
+        /// Region to sign for.
+        region: String,
+    },
+    /// Any STS/IAM-compatible endpoint that is already running.
+    Endpoint {
+        /// Endpoint URL.
+        url: String,
+        /// Region to sign for.
+        region: String,
+    },
+    /// Real AWS: the SDK's default endpoints and credential chain. Runs need the interlock
+    /// (`--allow-real-aws` or `ROLECHECK_ALLOW_REAL_AWS=1`).
+    RealAws {
+        /// Region; the default chain's when `None`.
+        region: Option<String>,
+    },
+}
+
+impl AwsSource {
+    /// Whether this is real AWS (money, real identities): the interlock applies.
+    pub fn is_real_aws(&self) -> bool {
+        matches!(self, AwsSource::RealAws { .. })
+    }
+}
+
+/// Environment variables holding the platform's API tokens, by workspace role.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TokenEnv {
+    /// Workspace Admin.
+    pub admin: Option<String>,
+    /// Workspace Editor.
+    pub editor: Option<String>,
+    /// Workspace Viewer.
+    pub viewer: Option<String>,
+}
+
+/// The platform a target has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformSource {
+    /// The embedded sim's platform (and its installation without annotation key).
+    Sim,
+    /// A Houston GraphQL API.
+    Houston {
+        /// GraphQL URL (`https://houston.<baseDomain>/v1`).
+        url: String,
+        /// Workspace id, or the environment variable holding it (`env:NAME`).
+        workspace: String,
+        /// Token environment variables.
+        tokens: TokenEnv,
+    },
+    /// The `astro` CLI, run exactly as the documents show.
+    Astro {
+        /// The CLI binary.
+        cli: PathBuf,
+        /// Workspace id, when the CLI's context does not fix it.
+        workspace: Option<String>,
+    },
+    /// No platform: the harness applies what the chart would (namespace, annotated
+    /// ServiceAccounts, Deployments) through the Kubernetes API.
+    Manifest {
+        /// The annotation key the platform config would set.
+        annotation_key: String,
+        /// The image of the component pods.
+        image: String,
+    },
+    /// No platform at all.
+    None,
+}
+
+/// The cluster's service-account token issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSource {
+    /// Where the issuer URL comes from.
+    pub issuer: IssuerSource,
+    /// Whether the run registers it as an IAM OIDC provider (and removes it afterwards).
+    pub register: bool,
+}
+
+/// Where the issuer URL comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssuerSource {
+    /// The embedded sim's issuer.
+    Sim,
+    /// The cluster's `/.well-known/openid-configuration`.
+    Cluster,
+    /// This URL.
+    Url(String),
+}
+
+/// The role scenarios assume (`{{role_arn}}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSource {
+    /// Create a role with this name (`{run_id}` is replaced by the run id) with the documented
+    /// trust and permission policies, and delete it at the end.
+    Create(String),
+    /// Use this existing role.
+    Use(String),
+}
+
+impl Profile {
+    /// The built-in profile `name`, or `fixtures/targets/<name>.yaml` under the current
+    /// directory when there is such a file (it takes precedence, so it can be edited).
+    pub fn named(name: &str) -> Result<Profile, ProfileError> {
+        let on_disk = Path::new("fixtures/targets").join(format!("{name}.yaml"));
+        if on_disk.is_file() {
+            return Profile::load(&on_disk);
+        }
+        match BUILT_IN.iter().find(|(n, _)| *n == name) {
+            Some((_, text)) => Profile::parse(text, &on_disk).map_err(ProfileError::Invalid),
+            None => Err(ProfileError::Unknown {
+                name: name.to_owned(),
+                hint: crate::scenario::error::did_you_mean(name, built_in_names()),
+            }),
+        }
+    }
+
+    /// Every built-in profile, in a stable order.
+    pub fn built_in() -> Result<Vec<Profile>, ProfileError> {
+        built_in_names().map(Profile::named).collect()
+    }
+
+    /// Reads a profile file.
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ProfileError::Invalid(LoadErrors(vec![LoadError::for_path(
+                path,
+                format!("cannot read profile: {e}"),
+            )]))
+        })?;
+        Profile::parse(&text, path).map_err(ProfileError::Invalid)
+    }
+
+    /// Parses a profile's text; `file` is what errors name.
+    pub fn parse(text: &str, file: &Path) -> Result<Profile, LoadErrors> {
+        let mut ctx = Ctx::new(file);
+        let parsed = match yaml::parse(text) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                ctx.error(e.pos, e.message);
+                return Err(LoadErrors(ctx.errors));
+            }
+        };
+        for problem in parsed.problems {
+            ctx.error(problem.pos, problem.message);
+        }
+        let Some(root) = parsed.root else {
+            ctx.error(Pos::START, "the profile is empty");
+            return Err(LoadErrors(ctx.errors));
+        };
+        let profile = decode_profile(&mut ctx, &root, file);
+        match profile {
+            Some(p) if ctx.errors.is_empty() => Ok(p),
+            _ => Err(LoadErrors(ctx.errors)),
+        }
+    }
+}
+
+/// Why a profile could not be had (a usage error, exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// No built-in profile of that name and no such file.
+    #[error(
+        "unknown target `{name}`{hint}: no fixtures/targets/{name}.yaml and no built-in profile (known: sim, moto, localstack, kind, eks; or pass --profile PATH)"
+    )]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// A did-you-mean, or empty.
+        hint: String,
+    },
+    /// The profile is broken.
+    #[error("{0}")]
+    Invalid(LoadErrors),
+}
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "kubernetes",
+    "aws",
+    "platform",
+    "oidc",
+    "account",
+    "role",
+    "capabilities",
+    "why_not",
+];
+
+fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile> {
+    let fields = Fields::new(ctx, root, "the profile", TOP_KEYS)?;
+    let name = fields.required(ctx, "name").and_then(|n| {
+        let name = ctx.string(n, "name")?;
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            ctx.error(
+                n.pos,
+                format!("name `{name}` must be lower-case letters, digits and `-`"),
+            );
+            return None;
+        }
+        Some(name)
+    });
+    let description = match fields.get("description") {
+        Some(n) => ctx.string(n, "description"),
+        None => Some(String::new()),
+    };
+    let kubernetes = fields
+        .required(ctx, "kubernetes")
+        .and_then(|n| kube_source(ctx, n));
+    let aws = fields.required(ctx, "aws").and_then(|n| aws_source(ctx, n));
+    let platform = fields
+        .required(ctx, "platform")
+        .and_then(|n| platform_source(ctx, n));
+    let oidc = fields
+        .required(ctx, "oidc")
+        .and_then(|n| oidc_source(ctx, n));
+    let account = match fields.get("account") {
+        None => Some(None),
+        Some(n) => ctx.string(n, "account").and_then(|a| {
+            if a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()) {
+                Some(Some(a))
+            } else {
+                ctx.error(
+                    n.pos,
+                    format!("account `{a}` must be 12 digits (quote it: \"123456789012\")"),
+                );
+                None
+            }
+        }),
+    };
+    let role = fields
+        .required(ctx, "role")
+        .and_then(|n| role_source(ctx, n));
+    let capabilities = fields
+        .required(ctx, "capabilities")
+        .and_then(|n| capabilities(ctx, n));
+    let why_not = match fields.get("why_not") {
+        None => Some(BTreeMap::new()),
+        Some(n) => why_not(ctx, n, capabilities.as_ref()),
+    };
+
+    // Combinations that cannot work.
+    if let (Some(KubeSource::Kubeconfig { .. }), Some(PlatformSource::Sim)) =
+        (&kubernetes, &platform)
+        && let Some(n) = fields.get("platform")
+    {
+        ctx.error(
+            n.pos,
+            "platform `sim` needs `kubernetes: {source: sim}` (the sim's platform drives the sim's cluster)",
+        );
+    }
+    if let (Some(oidc), Some(KubeSource::Kubeconfig { .. })) = (&oidc, &kubernetes)
+        && oidc.issuer == IssuerSource::Sim
+        && let Some(n) = fields.get("oidc")
+    {
+        ctx.error(
+            n.pos,
+            "oidc issuer `sim` needs `kubernetes: {source: sim}` (the sim signs the tokens)",
+        );
+    }
+
+    Some(Profile {
+        name: name?,
+        description: description?,
+        file: file.to_path_buf(),
+        kubernetes: kubernetes?,
+        aws: aws?,
+        platform: platform?,
+        oidc: oidc?,
+        account: account?,
+        role: role?,
+        capabilities: capabilities?,
+        why_not: why_not?,
+    })
+}
+
+fn optional_string(ctx: &mut Ctx<'_>, fields: &Fields<'_>, key: &str) -> Option<Option<String>> {
+    match fields.get(key) {
+        None => Some(None),
+        Some(n) if is_null(n) => Some(None),
+        Some(n) => ctx.string(n, key).map(Some),
+    }
+}
+
+fn kube_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<KubeSource> {
+    let fields = Fields::new(
+        ctx,
+        node,
+        "kubernetes",
+        &["source", "kubeconfig", "context"],
+    )?;
+    let source = fields.required(ctx, "source").and_then(|n| {
+        ctx.choice(
+            n,
+            "kubernetes source",
+            &[("sim", false), ("kubeconfig", true)],
+        )
+    })?;
+    let path = optional_string(ctx, &fields, "kubeconfig")?;
+    let context = optional_string(ctx, &fields, "context")?;
+    if !source {
+        for key in ["kubeconfig", "context"] {
+            if let Some((k, _)) = fields.entry(key) {
+                ctx.error(
+                    k.pos,
+                    format!("`{key}` only applies to `source: kubeconfig`"),
+                );
+            }
+        }
+        return Some(KubeSource::Sim);
+    }
+    Some(KubeSource::Kubeconfig {
+        path: path.map(|p| expand_home(&p)),
+        context,
+    })
+}
+
+/// `~/x` as `$HOME/x`.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Sim,
+    Moto,
+    LocalStack,
+    Endpoint,
+    Aws,
+}
+
+fn aws_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<AwsSource> {
+    let fields = Fields::new(
+        ctx,
+        node,
+        "aws",
+        &["service", "endpoint", "region", "start", "venv"],
+    )?;
+    let service = fields.required(ctx, "service").and_then(|n| {
+        ctx.choice(
+            n,
+            "aws service",
+            &[
+                ("sim", Service::Sim),
+                ("moto", Service::Moto),
+                ("localstack", Service::LocalStack),
+                ("endpoint", Service::Endpoint),
+                ("aws", Service::Aws),
+            ],
+        )
+    })?;
+    let endpoint = optional_string(ctx, &fields, "endpoint")?;
+    let region = optional_string(ctx, &fields, "region")?;
+    let venv = optional_string(ctx, &fields, "venv")?;
+    let start = match fields.get("start") {
+        None => None,
+        Some(n) => Some(ctx.choice(
+            n,
+            "localstack start",
+            &[
+                ("process", LocalStackStart::Process),
+                ("container", LocalStackStart::Container),
+                ("external", LocalStackStart::External),
+            ],
+        )?),
+    };
+    let refuse = |ctx: &mut Ctx<'_>, key: &str, why: &str| {
+        if let Some((k, _)) = fields.entry(key) {
+            ctx.error(k.pos, format!("`{key}` {why}"));
+        }
+    };
+    if service != Service::LocalStack {
+        refuse(ctx, "start", "only applies to `service: localstack`");
+    }
+    if !matches!(service, Service::Moto | Service::LocalStack) {
+        refuse(
+            ctx,
+            "venv",
+            "only applies to `service: moto` or `localstack`",
+        );
+    }
+    let region_or_default = region.clone().unwrap_or_else(|| "us-east-1".to_owned());
+    match service {
+        Service::Sim => {
+            for key in ["endpoint", "region"] {
+                refuse(
+                    ctx,
+                    key,
+                    "does not apply to `service: sim` (the sim sets it)",
+                );
+            }
+            Some(AwsSource::Sim)
+        }
+        Service::Moto => {
+            refuse(
+                ctx,
+                "endpoint",
+                "does not apply to `service: moto` (a random port is used)",
+            );
+            Some(AwsSource::Moto {
+                venv: PathBuf::from(venv.unwrap_or_else(|| ".venv-moto".to_owned())),
+                region: region_or_default,
+            })
+        }
+        Service::LocalStack => {
+            let start = start.unwrap_or(LocalStackStart::Process);
+            match (start, &endpoint) {
+                (LocalStackStart::External, None) => {
+                    ctx.error(
+                        fields.pos(),
+                        "missing required field `endpoint` in aws (`start: external`)",
+                    );
+                    return None;
+                }
+                (LocalStackStart::Process | LocalStackStart::Container, Some(_)) => {
+                    refuse(ctx, "endpoint", "only applies to `start: external`");
+                }
+                _ => {}
+            }
+            Some(AwsSource::LocalStack {
+                start,
+                venv: PathBuf::from(venv.unwrap_or_else(|| ".venv-localstack".to_owned())),
+                endpoint,
+                region: region_or_default,
+            })
+        }
+        Service::Endpoint => match endpoint {
+            Some(url) => Some(AwsSource::Endpoint {
+                url,
+                region: region_or_default,
+            }),
+            None => {
+                ctx.error(
+                    fields.pos(),
+                    "missing required field `endpoint` in aws (`service: endpoint`)",
+                );
+                None
+            }
+        },
+        Service::Aws => {
+            refuse(
+                ctx,
+                "endpoint",
+                "does not apply to `service: aws` (the SDK's regional endpoints are used)",
+            );
+            Some(AwsSource::RealAws { region })
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    Sim,
+    Houston,
+    Astro,
+    Manifest,
+    None,
+}
+
+fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<PlatformSource> {
+    let fields = Fields::new(
+        ctx,
+        node,
+        "platform",
+        &[
+            "driver",
+            "url",
+            "workspace",
+            "tokens",
+            "cli",
+            "annotation_key",
+            "image",
+        ],
+    )?;
+    let driver = fields.required(ctx, "driver").and_then(|n| {
+        ctx.choice(
+            n,
+            "platform driver",
+            &[
+                ("sim", Driver::Sim),
+                ("houston", Driver::Houston),
+                ("astro", Driver::Astro),
+                ("manifest", Driver::Manifest),
+                ("none", Driver::None),
+            ],
+        )
+    })?;
+    let allowed: &[&str] = match driver {
+        Driver::Sim | Driver::None => &[],
+        Driver::Houston => &["url", "workspace", "tokens"],
+        Driver::Astro => &["cli", "workspace"],
+        Driver::Manifest => &["annotation_key", "image"],
+    };
+    for key in [
+        "url",
+        "workspace",
+        "tokens",
+        "cli",
+        "annotation_key",
+        "image",
+    ] {
+        if !allowed.contains(&key)
+            && let Some((k, _)) = fields.entry(key)
+        {
+            ctx.error(
+                k.pos,
+                format!("`{key}` does not apply to this platform driver"),
+            );
+        }
+    }
+    match driver {
+        Driver::Sim => Some(PlatformSource::Sim),
+        Driver::None => Some(PlatformSource::None),
+        Driver::Houston => {
+            let url = fields
+                .required(ctx, "url")
+                .and_then(|n| ctx.string(n, "url"));
+            let workspace = fields
+                .required(ctx, "workspace")
+                .and_then(|n| ctx.string(n, "workspace"));
+            let tokens = fields
+                .required(ctx, "tokens")
+                .and_then(|n| token_env(ctx, n));
+            Some(PlatformSource::Houston {
+                url: url?,
+                workspace: workspace?,
+                tokens: tokens?,
+            })
+        }
+        Driver::Astro => Some(PlatformSource::Astro {
+            cli: PathBuf::from(
+                optional_string(ctx, &fields, "cli")?.unwrap_or_else(|| "astro".to_owned()),
+            ),
+            workspace: optional_string(ctx, &fields, "workspace")?,
+        }),
+        Driver::Manifest => Some(PlatformSource::Manifest {
+            annotation_key: optional_string(ctx, &fields, "annotation_key")?
+                .unwrap_or_else(|| "eks.amazonaws.com/role-arn".to_owned()),
+            image: optional_string(ctx, &fields, "image")?
+                .unwrap_or_else(|| "registry.k8s.io/pause:3.10".to_owned()),
+        }),
+    }
+}
+
+fn token_env(ctx: &mut Ctx<'_>, node: &Node) -> Option<TokenEnv> {
+    let fields = Fields::new(ctx, node, "tokens", &["admin", "editor", "viewer"])?;
+    let admin = fields.required(ctx, "admin").and_then(|n| env_name(ctx, n));
+    let editor = match fields.get("editor") {
+        Some(n) => Some(env_name(ctx, n)?),
+        None => None,
+    };
+    let viewer = match fields.get("viewer") {
+        Some(n) => Some(env_name(ctx, n)?),
+        None => None,
+    };
+    Some(TokenEnv {
+        admin: Some(admin?),
+        editor,
+        viewer,
+    })
+}
+
+fn env_name(ctx: &mut Ctx<'_>, node: &Node) -> Option<String> {
+    let name = ctx.string(node, "token environment variable")?;
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Some(name)
+    } else {
+        ctx.error(
+            node.pos,
+            format!(
+                "`{name}` is not an environment variable name (tokens are never written in profiles: name the variable that holds one)"
+            ),
+        );
+        None
+    }
+}
+
+fn oidc_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<OidcSource> {
+    let fields = Fields::new(ctx, node, "oidc", &["issuer", "register"])?;
+    let issuer = fields.required(ctx, "issuer").and_then(|n| {
+        let text = ctx.string(n, "issuer")?;
+        match text.as_str() {
+            "sim" => Some(IssuerSource::Sim),
+            "cluster" => Some(IssuerSource::Cluster),
+            url if url.starts_with("https://") => Some(IssuerSource::Url(url.to_owned())),
+            other => {
+                ctx.error(
+                    n.pos,
+                    format!(
+                        "issuer `{other}`{}: expected `sim`, `cluster` or an https:// URL",
+                        crate::scenario::error::did_you_mean(other, ["sim", "cluster"])
+                    ),
+                );
+                None
+            }
+        }
+    });
+    let register = match fields.get("register") {
+        None => Some(false),
+        Some(n) => boolean(ctx, n, "oidc register"),
+    };
+    Some(OidcSource {
+        issuer: issuer?,
+        register: register?,
+    })
+}
+
+fn boolean(ctx: &mut Ctx<'_>, node: &Node, what: &str) -> Option<bool> {
+    match &node.kind {
+        NodeKind::Scalar(s) if s.resolved() == ScalarType::Bool => {
+            Some(s.text.eq_ignore_ascii_case("true"))
+        }
+        _ => {
+            ctx.error(
+                node.pos,
+                format!(
+                    "{what}: expected `true` or `false`, found {}",
+                    node.describe()
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn role_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<RoleSource> {
+    let fields = Fields::new(ctx, node, "role", &["create", "use"])?;
+    match (fields.get("create"), fields.get("use")) {
+        (Some(n), None) => {
+            let name = ctx.string(n, "role name")?;
+            if name.starts_with("rolecheck-") {
+                Some(RoleSource::Create(name))
+            } else {
+                ctx.error(
+                    n.pos,
+                    format!(
+                        "role name `{name}` must start with `rolecheck-` (so `rolecheck gc` can find leftovers)"
+                    ),
+                );
+                None
+            }
+        }
+        (None, Some(n)) => {
+            let arn = ctx.string(n, "role ARN")?;
+            if arn.starts_with("arn:aws:iam::") && arn.contains(":role/") {
+                Some(RoleSource::Use(arn))
+            } else {
+                ctx.error(
+                    n.pos,
+                    format!("`{arn}` is not a role ARN (arn:aws:iam::<account>:role/<name>)"),
+                );
+                None
+            }
+        }
+        (Some(_), Some(_)) => {
+            ctx.error(
+                fields.pos(),
+                "role: give either `create` or `use`, not both",
+            );
+            None
+        }
+        (None, None) => {
+            ctx.error(fields.pos(), "role: give `create: <name>` or `use: <arn>`");
+            None
+        }
+    }
+}
+
+fn capabilities(ctx: &mut Ctx<'_>, node: &Node) -> Option<BTreeSet<Capability>> {
+    let items = ctx.seq(node, "capabilities")?;
+    let names: Vec<(&str, Capability)> = Capability::ALL.iter().map(|c| (c.name(), *c)).collect();
+    let mut set = BTreeSet::new();
+    let mut ok = true;
+    for item in items {
+        match ctx.choice(item, "capability", &names) {
+            Some(c) => {
+                if !set.insert(c) {
+                    ctx.error(item.pos, format!("capability `{c}` is listed twice"));
+                    ok = false;
+                }
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(set)
+}
+
+fn why_not(
+    ctx: &mut Ctx<'_>,
+    node: &Node,
+    has: Option<&BTreeSet<Capability>>,
+) -> Option<BTreeMap<Capability, String>> {
+    let entries = ctx.map(node, "why_not")?;
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let Ok(capability) = key.text.parse::<Capability>() else {
+            let names = Capability::ALL.iter().map(|c| c.name());
+            ctx.error(
+                key.pos,
+                format!(
+                    "unknown capability `{}`{} in why_not",
+                    key.text,
+                    crate::scenario::error::did_you_mean(&key.text, names)
+                ),
+            );
+            ok = false;
+            continue;
+        };
+        if has.is_some_and(|set| set.contains(&capability)) {
+            ctx.error(
+                key.pos,
+                format!("why_not explains `{capability}`, but the target lists it as a capability"),
+            );
+            ok = false;
+            continue;
+        }
+        match ctx.string(value, "why_not reason") {
+            Some(reason) => {
+                out.insert(capability, reason);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_profile_parses_and_is_named_after_its_file() {
+        for name in built_in_names() {
+            let profile = Profile::named(name).unwrap();
+            assert_eq!(profile.name, name);
+        }
+    }
+
+    #[test]
+    fn the_sim_profile_lists_the_sims_capabilities() {
+        let profile = Profile::named("sim").unwrap();
+        assert_eq!(profile.capabilities, super::super::sim::capabilities());
+    }
+
+    #[test]
+    fn only_eks_is_real_aws() {
+        let real: Vec<String> = Profile::built_in()
+            .unwrap()
+            .into_iter()
+            .filter(|p| p.aws.is_real_aws())
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(real, ["eks"]);
+    }
+}
