@@ -3,7 +3,6 @@
 //! say roles are passed through the CLI, not by editing Kubernetes objects (R8): a later
 //! platform update must put the platform's value back.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
@@ -18,10 +17,7 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let release = ctx.render(&step.release)?;
     let namespace = namespace_of(&release);
-    let mut annotations = BTreeMap::new();
-    for (k, v) in &step.annotations {
-        annotations.insert(ctx.render(k)?, ctx.render(v)?);
-    }
+    let annotations = ctx.render_map(&step.annotations)?;
     let name = ctx
         .target
         .kube

@@ -16,15 +16,8 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let namespace = ctx.render(&step.namespace)?;
     let name = ctx.render(&step.name)?;
-    let mut env = BTreeMap::new();
-    for (k, v) in &step.env {
-        env.insert(ctx.render(k)?, ctx.render(v)?);
-    }
-    let absent = step
-        .env_absent
-        .iter()
-        .map(|k| ctx.render(k))
-        .collect::<Result<Vec<_>, _>>()?;
+    let env = ctx.render_map(&step.env)?;
+    let absent = ctx.render_all(&step.env_absent)?;
     let pod = ctx
         .target
         .kube

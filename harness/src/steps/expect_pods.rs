@@ -67,15 +67,8 @@ pub async fn run(
 }
 
 fn render(ctx: &ScenarioContext<'_>, step: &ExpectPods) -> Result<Wanted, StepError> {
-    let mut env = BTreeMap::new();
-    for (k, v) in &step.env {
-        env.insert(ctx.render(k)?, ctx.render(v)?);
-    }
-    let env_absent = step
-        .env_absent
-        .iter()
-        .map(|k| ctx.render(k))
-        .collect::<Result<_, _>>()?;
+    let env = ctx.render_map(&step.env)?;
+    let env_absent = ctx.render_all(&step.env_absent)?;
     let volume = match &step.token_volume {
         None => None,
         Some(TokenVolumeExpectation::Present {

@@ -1,7 +1,6 @@
 //! `expect_service_accounts`: the ServiceAccounts the components' pods run under carry (or
 //! lack) the annotations the documents promise (R4, R6, R7, R10, R1).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
@@ -16,15 +15,8 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let release = ctx.render(&step.release)?;
     let namespace = namespace_of(&release);
-    let mut present = BTreeMap::new();
-    for (key, value) in &step.annotations {
-        present.insert(ctx.render(key)?, ctx.render(value)?);
-    }
-    let absent = step
-        .absent
-        .iter()
-        .map(|k| ctx.render(k))
-        .collect::<Result<Vec<_>, _>>()?;
+    let present = ctx.render_map(&step.annotations)?;
+    let absent = ctx.render_all(&step.absent)?;
 
     let mut expected = Vec::new();
     let mut actual = Vec::new();

@@ -127,6 +127,21 @@ impl ScenarioContext<'_> {
             .map_err(|e| StepError::Broken(format!("template `{template}`: {e}")))
     }
 
+    /// Renders every key and value of a template map.
+    pub fn render_map(
+        &self,
+        map: &std::collections::BTreeMap<Template, Template>,
+    ) -> Result<std::collections::BTreeMap<String, String>, StepError> {
+        map.iter()
+            .map(|(k, v)| Ok((self.render(k)?, self.render(v)?)))
+            .collect()
+    }
+
+    /// Renders every template of a list.
+    pub fn render_all(&self, list: &[Template]) -> Result<Vec<String>, StepError> {
+        list.iter().map(|t| self.render(t)).collect()
+    }
+
     /// The platform driver, or a broken step if the target has none (the planner skips
     /// scenarios that need one, so this is a harness bug when it happens).
     pub fn platform(&self) -> Result<&PlatformDriver, StepError> {
