@@ -74,6 +74,7 @@ async fn suite_times() -> anyhow::Result<Vec<Duration>> {
             json: reports.path().join("results.json"),
             fault: Vec::new(),
             step_timeout: Duration::from_secs(60),
+            cleanup_timeout: Duration::from_secs(30),
             paths: vec![root().join("scenarios")],
         };
         let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());

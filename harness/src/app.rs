@@ -71,6 +71,8 @@ pub struct RunSpec {
     pub jobs: usize,
     /// A step's time budget when the scenario names none.
     pub step_timeout: Duration,
+    /// Time budget for removing each object the run created.
+    pub cleanup_timeout: Duration,
     /// Selection by name or rule (any matching; all when empty).
     pub filters: Vec<Filter>,
     /// Only these scenario names (`--rerun-failed`), when set.
@@ -93,6 +95,7 @@ impl RunSpec {
             faults: parse_faults(&args.fault)?,
             jobs: args.jobs.unwrap_or_else(|| RunOptions::default().jobs),
             step_timeout: args.step_timeout,
+            cleanup_timeout: args.cleanup_timeout,
             filters: args.filter.iter().map(|f| Filter::parse(f)).collect(),
             only: None,
             partition: None,
@@ -385,7 +388,7 @@ pub async fn execute(
     let options = RunOptions {
         jobs: spec.jobs,
         step_timeout: spec.step_timeout,
-        ..RunOptions::default()
+        cleanup_timeout: spec.cleanup_timeout,
     };
     let mut results = runner::run(&target, planned, &run_id, &options, &events, cancel).await;
     let mut leftovers = runner::sweep(&target, &run_id, options.cleanup_timeout).await;

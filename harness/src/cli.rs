@@ -262,6 +262,10 @@ pub struct RunArgs {
     /// Time budget of a step that names none.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub step_timeout: Duration,
+    /// Time budget for removing each object the run created; what is still there after it
+    /// is listed as left behind and the run exits non-zero.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub cleanup_timeout: Duration,
     /// Scenario files or directories of `*.yaml` files.
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,

@@ -23,6 +23,7 @@ use crate::plan::Filter;
 use crate::report::ReportError;
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::model::{Outcome, RunReport, ScenarioResult};
+use crate::runner::RunOptions;
 use crate::scenario::model::Scenario;
 
 /// How a self-check runs.
@@ -269,6 +270,7 @@ pub async fn selfcheck(
         faults,
         jobs: options.jobs.max(1),
         step_timeout: options.step_timeout,
+        cleanup_timeout: RunOptions::default().cleanup_timeout,
         filters: options.filters.clone(),
         only: None,
         partition: None,

@@ -1,6 +1,6 @@
-//! `rolecheck gc` against a running sim: the sim is started in this process (it would die
-//! with a run), a profile points at its endpoints, leftovers of a "killed run" are created
-//! through the drivers, and the binary removes exactly those.
+//! Leftovers, against a running sim: the sim is started in this process (it would die with a
+//! run) and a profile points at its endpoints. `rolecheck gc` removes exactly what killed runs
+//! left; a run whose clean-up is stuck names what it left behind.
 
 use std::process::Output;
 
@@ -179,4 +179,151 @@ async fn gc_needs_a_running_cluster_not_the_embedded_sim() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a running cluster"));
+}
+
+/// A run killed with SIGKILL cannot clean up: what it created stays behind, labelled, and
+/// `rolecheck gc` then finds and removes all of it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_with_sigkill_leaves_leftovers_that_gc_removes() {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+    let f = fixture().await;
+    let scenario = f.dir.path().join("slow.yaml");
+    std::fs::write(
+        &scenario,
+        r#"name: killed
+description: Creates a namespace, then waits for a deployment that never comes.
+rules: [R12]
+steps:
+  - create_service_account: {namespace: "outside-{{run_id}}", name: waiting}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s}
+"#,
+    )
+    .unwrap();
+    let mut run = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .arg("run")
+        .arg("--profile")
+        .arg(f.dir.path().join("profile.yaml"))
+        .arg("--junit")
+        .arg(f.dir.path().join("junit.xml"))
+        .arg("--json")
+        .arg(f.dir.path().join("results.json"))
+        .arg(&scenario)
+        .env("NO_COLOR", "1")
+        .env("ROLECHECK_LOG", "rolecheck=info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (by reading the run's log, not by sleeping) until the namespace exists.
+    let mut lines = BufReader::new(run.stderr.take().unwrap()).lines();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("step finished") && line.contains("create_service_account") {
+            break;
+        }
+    }
+    run.start_kill().unwrap();
+    let status = run.wait().await.unwrap();
+    assert!(!status.success());
+
+    let left = f.kube.labelled_namespaces(None).await.unwrap();
+    assert_eq!(left.len(), 1, "the killed run left its namespace: {left:?}");
+    let roles = f.iam.rolecheck_roles("rolecheck-").await.unwrap();
+    assert_eq!(roles.len(), 1, "the killed run left its role");
+
+    let out = gc(&f, "0s").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        f.kube.labelled_namespaces(None).await.unwrap().is_empty(),
+        "{stdout}"
+    );
+    assert!(
+        f.iam
+            .rolecheck_roles("rolecheck-")
+            .await
+            .unwrap()
+            .is_empty(),
+        "{stdout}"
+    );
+    f.sim.shutdown().await;
+}
+
+/// When clean-up cannot finish within its timeout (here a finalizer holds the run's namespace
+/// in Terminating), the run names exactly what it left behind, in the console and the JSON
+/// report, and exits non-zero.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_clean_up_lists_what_it_left_and_exits_non_zero() {
+    use kube::api::{Patch, PatchParams};
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+    let f = fixture().await;
+    let scenario = f.dir.path().join("held.yaml");
+    std::fs::write(
+        &scenario,
+        r#"name: held
+description: Creates a namespace, then fails, so clean-up runs.
+rules: [R12]
+steps:
+  - create_service_account: {namespace: "held-{{run_id}}", name: waiting}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 3s}
+"#,
+    )
+    .unwrap();
+    let json = f.dir.path().join("results.json");
+    let mut run = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .arg("run")
+        .arg("--profile")
+        .arg(f.dir.path().join("profile.yaml"))
+        .args(["--cleanup-timeout", "1s", "--junit"])
+        .arg(f.dir.path().join("junit.xml"))
+        .arg("--json")
+        .arg(&json)
+        .arg(&scenario)
+        .env("NO_COLOR", "1")
+        .env("ROLECHECK_LOG", "rolecheck=info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(run.stderr.take().unwrap()).lines();
+    let mut namespace = None;
+    let mut console = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        console.push(line.clone());
+        if line.contains("step finished") && line.contains("create_service_account") {
+            // Hold the run's namespace: a finalizer nobody will remove.
+            let ns = f.kube.labelled_namespaces(None).await.unwrap();
+            let name = ns[0].metadata.name.clone().unwrap();
+            Api::<Namespace>::all(f.kube_client.clone())
+                .patch(
+                    &name,
+                    &PatchParams::default(),
+                    &Patch::Merge(
+                        serde_json::json!({"metadata": {"finalizers": ["example.com/hold"]}}),
+                    ),
+                )
+                .await
+                .unwrap();
+            namespace = Some(name);
+            break;
+        }
+    }
+    while let Some(line) = lines.next_line().await.unwrap() {
+        console.push(line);
+    }
+    let status = run.wait().await.unwrap();
+    let namespace = namespace.expect("the run created its namespace");
+    assert_ne!(status.code(), Some(0));
+    let console = console.join("\n");
+    assert!(
+        console.contains(&format!("namespace {namespace}")),
+        "{console}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let leftovers = report["leftovers"].to_string();
+    assert!(
+        leftovers.contains(&format!("namespace {namespace}")),
+        "{report:#}"
+    );
+    f.sim.shutdown().await;
 }

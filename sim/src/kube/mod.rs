@@ -373,6 +373,7 @@ impl ApiServer {
                 "namespace",
                 "uid",
                 "creationTimestamp",
+                "deletionTimestamp",
                 "generation",
             ] {
                 match old_meta.get(field) {
@@ -400,6 +401,14 @@ impl ApiServer {
         if resource == Resource::Pod && part == Part::Main {
             admission::validate_pod_update(old, &new)?;
         }
+        // An object being deleted goes once its last finalizer is removed.
+        if old.pointer("/metadata/deletionTimestamp").is_some() && !has_finalizers(&new) {
+            let removed = txn.remove(resource, key.clone()).unwrap_or(new);
+            if resource == Resource::ServiceAccount {
+                self.remember_sa(key, None);
+            }
+            return Ok(removed);
+        }
         let stored = txn.update(resource, key.clone(), new);
         if resource == Resource::ServiceAccount {
             self.remember_sa(key, Some(stored.clone()));
@@ -425,9 +434,9 @@ impl ApiServer {
     ) -> Result<Value, ApiError> {
         let key = key(resource, namespace, name);
         let mut txn = self.store.lock();
-        if txn.state().get(resource, &key).is_none() {
+        let Some(current) = txn.state().get(resource, &key).cloned() else {
             return Err(ApiError::not_found(resource, name));
-        }
+        };
         if resource == Resource::Namespace {
             for inner in Resource::ALL.iter().copied().filter(|r| r.namespaced()) {
                 for object in txn.state().list(inner, Some(name)) {
@@ -438,6 +447,25 @@ impl ApiServer {
                     }
                 }
             }
+        }
+        // Like the API server: an object with finalizers is only marked for deletion
+        // (`deletionTimestamp`, "Terminating") and goes when its last finalizer is removed.
+        if has_finalizers(&current) {
+            if current.pointer("/metadata/deletionTimestamp").is_some() {
+                return Ok(current);
+            }
+            let mut marked = current;
+            if let Some(meta) = meta::meta_mut(&mut marked) {
+                meta.insert(
+                    "deletionTimestamp".to_owned(),
+                    json!(
+                        self.issuer
+                            .now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                );
+            }
+            return Ok(txn.update(resource, key, marked));
         }
         let removed = txn
             .remove(resource, key.clone())
@@ -484,4 +512,12 @@ impl ApiServer {
             .find(|(at, _)| *at <= cutoff)
             .and_then(|(_, sa)| sa.clone())
     }
+}
+
+/// Whether an object carries `metadata.finalizers` (which hold its deletion back).
+fn has_finalizers(object: &Value) -> bool {
+    object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty())
 }
