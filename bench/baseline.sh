@@ -12,6 +12,7 @@ env_file=${1:?usage: bench/baseline.sh ENV_FILE}
 # shellcheck disable=SC1090
 source "$env_file"
 export KUBECONFIG AWS_ENDPOINT_URL_STS AWS_ENDPOINT_URL_IAM AWS_REGION
+export AWS_DEFAULT_REGION="$AWS_REGION"   # the AWS CLI v1 reads this one
 export AWS_ACCESS_KEY_ID=AKIABASELINE AWS_SECRET_ACCESS_KEY=baseline
 aws=${AWS_CLI:-aws}
 scratch=$(mktemp -d)

@@ -40,13 +40,21 @@ pub async fn run(
     let wanted = render(ctx, step)?;
     let mut expected = Vec::new();
     let mut actual = Vec::new();
-    for component in &step.components {
+    // The components roll out independently: wait for all of them at once.
+    let rolled_out = futures::future::try_join_all(step.components.iter().map(|component| {
         let selector = component_selector(&release, *component);
-        let pods = ctx
-            .target
-            .kube
-            .rolled_out_pods(&namespace, &selector, timeout)
-            .await?;
+        let namespace = &namespace;
+        async move {
+            let pods = ctx
+                .target
+                .kube
+                .rolled_out_pods(namespace, &selector, timeout)
+                .await?;
+            Ok::<_, StepError>((*component, pods))
+        }
+    }))
+    .await?;
+    for (component, pods) in rolled_out {
         for pod in &pods {
             log.push(format!("{component}: pod {namespace}/{}", pod.name_any()));
             check_pod(pod, &wanted, &mut expected, &mut actual);

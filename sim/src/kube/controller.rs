@@ -6,6 +6,7 @@
 //! - garbage collection: ReplicaSets and pods whose controlling owner is gone are deleted;
 //! - kubelet: a new pod turns Running/Ready `pod_start_delay` after it was created.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -16,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::events::{EventRecord, Reporter};
 use super::meta::{self, controller_uid, int_at, name_of, namespace_of, uid_of};
-use super::store::ChangeType;
+
+use super::store::{Change, ChangeType};
 use super::{ApiServer, Part, PatchKind, Resource};
 
 /// The label that ties ReplicaSets and pods to a pod template.
@@ -36,32 +38,77 @@ pub(super) fn spawn(api: &Arc<ApiServer>, tasks: &mut JoinSet<()>, cancel: Cance
 /// Deployment, ReplicaSet and garbage-collection loop: reconcile everything, then wait for
 /// the next change.
 async fn run_workloads(api: Arc<ApiServer>, cancel: CancellationToken) {
+    use tokio::sync::broadcast::error::TryRecvError;
+
     let mut changes = api.store.subscribe();
+    // What the next pass covers: `None` is every namespace, `Some(set)` only those.
+    let mut scope: Option<BTreeSet<String>> = None;
     loop {
-        reconcile_all(&api);
+        match &scope {
+            None => reconcile_all(&api),
+            Some(namespaces) => {
+                for namespace in namespaces {
+                    reconcile_namespace(&api, Some(namespace));
+                }
+            }
+        }
         tokio::select! {
             () = cancel.cancelled() => return,
-            received = changes.recv() => match received {
-                Ok(_) | Err(RecvError::Lagged(_)) => {
-                    // Coalesce a burst of changes into one pass.
-                    while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) = changes.try_recv() {}
+            received = changes.recv() => {
+                // Coalesce a burst of changes into one pass over the namespaces it touched
+                // (ownership never crosses a namespace). Events, which the controllers write
+                // themselves and never act on, touch nothing.
+                let mut touched = Some(BTreeSet::new());
+                let note = |touched: &mut Option<BTreeSet<String>>, change: Option<&Change>| {
+                    match (touched.as_mut(), change) {
+                        (Some(set), Some(change)) => {
+                            if change.resource == Resource::Event {
+                                return;
+                            }
+                            let ns = if change.resource == Resource::Namespace {
+                                name_of(&change.object)
+                            } else {
+                                namespace_of(&change.object)
+                            };
+                            set.insert(ns.to_owned());
+                        }
+                        // Missed changes: look at everything.
+                        _ => *touched = None,
+                    }
+                };
+                match received {
+                    Ok(change) => note(&mut touched, Some(&change)),
+                    Err(RecvError::Lagged(_)) => note(&mut touched, None),
+                    Err(RecvError::Closed) => return,
                 }
-                Err(RecvError::Closed) => return,
-            },
+                loop {
+                    match changes.try_recv() {
+                        Ok(change) => note(&mut touched, Some(&change)),
+                        Err(TryRecvError::Lagged(_)) => note(&mut touched, None),
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                    }
+                }
+                scope = touched;
+            }
         }
     }
 }
 
 /// One pass over every workload.
 pub(super) fn reconcile_all(api: &ApiServer) {
-    collect_garbage(api);
-    for deployment in api.list(Resource::Deployment, None) {
+    reconcile_namespace(api, None);
+}
+
+/// One pass over the workloads of one namespace (`None`: all of them).
+fn reconcile_namespace(api: &ApiServer, namespace: Option<&str>) {
+    collect_garbage(api, namespace);
+    for deployment in api.list(Resource::Deployment, namespace) {
         reconcile_deployment(api, &deployment);
     }
-    for rs in api.list(Resource::ReplicaSet, None) {
+    for rs in api.list(Resource::ReplicaSet, namespace) {
         reconcile_replicaset(api, &rs);
     }
-    for deployment in api.list(Resource::Deployment, None) {
+    for deployment in api.list(Resource::Deployment, namespace) {
         update_deployment_status(api, &deployment);
     }
 }
@@ -77,9 +124,9 @@ fn log_err<T>(what: &str, result: Result<T, super::ApiError>) -> Option<T> {
 }
 
 /// Deletes ReplicaSets and pods whose controlling Deployment/ReplicaSet no longer exists.
-fn collect_garbage(api: &ApiServer) {
+fn collect_garbage(api: &ApiServer, namespace: Option<&str>) {
     let uids = |r: Resource| {
-        api.list(r, None)
+        api.list(r, namespace)
             .iter()
             .map(|o| uid_of(o).to_owned())
             .collect::<std::collections::HashSet<_>>()
@@ -89,7 +136,7 @@ fn collect_garbage(api: &ApiServer) {
         (Resource::Pod, "ReplicaSet", Resource::ReplicaSet),
     ] {
         let live = uids(owner);
-        for object in api.list(child, None) {
+        for object in api.list(child, namespace) {
             let orphaned = object
                 .pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)

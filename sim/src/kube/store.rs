@@ -46,8 +46,9 @@ pub struct Change {
     pub resource: Resource,
     /// What happened.
     pub kind: ChangeType,
-    /// The object after the change (before it, for a deletion, with the deletion's RV).
-    pub object: Value,
+    /// The object after the change (before it, for a deletion, with the deletion's RV);
+    /// shared, so fanning a change out to every watcher copies no JSON.
+    pub object: std::sync::Arc<Value>,
 }
 
 /// `(namespace, name)`; cluster-scoped objects use an empty namespace.
@@ -76,13 +77,18 @@ impl State {
 
     /// All objects of a resource, optionally in one namespace, in key order.
     pub fn list(&self, resource: Resource, namespace: Option<&str>) -> Vec<Value> {
-        self.objects
-            .get(&resource)
-            .into_iter()
-            .flat_map(|m| m.iter())
-            .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
-            .map(|(_, v)| v.clone())
-            .collect()
+        let Some(objects) = self.objects.get(&resource) else {
+            return Vec::new();
+        };
+        match namespace {
+            None => objects.values().cloned().collect(),
+            // Keys are ordered by namespace first: read just that namespace's range.
+            Some(ns) => objects
+                .range((ns.to_owned(), String::new())..)
+                .take_while(|((n, _), _)| n == ns)
+                .map(|(_, v)| v.clone())
+                .collect(),
+        }
     }
 
     /// Changes after `rv`, or `Err(oldest)` when some of them left the history.
@@ -122,7 +128,7 @@ impl State {
             rv: self.rv,
             resource,
             kind,
-            object: object.clone(),
+            object: std::sync::Arc::new(object.clone()),
         };
         if self.history.len() >= HISTORY_LEN
             && let Some(old) = self.history.pop_front()
