@@ -13,26 +13,9 @@ use kube::{Client, ResourceExt as _};
 use rolecheck_sim::{Fault, FaultSet, Sim, SimConfig};
 use serde_json::{Value, json};
 
-/// A kube-rs client for the sim, authenticated with the admin token.
-async fn client(sim: &Sim) -> Client {
-    let ep = sim.endpoints();
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&format!(
-        r#"
-apiVersion: v1
-kind: Config
-clusters: [{{name: sim, cluster: {{server: "{}"}}}}]
-users: [{{name: admin, user: {{token: "{}"}}}}]
-contexts: [{{name: sim, context: {{cluster: sim, user: admin}}}}]
-current-context: sim
-"#,
-        ep.kube_url, ep.kube_token
-    ))
-    .unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
+mod kube_common;
+
+use kube_common::client;
 
 async fn start() -> (Sim, Client) {
     let sim = Sim::start(SimConfig::default()).await.unwrap();

@@ -15,25 +15,9 @@ use serde_json::{Value, json};
 const ARN: &str = "arn:aws:iam::123456789012:role/airflow";
 const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
 
-async fn client(sim: &Sim) -> Client {
-    let ep = sim.endpoints();
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&format!(
-        r#"
-apiVersion: v1
-kind: Config
-clusters: [{{name: sim, cluster: {{server: "{}"}}}}]
-users: [{{name: admin, user: {{token: "{}"}}}}]
-contexts: [{{name: sim, context: {{cluster: sim, user: admin}}}}]
-current-context: sim
-"#,
-        ep.kube_url, ep.kube_token
-    ))
-    .unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    Client::try_from(config).unwrap()
-}
+mod kube_common;
+
+use kube_common::client;
 
 async fn start(faults: FaultSet) -> (Sim, Client) {
     let sim = Sim::start(SimConfig {
