@@ -4,14 +4,15 @@
 CARGO ?= cargo
 ROLECHECK = $(CARGO) run --quiet --bin rolecheck --
 
-.PHONY: run test venv fmt-check clippy unit build validate list bench moto localstack kind-up kind-down test-kind test-eks
+.PHONY: run test venv fmt-check clippy unit build validate list bench moto localstack kind-up kind-down test-kind test-eks cluster cluster-down unit-with-cluster
 
 ## Run all scenarios against the embedded sim; reports go to reports/.
 run:
 	$(ROLECHECK) run --target sim scenarios
 
-## Format check, lints and every test of the workspace.
-test: venv moto localstack fmt-check clippy unit
+## Format check, lints and every test of the workspace, with the local cluster up (it is
+## brought down at the end, also when tests fail or are interrupted).
+test: venv moto localstack fmt-check clippy unit-with-cluster
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -21,6 +22,25 @@ clippy:
 
 unit:
 	$(CARGO) test --workspace
+
+## `make unit` with the local cluster: up, every test with ROLECHECK_LOCAL_CLUSTER=1 (the
+## local-cluster tests and the suite on `--target local` run instead of skipping), down
+## (always, by a trap), then the check that down left the machine as up found it.
+unit-with-cluster:
+	@trap '$(MAKE) --no-print-directory cluster-down' EXIT INT TERM; \
+	$(MAKE) --no-print-directory cluster && \
+	ROLECHECK_LOCAL_CLUSTER=1 $(CARGO) test --workspace
+	ROLECHECK_LOCAL_CLUSTER_DOWN=1 $(CARGO) test -p rolecheck --test local_cluster_down
+
+## The real local cluster (Kubernetes 1.20.2 from Debian's packages, on loopback): the first
+## run installs Debian packages and builds into ~/.cache/rolecheck/local-k8s (cold: several
+## minutes); later runs reuse that cache. Idempotent.
+cluster:
+	$(ROLECHECK) env up local
+
+## Stop the local cluster and remove everything it created (the build cache stays).
+cluster-down:
+	$(ROLECHECK) env down local
 
 build:
 	$(CARGO) build --workspace

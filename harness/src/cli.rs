@@ -44,7 +44,8 @@ pub enum Command {
     /// Remove leftovers of killed runs from a running target: namespaces labelled
     /// `rolecheck.io/run-id` and IAM roles tagged with it or named `rolecheck-...`.
     Gc(GcArgs),
-    /// Bring a local test environment up or down (`kind`: kind + webhook + LocalStack).
+    /// Bring a local test environment up or down (`kind`: kind + webhook + LocalStack;
+    /// `local`: a real Kubernetes 1.20 cluster on loopback built from Debian's packages).
     #[command(subcommand)]
     Env(EnvCommand),
 }
@@ -90,7 +91,7 @@ pub enum EnvCommand {
 /// The environment `env up|down` works on.
 #[derive(Debug, Args)]
 pub struct EnvArgs {
-    /// Its name (`kind`).
+    /// Its name (`kind` or `local`).
     pub name: String,
 }
 

@@ -1,4 +1,5 @@
-//! `rolecheck env up|down kind`: the kind + LocalStack environment of the `kind` target.
+//! `rolecheck env up|down kind|local`: the kind + LocalStack environment of the `kind` target,
+//! and the real local cluster of the `local` target ([`super::local`]).
 //!
 //! Up: a kind cluster from `fixtures/kind/cluster.yaml` (fixed service-account issuer), the
 //! pod-identity webhook from `fixtures/kind/pod-identity-webhook/` with a certificate this
@@ -24,6 +25,7 @@ pub const KUBECONFIG: &str = "reports/kind-kubeconfig";
 pub async fn up(name: &str) -> Result<String, TargetError> {
     match name {
         "kind" => kind_up().await,
+        super::local::NAME => super::local::lifecycle::up().await,
         other => Err(unknown(other)),
     }
 }
@@ -45,6 +47,7 @@ pub async fn down(name: &str) -> Result<String, TargetError> {
             }
             Ok(done.join("\n"))
         }
+        super::local::NAME => super::local::lifecycle::down().await,
         other => Err(unknown(other)),
     }
 }
@@ -52,7 +55,7 @@ pub async fn down(name: &str) -> Result<String, TargetError> {
 fn unknown(name: &str) -> TargetError {
     TargetError::Unsupported {
         target: name.to_owned(),
-        message: "no such environment (known: kind)".to_owned(),
+        message: "no such environment (known: kind, local)".to_owned(),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod assemble;
 pub mod env;
 pub mod gc;
 pub mod interlock;
+pub mod local;
 pub mod process;
 pub mod profile;
 pub mod sim;
