@@ -428,3 +428,33 @@ print(open('/etc/resolv.conf').read().strip())";
     );
     remove(&client, &ns).await;
 }
+
+/// On a machine that cannot run a kubelet, `env up local` fails at once with exit 2 and says
+/// why, before installing or starting anything. Here: the same machine with CAP_SYS_ADMIN
+/// dropped from the bounding set (util-linux `setpriv`); needs no cluster.
+#[test]
+fn env_up_local_without_cap_sys_admin_exits_2_naming_it() {
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--bounding-set",
+            "-sys_admin",
+            "--inh-caps",
+            "-sys_admin",
+            "--",
+        ])
+        .arg(env!("CARGO_BIN_EXE_rolecheck"))
+        .args(["env", "up", "local"])
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("this machine cannot run a kubelet") && stderr.contains("CAP_SYS_ADMIN"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
