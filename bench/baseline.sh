@@ -13,7 +13,7 @@ env_file=${1:?usage: bench/baseline.sh ENV_FILE}
 source "$env_file"
 export KUBECONFIG AWS_ENDPOINT_URL_STS AWS_ENDPOINT_URL_IAM AWS_REGION
 export AWS_DEFAULT_REGION="$AWS_REGION"   # the AWS CLI v1 reads this one
-export AWS_ACCESS_KEY_ID=AKIABASELINE AWS_SECRET_ACCESS_KEY=baseline
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY   # the sim's administrator key: its IAM checks signatures
 aws=${AWS_CLI:-aws}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

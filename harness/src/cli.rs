@@ -119,6 +119,20 @@ pub struct ServeArgs {
     /// Turn on a fault switch; repeatable.
     #[arg(long, value_name = "NAME")]
     pub fault: Vec<String>,
+    /// The webhook's `--aws-default-region`: inject AWS_REGION and AWS_DEFAULT_REGION.
+    #[arg(long, value_name = "REGION")]
+    pub aws_default_region: Option<String>,
+    /// The webhook's `--sts-regional-endpoint`: inject AWS_STS_REGIONAL_ENDPOINTS=regional
+    /// unless a ServiceAccount says otherwise.
+    #[arg(long)]
+    pub sts_regional_endpoint: bool,
+    /// The webhook's `--service-account-lookup-grace-period`: a pod created right after its
+    /// ServiceAccount waits for it instead of going unmutated (0s: off, the default).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub service_account_lookup_grace_period: Duration,
+    /// How far the webhook's ServiceAccount cache lags behind the API server (0s: off).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub webhook_cache_lag: Duration,
 }
 
 /// Scenario files or directories.

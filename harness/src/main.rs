@@ -8,7 +8,7 @@ use rolecheck::app::{self, AppError};
 use rolecheck::cli::{Cli, Command, EnvCommand, ReportCommand, SelfcheckArgs, SimCommand};
 use rolecheck::report::console::ConsoleReporter;
 use rolecheck::selfcheck::{self, SelfcheckOptions};
-use rolecheck::sim_serve::{self, ServeOptions};
+use rolecheck::sim_serve::{self, ServeOptions, WebhookFlags};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -104,6 +104,12 @@ fn run(cli: Cli) -> Result<u8, AppError> {
                 kubeconfig: Some(args.kubeconfig),
                 env_file: args.env_file,
                 faults: app::parse_faults(&args.fault)?,
+                webhook: WebhookFlags {
+                    default_region: args.aws_default_region,
+                    sts_regional_endpoint: args.sts_regional_endpoint,
+                    lookup_grace: args.service_account_lookup_grace_period,
+                    cache_lag: args.webhook_cache_lag,
+                },
             };
             runtime()?
                 .block_on(sim_serve::serve(options))

@@ -17,6 +17,22 @@ pub struct ServeOptions {
     pub env_file: Option<PathBuf>,
     /// Fault switches to turn on.
     pub faults: FaultSet,
+    /// The webhook's settings (`--aws-default-region`, `--sts-regional-endpoint`,
+    /// `--service-account-lookup-grace-period`, cache lag).
+    pub webhook: WebhookFlags,
+}
+
+/// The webhook flags `sim serve` passes on.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookFlags {
+    /// `--aws-default-region`.
+    pub default_region: Option<String>,
+    /// `--sts-regional-endpoint`.
+    pub sts_regional_endpoint: bool,
+    /// `--service-account-lookup-grace-period`.
+    pub lookup_grace: std::time::Duration,
+    /// How far its ServiceAccount cache lags behind the API server.
+    pub cache_lag: std::time::Duration,
 }
 
 /// Why the sim could not be served.
@@ -41,6 +57,10 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     let sim = Sim::start(SimConfig {
         faults: options.faults.clone(),
         port_base: options.port_base,
+        webhook_default_region: options.webhook.default_region.clone(),
+        webhook_sts_regional_endpoints: options.webhook.sts_regional_endpoint,
+        webhook_lookup_grace: options.webhook.lookup_grace,
+        webhook_lookup_delay: options.webhook.cache_lag,
         ..SimConfig::default()
     })
     .await
@@ -100,6 +120,11 @@ pub fn env_lines(endpoints: &Endpoints, kubeconfig: &Path) -> String {
         ("AWS_ENDPOINT_URL_STS", endpoints.aws_url.clone()),
         ("AWS_ENDPOINT_URL_IAM", endpoints.aws_url.clone()),
         ("AWS_REGION", endpoints.region.clone()),
+        ("AWS_ACCESS_KEY_ID", endpoints.aws_access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            endpoints.aws_secret_access_key.clone(),
+        ),
         ("ROLECHECK_PLATFORM_URL", endpoints.platform_url.clone()),
         ("ROLECHECK_PLATFORM_TOKEN", admin),
         (
@@ -125,10 +150,11 @@ pub fn env_lines(endpoints: &Endpoints, kubeconfig: &Path) -> String {
 fn summary(endpoints: &Endpoints, kubeconfig: &Path, faults: &FaultSet) -> String {
     let faults: Vec<&str> = faults.iter().map(Fault::name).collect();
     format!(
-        "rolecheck sim serving (Ctrl-C to stop)\n  kubeconfig:        {}\n  Kubernetes API:    {}\n  STS/IAM endpoint:  {}\n  platform GraphQL:  {}\n  platform token:    {}\n  workspace:         {}\n  OIDC issuer:       {}\n  OIDC provider ARN: {}\n  faults:            {}",
+        "rolecheck sim serving (Ctrl-C to stop)\n  kubeconfig:        {}\n  Kubernetes API:    {}\n  STS/IAM endpoint:  {}\n  IAM access key id: {} (secret in the env file)\n  platform GraphQL:  {}\n  platform token:    {}\n  workspace:         {}\n  OIDC issuer:       {}\n  OIDC provider ARN: {}\n  faults:            {}",
         kubeconfig.display(),
         endpoints.kube_url,
         endpoints.aws_url,
+        endpoints.aws_access_key_id,
         endpoints.platform_url,
         admin_token(endpoints),
         endpoints.workspace_id,

@@ -76,6 +76,7 @@ fn listed(fault: Fault) -> bool {
         | Fault::WrongTokenPath
         | Fault::TokenVolumeMissing
         | Fault::WrongTokenAudience
+        | Fault::PodIdentityShadowsRole
         | Fault::MutateExistingPods
         | Fault::StsAcceptsAnySignature
         | Fault::StsIgnoresSubCondition
@@ -88,7 +89,7 @@ fn listed(fault: Fault) -> bool {
 #[test]
 fn every_fault_switch_is_listed() {
     assert!(Fault::ALL.iter().all(|f| listed(*f)));
-    assert_eq!(Fault::ALL.len(), 22, "add a case for the new fault below");
+    assert_eq!(Fault::ALL.len(), 23, "add a case for the new fault below");
 }
 
 #[rstest]
@@ -108,6 +109,7 @@ fn every_fault_switch_is_listed() {
 #[case::wrong_token_path(Fault::WrongTokenPath)]
 #[case::token_volume_missing(Fault::TokenVolumeMissing)]
 #[case::wrong_token_audience(Fault::WrongTokenAudience)]
+#[case::pod_identity_shadows_role(Fault::PodIdentityShadowsRole)]
 #[case::mutate_existing_pods(Fault::MutateExistingPods)]
 #[case::sts_accepts_any_signature(Fault::StsAcceptsAnySignature)]
 #[case::sts_ignores_sub_condition(Fault::StsIgnoresSubCondition)]
@@ -148,4 +150,46 @@ async fn fault_switch_is_detected(#[case] fault: Fault) {
         "{fault}: left behind {:?}",
         report.leftovers
     );
+}
+
+/// The Pod Identity scenario names the shadowing, and passes on the healthy sim.
+#[rstest]
+#[case::shadowed(Some(Fault::PodIdentityShadowsRole))]
+#[case::healthy(None)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_identity_shadowing_is_named(#[case] fault: Option<Fault>) {
+    let reports = tempfile::tempdir().unwrap();
+    let mut run = args(&reports, Fault::PodIdentityShadowsRole);
+    run.fault = fault.map(|f| vec![f.name().to_owned()]).unwrap_or_default();
+    run.filter = vec!["irsa-in-effect-not-shadowed-by-pod-identity".to_owned()];
+    let report = app::run(&run, quiet()).await.unwrap();
+    let all = summary(&report);
+    let [scenario] = report.scenarios.as_slice() else {
+        panic!("expected one scenario\n{all}");
+    };
+    match (fault, &scenario.outcome) {
+        (None, Outcome::Passed) => {}
+        (
+            Some(_),
+            Outcome::Failed {
+                message, actual, ..
+            },
+        ) => {
+            assert!(
+                message.contains("EKS Pod Identity shadows the documented IRSA role"),
+                "{message}"
+            );
+            for component in ["webserver", "scheduler", "worker"] {
+                assert!(
+                    actual.contains(component),
+                    "{component} not named: {actual}"
+                );
+            }
+            assert!(
+                actual.contains("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+                "{actual}"
+            );
+        }
+        (_, other) => panic!("{fault:?}: {other:?}\n{all}"),
+    }
 }

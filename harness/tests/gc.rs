@@ -49,8 +49,8 @@ async fn fixture() -> Fixture {
             url: Some(e.aws_url.clone()),
             region: e.region.clone(),
         },
-        "AKIAGCTEST",
-        "secret",
+        &e.aws_access_key_id,
+        &e.aws_secret_access_key,
     );
     let mut config = kube::Config::new(e.kube_url.parse().unwrap());
     config.auth_info.token = Some(e.kube_token.clone().into());
@@ -72,6 +72,15 @@ async fn gc(fixture: &Fixture, older_than: &str) -> Output {
         .arg(&profile)
         .args(["--older-than", older_than])
         .env("NO_COLOR", "1")
+        // The sim's IAM checks signatures: gc signs with the key `sim serve` would export.
+        .env(
+            "AWS_ACCESS_KEY_ID",
+            &fixture.sim.endpoints().aws_access_key_id,
+        )
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            &fixture.sim.endpoints().aws_secret_access_key,
+        )
         .output()
         .await
         .unwrap()
@@ -211,6 +220,11 @@ steps:
         .arg(&scenario)
         .env("NO_COLOR", "1")
         .env("ROLECHECK_LOG", "rolecheck=info")
+        .env("AWS_ACCESS_KEY_ID", &f.sim.endpoints().aws_access_key_id)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            &f.sim.endpoints().aws_secret_access_key,
+        )
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -281,6 +295,11 @@ steps:
         .arg(&scenario)
         .env("NO_COLOR", "1")
         .env("ROLECHECK_LOG", "rolecheck=info")
+        .env("AWS_ACCESS_KEY_ID", &f.sim.endpoints().aws_access_key_id)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            &f.sim.endpoints().aws_secret_access_key,
+        )
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -43,6 +43,11 @@ pub struct SimConfig {
     /// `/_sim/clock` advances): a pod created right after the annotation is not mutated,
     /// one created once the delay has passed is.
     pub webhook_lookup_delay: Duration,
+    /// The webhook's `--service-account-lookup-grace-period` (off when zero, its default):
+    /// a pod whose ServiceAccount is not in the webhook's cache yet (created right before
+    /// the pod) waits for it, and the webhook fetches it from the API server. A
+    /// ServiceAccount the cache holds in an older version is not waited for.
+    pub webhook_lookup_grace: Duration,
     /// Region the webhook injects as `AWS_REGION`/`AWS_DEFAULT_REGION`, if any.
     pub webhook_default_region: Option<String>,
     /// Whether the webhook injects `AWS_STS_REGIONAL_ENDPOINTS=regional` by default.
@@ -68,6 +73,7 @@ impl Default for SimConfig {
             service_account_annotation_key: Some("eks.amazonaws.com/role-arn".to_owned()),
             pod_start_delay: Duration::from_millis(20),
             webhook_lookup_delay: Duration::ZERO,
+            webhook_lookup_grace: Duration::ZERO,
             webhook_default_region: None,
             webhook_sts_regional_endpoints: false,
             roles: Vec::new(),

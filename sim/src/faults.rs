@@ -41,6 +41,9 @@ pub enum Fault {
     TokenVolumeMissing,
     /// The projected token volume asks for a wrong audience (R5 broken).
     WrongTokenAudience,
+    /// Every ServiceAccount given the role annotation also gets an EKS Pod Identity
+    /// association, whose container credentials the webhook injects instead (R5 broken).
+    PodIdentityShadowsRole,
     /// Annotating a ServiceAccount also mutates pods that already run under it (R16 broken).
     MutateExistingPods,
     /// STS accepts tokens whatever their signature (R12 broken).
@@ -74,6 +77,7 @@ impl Fault {
         Fault::WrongTokenPath,
         Fault::TokenVolumeMissing,
         Fault::WrongTokenAudience,
+        Fault::PodIdentityShadowsRole,
         Fault::MutateExistingPods,
         Fault::StsAcceptsAnySignature,
         Fault::StsIgnoresSubCondition,
@@ -101,6 +105,7 @@ impl Fault {
             Fault::WrongTokenPath => "wrong-token-path",
             Fault::TokenVolumeMissing => "token-volume-missing",
             Fault::WrongTokenAudience => "wrong-token-audience",
+            Fault::PodIdentityShadowsRole => "pod-identity-shadows-role",
             Fault::MutateExistingPods => "mutate-existing-pods",
             Fault::StsAcceptsAnySignature => "sts-accepts-any-signature",
             Fault::StsIgnoresSubCondition => "sts-ignores-sub-condition",
@@ -129,6 +134,7 @@ impl Fault {
             Fault::WrongTokenPath => "R5",
             Fault::TokenVolumeMissing => "R5",
             Fault::WrongTokenAudience => "R5",
+            Fault::PodIdentityShadowsRole => "R5",
             Fault::MutateExistingPods => "R16",
             Fault::StsAcceptsAnySignature => "R12",
             Fault::StsIgnoresSubCondition => "R12",
@@ -165,6 +171,9 @@ impl Fault {
             Fault::WrongTokenPath => "the webhook sets a wrong AWS_WEB_IDENTITY_TOKEN_FILE path",
             Fault::TokenVolumeMissing => "the webhook adds no projected token volume",
             Fault::WrongTokenAudience => "the projected token asks for a wrong audience",
+            Fault::PodIdentityShadowsRole => {
+                "an EKS Pod Identity association shadows each annotated ServiceAccount's role"
+            }
             Fault::MutateExistingPods => {
                 "annotating a ServiceAccount mutates pods that already exist"
             }

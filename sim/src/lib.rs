@@ -8,6 +8,7 @@
 //! Surfaces, one module each:
 //! - [`kube`]: the Kubernetes API (store, watch, discovery, TokenRequest, controllers),
 //! - [`webhook`]: the pod-identity webhook's mutation of pods on CREATE,
+//! - [`eks`]: EKS Pod Identity associations (the webhook's container-credentials mode),
 //! - [`oidc`]: the cluster's service-account token issuer (signing key, discovery, JWKS),
 //! - [`iam`] and [`sts`]: IAM roles/OIDC providers and STS, speaking the AWS query protocol,
 //! - [`s3`]: path-style S3 on the same listener, authorised by the assumed role's policies,
@@ -17,6 +18,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod eks;
 pub mod faults;
 pub mod iam;
 pub mod kube;

@@ -45,8 +45,13 @@ pub struct Endpoints {
     pub kube_url: String,
     /// Bearer token of the cluster admin.
     pub kube_token: String,
-    /// STS and IAM endpoint URL (AWS query protocol); it serves path-style S3 too.
+    /// STS and IAM endpoint URL (AWS query protocol); it serves path-style S3 and the EKS
+    /// Pod Identity API (`/clusters/rolecheck-sim/pod-identity-associations`) too.
     pub aws_url: String,
+    /// The administrator's access key id: IAM requests must be signed with it.
+    pub aws_access_key_id: String,
+    /// The administrator's secret access key.
+    pub aws_secret_access_key: String,
     /// S3 endpoint URL (path-style addressing only): the same listener as `aws_url`.
     pub s3_url: String,
     /// Platform GraphQL URL (`http://127.0.0.1:<port>/v1`).
@@ -134,7 +139,9 @@ impl Sim {
         let clock_url = format!("{kube_url}{}", crate::clock::CLOCK_PATH);
 
         let aws = AwsState::new(&config, Arc::clone(&iam), Arc::clone(&issuer))
-            .with_clock(clock.sts_clock());
+            .with_clock(clock.sts_clock())
+            .with_associations(Arc::clone(kube.associations()));
+        let admin = aws.admin_key().clone();
         let kube_router = crate::kube::router(Arc::clone(&kube), kube_token.clone())
             .merge(crate::clock::router(clock, kube_token.clone()));
         serve(&mut tasks, kube_listener, kube_router, cancel.clone());
@@ -161,6 +168,8 @@ impl Sim {
             kube_url,
             kube_token,
             s3_url: aws_url.clone(),
+            aws_access_key_id: admin.access_key_id,
+            aws_secret_access_key: admin.secret_access_key,
             aws_url,
             platform_url,
             oidc_issuer: config.oidc_issuer_url(),

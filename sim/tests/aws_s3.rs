@@ -242,8 +242,8 @@ async fn an_explicit_deny_in_another_inline_policy_wins() {
             .region(aws_sdk_iam::config::Region::new(ep.region.clone()))
             .endpoint_url(&ep.aws_url)
             .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "AKIAEXAMPLEADMIN",
-                "s",
+                &ep.aws_access_key_id,
+                &ep.aws_secret_access_key,
                 None,
                 None,
                 "t",
@@ -298,5 +298,56 @@ async fn unsigned_requests_get_the_s3_error_shape_and_sts_still_answers() {
     assert!(
         body.contains("<ErrorResponse") && body.contains("MissingAuthenticationToken"),
         "{body}"
+    );
+}
+
+/// A session policy narrows the role to what both allow: reading `astronomer-bucket`, not
+/// writing it, and never `other-bucket` (which the session policy allows but the role does not).
+#[tokio::test]
+async fn a_session_policy_intersects_with_the_role() {
+    let env = Env::start().await;
+    let policy = r#"{"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}"#;
+    let full = env.s3(env.assume().await);
+    full.put_object()
+        .bucket("astronomer-bucket")
+        .key("k")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let narrowed = env.s3(env.assume_with_policy(Some(policy)).await.unwrap());
+    let put = narrowed
+        .put_object()
+        .bucket("astronomer-bucket")
+        .key("k2")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(code(put), "AccessDenied");
+    let get = narrowed
+        .get_object()
+        .bucket("astronomer-bucket")
+        .key("k")
+        .send()
+        .await;
+    assert_eq!(code(get), "success");
+    let other = narrowed
+        .list_objects_v2()
+        .bucket("other-bucket")
+        .send()
+        .await;
+    assert_eq!(code(other), "AccessDenied");
+}
+
+#[rstest]
+#[case::not_json("{not json")]
+#[case::no_statement(r#"{"Version": "2012-10-17"}"#)]
+#[tokio::test]
+async fn a_malformed_session_policy_is_refused(#[case] policy: &str) {
+    let env = Env::start().await;
+    assert_eq!(
+        env.assume_with_policy(Some(policy)).await.err().as_deref(),
+        Some("MalformedPolicyDocument")
     );
 }

@@ -2,6 +2,9 @@
 //! Kubernetes API sees it: with `webhook_lookup_delay` on, a pod created in the same instant
 //! as its ServiceAccount's role annotation is admitted unmutated; once the delay has passed
 //! on the sim clock (moved through `/_sim/clock`, no sleeping) new pods are mutated.
+//! With the webhook's `--service-account-lookup-grace-period`, a pod whose ServiceAccount is
+//! not in the cache yet (created right before the pod) is mutated after all, while a stale
+//! cached version of an existing ServiceAccount is not waited for.
 
 use std::time::Duration;
 
@@ -37,6 +40,25 @@ impl Api {
             response.status()
         );
         response.json().await.unwrap()
+    }
+
+    /// Moves the sim clock forward.
+    async fn advance(&self, clock_url: &str, seconds: u64) {
+        let advanced: Value = self
+            .http
+            .post(clock_url)
+            .bearer_auth(&self.token)
+            .json(&json!({"advance_seconds": seconds}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            advanced["offsetSeconds"].as_u64().unwrap() >= seconds,
+            "{advanced}"
+        );
     }
 
     /// Creates a pod under `race-sa` and returns its env var names.
@@ -127,5 +149,63 @@ async fn a_pod_created_with_the_annotation_races_the_webhook_cache(
         ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"],
         "a pod created after the lag is mutated"
     );
+    sim.shutdown().await;
+}
+
+#[rstest]
+#[case::new_account_without_grace(false, Duration::ZERO, false)]
+#[case::new_account_with_grace(false, Duration::from_secs(2), true)]
+#[case::stale_cached_account_with_grace(true, Duration::from_secs(2), false)]
+#[tokio::test]
+async fn the_lookup_grace_period_waits_only_for_accounts_missing_from_the_cache(
+    #[case] cached_before_annotation: bool,
+    #[case] grace: Duration,
+    #[case] mutated: bool,
+) {
+    let lag = Duration::from_secs(60);
+    let sim = Sim::start(SimConfig {
+        webhook_lookup_delay: lag,
+        webhook_lookup_grace: grace,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let ep = sim.endpoints();
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: ep.kube_url.clone(),
+        token: ep.kube_token.clone(),
+    };
+    api.send(
+        reqwest::Method::POST,
+        "/api/v1/namespaces",
+        json!({"metadata": {"name": "astronomer-race"}}),
+    )
+    .await;
+    if cached_before_annotation {
+        // The cache holds the account without the annotation; then it is annotated.
+        api.send(
+            reqwest::Method::POST,
+            "/api/v1/namespaces/astronomer-race/serviceaccounts",
+            json!({"metadata": {"name": "race-sa"}}),
+        )
+        .await;
+        api.advance(&ep.clock_url, lag.as_secs() + 1).await;
+        api.send(
+            reqwest::Method::PATCH,
+            "/api/v1/namespaces/astronomer-race/serviceaccounts/race-sa",
+            json!({"metadata": {"annotations": {"eks.amazonaws.com/role-arn": ARN}}}),
+        )
+        .await;
+    } else {
+        api.send(
+            reqwest::Method::POST,
+            "/api/v1/namespaces/astronomer-race/serviceaccounts",
+            json!({"metadata": {"name": "race-sa", "annotations": {"eks.amazonaws.com/role-arn": ARN}}}),
+        )
+        .await;
+    }
+    let env = api.pod_env("right-after").await;
+    assert_eq!(env.contains(&"AWS_ROLE_ARN".to_owned()), mutated, "{env:?}");
     sim.shutdown().await;
 }

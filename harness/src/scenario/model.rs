@@ -347,6 +347,9 @@ pub enum Action {
     ExpectServiceAccounts(ExpectServiceAccounts),
     /// `expect_pods`: the components' pods carry (or lack) env vars, volume and mount.
     ExpectPods(ExpectPods),
+    /// `expect_credentials`: the credentials the AWS SDK in each component's pods would use
+    /// come from IRSA with the documented role (not EKS Pod Identity, not static keys) (R5).
+    ExpectCredentials(ExpectCredentials),
     /// `assume_role`: get a token for a ServiceAccount and call STS with it.
     AssumeRole(AssumeRole),
     /// `create_service_account`: a plain ServiceAccount outside the platform (e.g. for R12's
@@ -383,6 +386,7 @@ impl Action {
             Action::UpdateDeployment(_) => "update_deployment",
             Action::ExpectServiceAccounts(_) => "expect_service_accounts",
             Action::ExpectPods(_) => "expect_pods",
+            Action::ExpectCredentials(_) => "expect_credentials",
             Action::AssumeRole(_) => "assume_role",
             Action::CreateServiceAccount(_) => "create_service_account",
             Action::DeleteDeployment(_) => "delete_deployment",
@@ -457,6 +461,17 @@ pub struct ExpectPods {
     pub env_absent: Vec<Template>,
     /// The projected token volume every pod must (or must not) have.
     pub token_volume: Option<TokenVolumeExpectation>,
+}
+
+/// Fields of `expect_credentials`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectCredentials {
+    /// Release name.
+    pub release: Template,
+    /// Components whose rolled-out pods are checked.
+    pub components: Vec<Component>,
+    /// The role IRSA must give them.
+    pub role: Template,
 }
 
 /// What the projected service-account token volume must look like.

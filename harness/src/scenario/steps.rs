@@ -7,10 +7,10 @@ use super::decode::{Ctx, Fields, Scope, is_null};
 use super::error::{did_you_mean, one_of};
 use super::model::{
     Action, Actor, AdvanceClock, AnnotateServiceAccount, AssumeRole, Component, CreateDeployment,
-    CreatePod, CreateServiceAccount, DeleteDeployment, Executor, Expect, ExpectDeploymentConfig,
-    ExpectPackages, ExpectPod, ExpectPods, ExpectServerVersion, ExpectServiceAccounts, KubeVersion,
-    MinVersion, PlatformErrorKind, RoleInput, Step, Template, TokenSource, TokenTamper,
-    TokenVolumeExpectation, UpdateDeployment,
+    CreatePod, CreateServiceAccount, DeleteDeployment, Executor, Expect, ExpectCredentials,
+    ExpectDeploymentConfig, ExpectPackages, ExpectPod, ExpectPods, ExpectServerVersion,
+    ExpectServiceAccounts, KubeVersion, MinVersion, PlatformErrorKind, RoleInput, Step, Template,
+    TokenSource, TokenTamper, TokenVolumeExpectation, UpdateDeployment,
 };
 use super::model::{S3Access, S3Action, S3Expect, S3Operation};
 use super::yaml::{Node, NodeKind};
@@ -22,6 +22,7 @@ pub const STEP_KINDS: &[&str] = &[
     "delete_deployment",
     "expect_service_accounts",
     "expect_pods",
+    "expect_credentials",
     "assume_role",
     "create_service_account",
     "expect_server_version",
@@ -181,6 +182,10 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node) -> Option<Step> {
             ],
             ExpectScope::SuccessOnly,
         ),
+        "expect_credentials" => (
+            &["release", "components", "role", "timeout", "expect"],
+            ExpectScope::SuccessOnly,
+        ),
         "assume_role" => (
             &[
                 "release",
@@ -259,6 +264,7 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node) -> Option<Step> {
         "delete_deployment" => delete_deployment(ctx, &fields),
         "expect_service_accounts" => expect_service_accounts(ctx, &fields),
         "expect_pods" => expect_pods(ctx, &fields),
+        "expect_credentials" => expect_credentials(ctx, &fields),
         "assume_role" => assume_role(ctx, &fields),
         "expect_server_version" => expect_server_version(ctx, &fields),
         "expect_deployment_config" => expect_deployment_config(ctx, &fields),
@@ -533,6 +539,17 @@ fn expect_pods(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
         env: env?,
         env_absent: env_absent?,
         token_volume: token_volume?,
+    }))
+}
+
+fn expect_credentials(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let release = required_template(ctx, fields, "release");
+    let components = components(ctx, fields);
+    let role = required_template(ctx, fields, "role");
+    Some(Action::ExpectCredentials(ExpectCredentials {
+        release: release?,
+        components: components?,
+        role: role?,
     }))
 }
 

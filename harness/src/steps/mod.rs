@@ -8,6 +8,7 @@ mod create_deployment;
 mod create_pod;
 mod create_service_account;
 mod delete_deployment;
+mod expect_credentials;
 mod expect_deployment_config;
 mod expect_packages;
 mod expect_pod;
@@ -210,6 +211,7 @@ pub async fn run(
                 expect_service_accounts::run(ctx, s, timeout, log).await
             }
             Action::ExpectPods(s) => expect_pods::run(ctx, s, timeout, log).await,
+            Action::ExpectCredentials(s) => expect_credentials::run(ctx, s, timeout, log).await,
             Action::AssumeRole(s) => assume_role::run(ctx, s, &step.expect, timeout, log).await,
             Action::CreateServiceAccount(s) => create_service_account::run(ctx, s, log).await,
             Action::ExpectServerVersion(s) => expect_server_version::run(ctx, s, log).await,

@@ -231,22 +231,27 @@ impl Assembly<'_> {
 
     /// STS/IAM of the profile, started if it runs as a child process.
     async fn aws(&mut self, sim: Option<&rolecheck_sim::Endpoints>) -> Result<Aws, TargetError> {
-        let local = |url: String, region: String| {
+        let local_with = |url: String, region: String, key: &StaticKey| {
             let endpoint = AwsEndpoint {
                 url: Some(url),
                 region,
             };
-            // The sim and the stand-ins accept any static credentials.
-            let iam = IamDriver::with_static_credentials(
-                &endpoint,
-                "AKIAROLECHECKSETUP",
-                "rolecheck-setup-secret",
-            );
+            let iam = IamDriver::with_static_credentials(&endpoint, &key.id, &key.secret);
             Aws { endpoint, iam }
         };
+        // The stand-ins accept any static credentials.
+        let local = |url: String, region: String| local_with(url, region, &StaticKey::stand_in());
         match &self.profile.aws {
             AwsSource::Sim => match sim {
-                Some(e) => Ok(local(e.aws_url.clone(), e.region.clone())),
+                // The sim checks IAM signatures against its administrator's key.
+                Some(e) => Ok(local_with(
+                    e.aws_url.clone(),
+                    e.region.clone(),
+                    &StaticKey {
+                        id: e.aws_access_key_id.clone(),
+                        secret: e.aws_secret_access_key.clone(),
+                    },
+                )),
                 None => Err(self.unsupported("the sim is not running")),
             },
             AwsSource::Moto { venv, region } => {
@@ -277,7 +282,11 @@ impl Assembly<'_> {
                      point the profile at it with `start: external`",
                 )),
             },
-            AwsSource::Endpoint { url, region } => Ok(local(url.clone(), region.clone())),
+            AwsSource::Endpoint { url, region } => Ok(local_with(
+                url.clone(),
+                region.clone(),
+                &StaticKey::from_env_or_stand_in(),
+            )),
             AwsSource::RealAws { region } => {
                 let iam = IamDriver::from_default_chain(region.as_deref()).await;
                 let region = match region {
@@ -463,6 +472,36 @@ async fn default_region() -> Option<String> {
         .load()
         .await;
     shared.region().map(|r| r.as_ref().to_owned())
+}
+
+/// Static credentials for a local AWS endpoint.
+pub(crate) struct StaticKey {
+    /// Access key id.
+    pub id: String,
+    /// Secret access key.
+    pub secret: String,
+}
+
+impl StaticKey {
+    /// What moto and LocalStack accept (any key).
+    pub(crate) fn stand_in() -> Self {
+        Self {
+            id: "AKIAROLECHECKSETUP".to_owned(),
+            secret: "rolecheck-setup-secret".to_owned(),
+        }
+    }
+
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` when both are set (e.g. from
+    /// `rolecheck sim serve --env-file`, whose IAM checks signatures), else the stand-in key.
+    pub(crate) fn from_env_or_stand_in() -> Self {
+        match (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Ok(id), Ok(secret)) if !id.is_empty() && !secret.is_empty() => Self { id, secret },
+            _ => Self::stand_in(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -78,14 +78,17 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
             endpoint: Some(url),
             region,
             ..
-        } => Some(IamDriver::with_static_credentials(
-            &AwsEndpoint {
-                url: Some(url.clone()),
-                region: region.clone(),
-            },
-            "AKIAROLECHECKGC",
-            "rolecheck-gc-secret",
-        )),
+        } => {
+            let key = super::assemble::StaticKey::from_env_or_stand_in();
+            Some(IamDriver::with_static_credentials(
+                &AwsEndpoint {
+                    url: Some(url.clone()),
+                    region: region.clone(),
+                },
+                &key.id,
+                &key.secret,
+            ))
+        }
         AwsSource::RealAws { region } => {
             let lines = super::interlock::announce(profile).await?;
             eprintln!("{lines}");

@@ -5,8 +5,8 @@
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use serde_json::{Value, json};
 
-use super::meta::{self, is_dns_subdomain};
-use super::{ApiError, ApiServer, Resource, key};
+use super::meta;
+use super::{ApiError, ApiServer, Resource, key, validation};
 use crate::webhook;
 
 /// Where pods are "scheduled".
@@ -40,6 +40,8 @@ pub(super) fn create(
         }
     }
 
+    validation::decode_metadata(resource, &object)?;
+
     let namespace = if resource.namespaced() {
         let body_ns = meta::namespace_of(&object).to_owned();
         let ns = match namespace {
@@ -70,15 +72,10 @@ pub(super) fn create(
             }
         },
     };
-    if !is_dns_subdomain(&name) {
-        return Err(ApiError::invalid(
-            resource,
-            &name,
-            format!(
-                "metadata.name: Invalid value: {name:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
-            ),
-        ));
+    if let Some(m) = meta::meta_mut(&mut object) {
+        m.insert("name".to_owned(), json!(name));
     }
+    validation::validate_metadata(resource, &object)?;
 
     let mut txn = api.store.lock();
     if let Some(ns) = &namespace
@@ -137,7 +134,10 @@ pub(super) fn create(
     let stored = txn.insert(resource, object_key.clone(), object);
 
     match resource {
-        Resource::ServiceAccount => api.remember_sa(object_key, Some(stored.clone())),
+        Resource::ServiceAccount => {
+            api.remember_sa(object_key, Some(stored.clone()));
+            api.shadow_with_pod_identity(&stored);
+        }
         // The ServiceAccount controller gives every namespace its `default` account.
         Resource::Namespace => {
             let sa_key = (name.clone(), "default".to_owned());
@@ -263,7 +263,7 @@ fn admit_pod(
     let seen = api
         .webhook_view_of_sa(state, &sa_key)
         .and_then(|v| serde_json::from_value::<ServiceAccount>(v).ok());
-    webhook::mutate(&mut pod, seen.as_ref(), &api.options.webhook());
+    webhook::mutate(&mut pod, seen.as_ref(), &api.webhook_options());
 
     let mut object = serde_json::to_value(&pod)
         .map_err(|e| ApiError::bad_request(format!("encoding the pod: {e}")))?;
@@ -358,7 +358,7 @@ pub(super) fn mutate_existing_pods(api: &ApiServer, old_sa: &Value, new_sa: &Val
             .and_then(|s| s.service_account_name.as_deref())
             == Some(sa_name.as_str());
         if runs_under
-            && webhook::mutate(&mut pod, Some(&sa), &api.options.webhook())
+            && webhook::mutate(&mut pod, Some(&sa), &api.webhook_options())
             && let Ok(mutated) = serde_json::to_value(&pod)
         {
             let pod_key = (ns.clone(), meta::name_of(&object).to_owned());

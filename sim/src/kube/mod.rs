@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::SimConfig;
+use crate::eks::Associations;
 use crate::faults::{Fault, FaultSet};
 use crate::oidc::Issuer;
 use crate::webhook::WebhookOptions;
@@ -46,6 +47,7 @@ mod status;
 pub mod store;
 pub mod table;
 mod token;
+pub mod validation;
 mod watch;
 
 pub use patch::PatchKind;
@@ -62,6 +64,12 @@ pub struct KubeOptions {
     /// Webhook: how far its view of ServiceAccounts lags behind the API server (the
     /// informer-cache race); zero turns the race off. See [`SimConfig::webhook_lookup_delay`].
     pub webhook_lookup_delay: Duration,
+    /// Webhook: its ServiceAccount lookup grace period. See [`SimConfig::webhook_lookup_grace`].
+    pub webhook_lookup_grace: Duration,
+    /// The cluster's AWS account (Pod Identity association ARNs).
+    pub account_id: String,
+    /// The cluster's AWS region.
+    pub region: String,
     /// Webhook: region injected as AWS_REGION/AWS_DEFAULT_REGION, if any.
     pub webhook_default_region: Option<String>,
     /// Webhook: inject AWS_STS_REGIONAL_ENDPOINTS=regional by default.
@@ -75,17 +83,22 @@ impl KubeOptions {
             faults: config.faults.clone(),
             pod_start_delay: config.pod_start_delay,
             webhook_lookup_delay: config.webhook_lookup_delay,
+            webhook_lookup_grace: config.webhook_lookup_grace,
+            account_id: config.account_id.clone(),
+            region: config.region.clone(),
             webhook_default_region: config.webhook_default_region.clone(),
             webhook_sts_regional_endpoints: config.webhook_sts_regional_endpoints,
         }
     }
 
-    /// The webhook's settings.
+    /// The webhook's settings (without Pod Identity associations: see
+    /// [`ApiServer::webhook_options`]).
     pub fn webhook(&self) -> WebhookOptions {
         WebhookOptions {
             default_region: self.webhook_default_region.clone(),
             sts_regional_endpoints: self.webhook_sts_regional_endpoints,
             faults: self.faults.clone(),
+            ..WebhookOptions::default()
         }
     }
 }
@@ -147,6 +160,8 @@ pub struct ApiServer {
     sa_history: Mutex<HashMap<Key, SaVersions>>,
     /// Cancelled when the sim stops: ends open watches.
     shutdown: CancellationToken,
+    /// The cluster's EKS Pod Identity associations (read by the webhook).
+    associations: Arc<Associations>,
 }
 
 impl std::fmt::Debug for ApiServer {
@@ -171,11 +186,12 @@ impl ApiServer {
     /// `kube-system`, `kube-public`, `kube-node-lease`) and their `default` ServiceAccounts.
     pub fn new(options: KubeOptions, issuer: Arc<Issuer>) -> Arc<Self> {
         let api = Arc::new(Self {
-            options,
             issuer,
             store: Store::new(),
             sa_history: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
+            associations: Arc::new(Associations::new(&options.account_id, &options.region)),
+            options,
         });
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let created = api.create(Resource::Namespace, None, json!({"metadata": {"name": ns}}));
@@ -189,6 +205,52 @@ impl ApiServer {
     /// The options the server runs with.
     pub fn options(&self) -> &KubeOptions {
         &self.options
+    }
+
+    /// The cluster's EKS Pod Identity associations.
+    pub fn associations(&self) -> &Arc<Associations> {
+        &self.associations
+    }
+
+    /// The webhook's settings now: the flags, and the associations as its
+    /// container-credentials config.
+    pub fn webhook_options(&self) -> WebhookOptions {
+        let mut options = self.options.webhook();
+        options.container_credentials.identities = self.associations.identities();
+        options
+    }
+
+    /// Fault [`Fault::PodIdentityShadowsRole`]: a ServiceAccount that carries the role
+    /// annotation also gets an EKS Pod Identity association (with another role), as on a
+    /// cluster where someone set up Pod Identity for the same workloads.
+    fn shadow_with_pod_identity(&self, sa: &Value) {
+        if !self.options.faults.has(Fault::PodIdentityShadowsRole) {
+            return;
+        }
+        let Some(role) =
+            meta::annotation(sa, "eks.amazonaws.com/role-arn").filter(|r| !r.is_empty())
+        else {
+            return;
+        };
+        let account = role
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(self.options.account_id.as_str());
+        let (namespace, name) = (meta::namespace_of(sa), meta::name_of(sa));
+        if self
+            .associations
+            .list(Some(namespace), Some(name))
+            .is_empty()
+        {
+            let shadow = format!("arn:aws:iam::{account}:role/eks-pod-identity-{name}");
+            if let Err(err) = self
+                .associations
+                .create(namespace, name, &shadow, self.issuer.now())
+            {
+                tracing::warn!(%err, namespace, name, "creating the shadowing association");
+            }
+        }
     }
 
     /// The service-account token issuer.
@@ -362,6 +424,10 @@ impl ApiServer {
                 None => map.remove("status"),
             };
         }
+        if part == Part::Main {
+            validation::decode_metadata(resource, &new)?;
+            validation::immutable_fields(resource, old, &new)?;
+        }
         if let Some(map) = new.as_object_mut() {
             map.insert("kind".to_owned(), json!(resource.kind()));
             map.insert("apiVersion".to_owned(), json!(resource.api_version()));
@@ -392,6 +458,9 @@ impl ApiServer {
         if new == *old {
             return Ok(old.clone());
         }
+        if part == Part::Main {
+            validation::validate_metadata(resource, &new)?;
+        }
         if resource.tracks_generation() && new.get("spec") != old.get("spec") {
             let generation = meta::int_at(old, "/metadata/generation").unwrap_or(0) + 1;
             if let Some(meta) = meta::meta_mut(&mut new) {
@@ -412,6 +481,7 @@ impl ApiServer {
         let stored = txn.update(resource, key.clone(), new);
         if resource == Resource::ServiceAccount {
             self.remember_sa(key, Some(stored.clone()));
+            self.shadow_with_pod_identity(&stored);
         }
         Ok(stored)
     }
@@ -494,7 +564,19 @@ impl ApiServer {
     ///
     /// Time is the sim clock's (the one `/_sim/clock` moves), so a test can let the lag
     /// pass by advancing the clock instead of sleeping.
+    ///
+    /// With a lookup grace period, a ServiceAccount missing from that view is fetched from
+    /// the API server, as the real webhook does when it waits for it.
     fn webhook_view_of_sa(&self, state: &store::State, key: &Key) -> Option<Value> {
+        let cached = self.cached_sa(state, key);
+        if cached.is_none() && !self.options.webhook_lookup_grace.is_zero() {
+            return state.get(Resource::ServiceAccount, key).cloned();
+        }
+        cached
+    }
+
+    /// The webhook's informer cache: the ServiceAccount as it was `webhook_lookup_delay` ago.
+    fn cached_sa(&self, state: &store::State, key: &Key) -> Option<Value> {
         let delay = self.options.webhook_lookup_delay;
         if delay.is_zero() {
             return state.get(Resource::ServiceAccount, key).cloned();

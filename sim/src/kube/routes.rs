@@ -270,6 +270,7 @@ fn dispatch(
                     return Err(ApiError::method_not_allowed());
                 }
                 let object = json_body(body)?;
+                strict_fields(resource, query, &object)?;
                 let created = api.create(resource, namespace.as_deref(), object)?;
                 Ok(json_response(StatusCode::CREATED, created))
             }
@@ -306,10 +307,21 @@ fn dispatch(
                     }
                     object
                 }
-                Method::PUT => api.replace(resource, ns, &name, json_body(body)?, part)?,
+                Method::PUT => {
+                    let object = json_body(body)?;
+                    strict_fields(resource, query, &object)?;
+                    api.replace(resource, ns, &name, object, part)?
+                }
                 Method::PATCH => {
                     let kind = PatchKind::from_content_type(content_type(headers))?;
-                    api.patch(resource, ns, &name, kind, &json_body(body)?, part)?
+                    let patch = json_body(body)?;
+                    if wants_strict(query)? {
+                        // The fields that count are those of the patched object.
+                        let mut preview = api.get(resource, ns, &name)?;
+                        kind.apply(&mut preview, &patch)?;
+                        strict_fields(resource, query, &preview)?;
+                    }
+                    api.patch(resource, ns, &name, kind, &patch, part)?
                 }
                 Method::DELETE if part == Part::Main => api.delete(resource, ns, &name)?,
                 _ => return Err(ApiError::method_not_allowed()),
@@ -330,6 +342,59 @@ fn table_request(
     IncludeObject::parse(query.get("includeObject").map(String::as_str)).map(Some)
 }
 
+/// `fieldValidation`: `Strict` refuses a body with fields the resource does not have (400,
+/// `strict decoding error: unknown field "spec.x"`); `Ignore` and `Warn` (the default) accept
+/// it; anything else is refused.
+fn strict_fields(
+    resource: Resource,
+    query: &HashMap<String, String>,
+    body: &Value,
+) -> Result<(), ApiError> {
+    if !wants_strict(query)? {
+        return Ok(());
+    }
+    let unknown = super::validation::unknown_fields(resource, body);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
+    Err(ApiError::bad_request(format!(
+        "strict decoding error: {}",
+        listed.join(", ")
+    )))
+}
+
+/// Whether `fieldValidation` asks for `Strict` (an unknown value is refused).
+fn wants_strict(query: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match query.get("fieldValidation").map(String::as_str) {
+        None | Some("" | "Ignore" | "Warn") => Ok(false),
+        Some("Strict") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "fieldValidation: Invalid value: {other:?}: must be one of Ignore, Warn, Strict"
+        ))),
+    }
+}
+
+/// `timeoutSeconds` decoded as the API server decodes list options (a Go `int64`; a
+/// negative value ends a watch at once).
+fn timeout_seconds(query: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
+    match query.get("timeoutSeconds") {
+        None => Ok(None),
+        Some(v) => v.parse::<i64>().map(Some).map_err(|e| {
+            let why = match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    "value out of range"
+                }
+                _ => "invalid syntax",
+            };
+            ApiError::bad_request(format!("strconv.ParseInt: parsing {v:?}: {why}"))
+        }),
+    }
+}
+
 fn is_true(v: Option<&String>) -> bool {
     v.is_some_and(|v| v == "true" || v == "1")
 }
@@ -344,6 +409,7 @@ fn collection_get(
     let table = table_request(query, headers)?;
     let labels = LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?;
     let fields = FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str))?;
+    let timeout_seconds = timeout_seconds(query)?;
     if is_true(query.get("watch")) {
         let resource_version =
             match query.get("resourceVersion").filter(|v| !v.is_empty()) {
@@ -352,10 +418,9 @@ fn collection_get(
                     ApiError::bad_request(format!("invalid resource version {v:?}"))
                 })?),
             };
-        let timeout = query
-            .get("timeoutSeconds")
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
+        let timeout = timeout_seconds.map_or(DEFAULT_WATCH_TIMEOUT, |s| {
+            Duration::from_secs(u64::try_from(s).unwrap_or(0))
+        });
         let req = WatchRequest {
             resource,
             namespace,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::ApiError;
+use super::{ApiError, validation};
 
 /// One requirement of a label selector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,10 +41,31 @@ fn split_top_level(s: &str) -> Vec<&str> {
     parts
 }
 
-fn valid_key(k: &str) -> bool {
-    !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+/// The key and value checks of the API server's selector parser: keys are qualified names,
+/// values label values.
+fn check_requirement(req: &Requirement) -> Result<(), ApiError> {
+    let (key, values): (&String, Vec<&String>) = match req {
+        Requirement::Equals(k, v) | Requirement::NotEquals(k, v) => (k, vec![v]),
+        Requirement::In(k, vs) | Requirement::NotIn(k, vs) => (k, vs.iter().collect()),
+        Requirement::Exists(k) | Requirement::NotExists(k) => (k, Vec::new()),
+    };
+    let key_errors = validation::qualified_name(key);
+    if !key_errors.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "unable to parse requirement: key: Invalid value: {key:?}: {}",
+            key_errors.join("; ")
+        )));
+    }
+    for (i, value) in values.into_iter().enumerate() {
+        let errors = validation::label_value(value);
+        if !errors.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "unable to parse requirement: values[{i}][{key}]: Invalid value: {value:?}: {}",
+                errors.join("; ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn parse_set(rest: &str, raw: &str) -> Result<BTreeSet<String>, ApiError> {
@@ -52,12 +73,14 @@ fn parse_set(rest: &str, raw: &str) -> Result<BTreeSet<String>, ApiError> {
         .trim()
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
+        .filter(|inner| !inner.contains(['(', ')']))
         .ok_or_else(|| bad_selector(raw))?;
-    Ok(inner
-        .split(',')
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .collect())
+    let values: Vec<String> = inner.split(',').map(|v| v.trim().to_owned()).collect();
+    // `in ()` and `in (a,,b)` are refused like the API server's parser does.
+    if values.iter().any(String::is_empty) {
+        return Err(bad_selector(raw));
+    }
+    Ok(values.into_iter().collect())
 }
 
 fn bad_selector(raw: &str) -> ApiError {
@@ -88,17 +111,7 @@ impl LabelSelector {
             } else {
                 Requirement::Exists(part.to_owned())
             };
-            let key = match &req {
-                Requirement::Equals(k, _)
-                | Requirement::NotEquals(k, _)
-                | Requirement::In(k, _)
-                | Requirement::NotIn(k, _)
-                | Requirement::Exists(k)
-                | Requirement::NotExists(k) => k,
-            };
-            if !valid_key(key) {
-                return Err(bad_selector(raw));
-            }
+            check_requirement(&req)?;
             reqs.push(req);
         }
         Ok(Self(reqs))
@@ -221,8 +234,38 @@ mod tests {
     #[rstest]
     #[case("app in (a")]
     #[case("a b=c")]
+    #[case("bad key!=x")]
+    #[case("a=b=c")]
+    #[case("=x")]
+    #[case("a=bad value")]
+    #[case("a in ()")]
+    #[case("a in (b,,c)")]
+    #[case("a in ((b))")]
+    #[case("a/b/c")]
+    #[case("!")]
+    #[case(",,=")]
     fn bad_label_selectors(#[case] selector: &str) {
-        assert_eq!(LabelSelector::parse(selector).unwrap_err().code, 400);
+        let err = LabelSelector::parse(selector).unwrap_err();
+        assert_eq!(
+            (err.code, err.reason.as_str()),
+            (400, "BadRequest"),
+            "{selector}"
+        );
+        assert!(
+            err.message.starts_with("unable to parse requirement: "),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn bad_keys_are_named_like_the_api_server() {
+        let err = LabelSelector::parse("bad key=x").unwrap_err();
+        assert!(
+            err.message.starts_with("unable to parse requirement: key: Invalid value: \"bad key\": name part must consist of"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -143,8 +143,9 @@ pub fn authenticate(
     })
 }
 
-/// Evaluates the assumed role's identity (inline) policies for `action` on `resource`. A
-/// role deleted since the credentials were issued has no policies left, so nothing is allowed.
+/// Evaluates the assumed role's identity (inline) policies for `action` on `resource`, and
+/// the session policy passed to the assume call, if any (both must allow). A role deleted
+/// since the credentials were issued has no policies left, so nothing is allowed.
 pub fn authorize(state: &AwsState, session: &Session, action: &str, resource: &str) -> Decision {
     let Some(role) = state.iam().role_by_arn(&session.role_arn) else {
         return Decision::ImplicitDeny;
@@ -167,9 +168,14 @@ pub fn authorize(state: &AwsState, session: &Session, action: &str, resource: &s
         .into_iter()
         .collect(),
     };
-    evaluate_all(
+    let by_role = evaluate_all(
         role.inline_policies.values(),
         &request,
         &EvalOptions::default(),
-    )
+    );
+    // A session policy can only narrow what the role allows (the intersection).
+    match (&session.session_policy, by_role) {
+        (Some(policy), Decision::Allow) => policy.evaluate(&request, &EvalOptions::default()),
+        _ => by_role,
+    }
 }

@@ -12,7 +12,7 @@ use super::sessions::{Session, new_credentials};
 use super::sigv4::{Authorization, SigV4Error, SignedRequest};
 use super::verify::{TokenError, WebIdentityToken};
 use crate::faults::Fault;
-use crate::iam::{Decision, EvalOptions, RequestContext};
+use crate::iam::{Decision, EvalOptions, PolicyDocument, PolicyKind, RequestContext};
 
 /// The STS actions this endpoint serves.
 pub const ACTIONS: &[&str] = &["AssumeRoleWithWebIdentity", "GetCallerIdentity"];
@@ -36,6 +36,7 @@ struct AssumeParams<'a> {
     session_name: &'a str,
     token: &'a str,
     duration: Option<u32>,
+    session_policy: Option<PolicyDocument>,
 }
 
 fn length_error(value: &str, member: &str, min: usize, max: usize) -> Option<AwsError> {
@@ -108,8 +109,39 @@ impl<'a> AssumeParams<'a> {
             session_name,
             token,
             duration,
+            session_policy: session_policy(params)?,
         })
     }
+}
+
+/// The maximum plain-text size of an inline session policy.
+const SESSION_POLICY_MAX: usize = 2048;
+
+/// The `Policy` session parameter, parsed (`None`: absent). Managed session policies
+/// (`PolicyArns`) are refused: the sim has no managed policies to attach, as AWS refuses an
+/// ARN that does not exist.
+fn session_policy(params: &Params) -> Result<Option<PolicyDocument>, AwsError> {
+    if let Some(arn) = params
+        .list("PolicyArns")
+        .first()
+        .cloned()
+        .or_else(|| params.get("PolicyArns.member.1.arn").map(str::to_owned))
+    {
+        return Err(AwsError::new(
+            "MalformedPolicyDocument",
+            StatusCode::BAD_REQUEST,
+            format!("Policy {arn} does not exist or is not attachable."),
+        ));
+    }
+    let Some(text) = params.get("Policy") else {
+        return Ok(None);
+    };
+    if let Some(err) = length_error(text, "policy", 1, SESSION_POLICY_MAX) {
+        return Err(err);
+    }
+    PolicyDocument::parse(text, PolicyKind::Permission)
+        .map(Some)
+        .map_err(|e| AwsError::new("MalformedPolicyDocument", StatusCode::BAD_REQUEST, e.0))
 }
 
 /// `AssumeRoleWithWebIdentity`.
@@ -213,6 +245,7 @@ pub(crate) fn assume_role_with_web_identity(
         assumed_role_id: format!("{}:{}", role.role_id, request.session_name),
         account: state.iam.account().to_owned(),
         expiration: now + TimeDelta::seconds(i64::from(duration)),
+        session_policy: request.session_policy.clone(),
     };
     state.sessions.insert(session.clone());
 
@@ -288,6 +321,33 @@ pub(crate) fn authenticate(
         ));
     }
     Ok(session)
+}
+
+/// IAM requests: signed (SigV4, service `iam`) with the administrator's access key. STS
+/// session credentials are known but not allowed to call IAM (the assumed roles have no IAM
+/// permissions); any other key is unknown.
+pub(crate) fn authenticate_admin(
+    state: &AwsState,
+    request: &SignedRequest<'_>,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AwsError> {
+    let auth = Authorization::from_headers(request.headers)?;
+    let admin = state.admin_key();
+    if auth.access_key == admin.access_key_id {
+        if auth.service != "iam" {
+            return Err(SigV4Error::Mismatch.into());
+        }
+        return Ok(request.verify(&auth, &admin.secret_access_key)?);
+    }
+    if state.sessions.get(&auth.access_key).is_some() {
+        let session = authenticate(state, request, now)?;
+        return Err(AwsError::access_denied(format!(
+            "User: {} is not authorized to perform: iam:{action} because no identity-based policy allows the iam:{action} action",
+            session.assumed_role_arn
+        )));
+    }
+    Err(invalid_client_token())
 }
 
 /// `GetCallerIdentity`.

@@ -19,6 +19,7 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 
 use crate::config::SimConfig;
+use crate::eks::Associations;
 use crate::faults::FaultSet;
 use crate::iam::Iam;
 use crate::oidc::Issuer;
@@ -39,6 +40,29 @@ pub struct AwsState {
     sessions: Sessions,
     buckets: Buckets,
     clock: Clock,
+    associations: Option<Arc<Associations>>,
+    admin: AdminKey,
+}
+
+/// The long-term access key of the account's administrator: what IAM requests must be
+/// signed with (the sim has no IAM users; this one stands for the operator's credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminKey {
+    /// `AKIA…` access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: String,
+}
+
+impl AdminKey {
+    /// A fresh random key.
+    pub fn random() -> Self {
+        let (_, secret, _) = sessions::new_credentials();
+        Self {
+            access_key_id: crate::iam::store::unique_id("AKIA", 16),
+            secret_access_key: secret,
+        }
+    }
 }
 
 impl AwsState {
@@ -57,6 +81,8 @@ impl AwsState {
             sessions: Sessions::default(),
             buckets: Buckets::new("us-east-1", &[]),
             clock: Arc::new(Utc::now),
+            associations: None,
+            admin: AdminKey::random(),
         }
     }
 
@@ -70,6 +96,17 @@ impl AwsState {
     pub fn with_buckets(mut self, buckets: Buckets) -> Self {
         self.buckets = buckets;
         self
+    }
+
+    /// Serves the EKS Pod Identity API (`/clusters/...`) from these associations.
+    pub fn with_associations(mut self, associations: Arc<Associations>) -> Self {
+        self.associations = Some(associations);
+        self
+    }
+
+    /// The administrator's access key, which IAM requests must be signed with.
+    pub fn admin_key(&self) -> &AdminKey {
+        &self.admin
     }
 
     /// The IAM behind this endpoint.
@@ -100,6 +137,13 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(associations) = state
+        .associations
+        .as_ref()
+        .filter(|_| crate::eks::api::is_eks_request(&uri))
+    {
+        return crate::eks::api::handle(associations, &method, &uri, &body, (state.clock)());
+    }
     if crate::s3::is_s3_request(&uri) {
         let now = (state.clock)();
         return crate::s3::handle(&state, &method, &uri, &headers, body, now);
@@ -144,20 +188,19 @@ async fn dispatch(
         );
     }
     let now = (state.clock)();
+    let request = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        headers: &headers,
+        body: &body,
+    };
     let result = match service {
-        Service::Iam => crate::iam::api::handle(&state.iam, &action, &params),
+        Service::Iam => api::authenticate_admin(&state, &request, &action, now)
+            .and_then(|()| crate::iam::api::handle(&state.iam, &action, &params)),
         Service::Sts => match action.as_str() {
             "AssumeRoleWithWebIdentity" => api::assume_role_with_web_identity(&state, &params, now),
-            _ => {
-                let request = SignedRequest {
-                    method: method.as_str(),
-                    path: uri.path(),
-                    query: uri.query().unwrap_or_default(),
-                    headers: &headers,
-                    body: &body,
-                };
-                api::get_caller_identity(&state, &request, now)
-            }
+            _ => api::get_caller_identity(&state, &request, now),
         },
     };
     match result {

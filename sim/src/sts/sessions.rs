@@ -8,10 +8,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
+use crate::iam::PolicyDocument;
 use crate::iam::store::unique_id;
 
 /// One set of temporary credentials and who they stand for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     /// `ASIA…` access key id.
     pub access_key_id: String,
@@ -29,6 +30,9 @@ pub struct Session {
     pub account: String,
     /// When the credentials stop working.
     pub expiration: DateTime<Utc>,
+    /// The `Policy` passed to the assume call: the session may do only what both the role's
+    /// policies and this policy allow.
+    pub session_policy: Option<PolicyDocument>,
 }
 
 /// Fresh random credential material: access key id, secret, session token.
@@ -86,6 +90,7 @@ mod tests {
             assumed_role_id: "AROAX:s".to_owned(),
             account: "1".to_owned(),
             expiration: DateTime::<Utc>::MIN_UTC,
+            session_policy: None,
         };
         sessions.insert(session.clone());
         assert_eq!(sessions.get(&key), Some(session));

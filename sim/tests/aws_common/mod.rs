@@ -40,8 +40,8 @@ impl Env {
                 .region(aws_sdk_iam::config::Region::new(ep.region.clone()))
                 .endpoint_url(&ep.aws_url)
                 .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                    "AKIAEXAMPLEADMIN",
-                    "admin-secret",
+                    &ep.aws_access_key_id,
+                    &ep.aws_secret_access_key,
                     None,
                     None,
                     "test",
@@ -126,6 +126,15 @@ impl Env {
     /// Assumes the documented role with a token of `astronomer-x/worker`; returns the
     /// temporary credentials.
     pub async fn assume(&self) -> Credentials {
+        self.assume_with_policy(None)
+            .await
+            .expect("AssumeRoleWithWebIdentity")
+    }
+
+    /// Assumes the documented role with an optional `Policy` session parameter; returns the
+    /// credentials or STS's error code.
+    pub async fn assume_with_policy(&self, policy: Option<&str>) -> Result<Credentials, String> {
+        use aws_sdk_sts::error::ProvideErrorMetadata as _;
         let token = self.service_account_token("astronomer-x", "worker").await;
         let ep = self.endpoints();
         let sts = aws_sdk_sts::Client::from_conf(
@@ -141,17 +150,18 @@ impl Env {
             .role_arn(&self.role_arn)
             .role_session_name("s3-test")
             .web_identity_token(token)
+            .set_policy(policy.map(str::to_owned))
             .send()
             .await
-            .expect("AssumeRoleWithWebIdentity");
+            .map_err(|e| e.code().unwrap_or("<no code>").to_owned())?;
         let c = out.credentials().expect("credentials");
-        Credentials::new(
+        Ok(Credentials::new(
             c.access_key_id(),
             c.secret_access_key(),
             Some(c.session_token().to_owned()),
             None,
             "assumed-role",
-        )
+        ))
     }
 
     /// An S3 client for the sim (path style) with `credentials`.
