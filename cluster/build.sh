@@ -10,7 +10,7 @@ HERE=$(dirname "$(readlink -f "$0")")
 
 apt_need golang-go golang-github-modern-go-reflect2-dev etcd-server containerd runc \
   containernetworking-plugins debootstrap gcc libc6-dev openssl curl util-linux iproute2 \
-  python3 ca-certificates
+  python3 python3-venv ca-certificates
 
 mkdir -p "$CACHE/bin"
 missing=()
