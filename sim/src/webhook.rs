@@ -983,6 +983,38 @@ mod tests {
         assert_eq!(parse_go_bool(text), expected);
     }
 
+    /// What the webhook does not touch stays as it was: probes (gRPC included), security
+    /// contexts, a restartable init container's policy.
+    #[test]
+    fn other_container_fields_are_kept() {
+        let spec = json!({
+            "initContainers": [{"name": "proxy", "restartPolicy": "Always"}],
+            "containers": [{"name": "app", "image": "airflow",
+                "readinessProbe": {"grpc": {"port": 5000}},
+                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}],
+        });
+        let account = sa(json!({"eks.amazonaws.com/role-arn": ARN}));
+        let mut p = pod(json!({}), spec);
+        assert!(mutate(&mut p, Some(&account), &WebhookOptions::default()));
+        let after = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            after["spec"]["containers"][0]["readinessProbe"],
+            json!({"grpc": {"port": 5000}})
+        );
+        assert_eq!(
+            after["spec"]["containers"][0]["securityContext"],
+            json!({"seccompProfile": {"type": "RuntimeDefault"}})
+        );
+        assert_eq!(
+            after["spec"]["initContainers"][0]["restartPolicy"],
+            "Always"
+        );
+        assert_eq!(
+            after["spec"]["initContainers"][0]["env"][0]["name"],
+            "AWS_ROLE_ARN"
+        );
+    }
+
     #[test]
     fn mutating_twice_changes_nothing_more() {
         let s = sa(json!({"eks.amazonaws.com/role-arn": ARN}));
