@@ -70,11 +70,12 @@ pub struct GcArgs {
     /// Profile file and real-AWS interlock.
     #[command(flatten)]
     pub access: TargetArgs,
-    /// Only remove leftovers at least this old (by creation time), e.g. `2h`; `0s` removes all.
-    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    /// Only remove leftovers at least this old (by creation time), e.g. `2h`; `0s` removes all
+    /// (at most 365 days).
+    #[arg(long, default_value = "1h", value_parser = crate::duration::parse_age)]
     pub older_than: Duration,
-    /// Time budget for removing one namespace.
-    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    /// Time budget for removing one namespace (at most 24h).
+    #[arg(long, default_value = "120s", value_parser = crate::duration::parse_timeout)]
     pub timeout: Duration,
 }
 
@@ -221,8 +222,8 @@ pub struct SelfcheckArgs {
     /// Run only scenarios whose name contains NAME or that check RULE (`R5`); repeatable.
     #[arg(long, value_name = "NAME|RULE")]
     pub filter: Vec<String>,
-    /// Time budget of a step that names none.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    /// Time budget of a step that names none (at most 24h).
+    #[arg(long, default_value = "10s", value_parser = crate::duration::parse_timeout)]
     pub step_timeout: Duration,
     /// Where to write the self-check's JSON report.
     #[arg(long, default_value = "reports/selfcheck.json")]
@@ -274,12 +275,12 @@ pub struct RunArgs {
     /// Turn on a fault switch of the embedded sim (see the sim's fault list); repeatable.
     #[arg(long, value_name = "NAME")]
     pub fault: Vec<String>,
-    /// Time budget of a step that names none.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    /// Time budget of a step that names none (at most 24h).
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_timeout)]
     pub step_timeout: Duration,
     /// Time budget for removing each object the run created; what is still there after it
-    /// is listed as left behind and the run exits non-zero.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    /// is listed as left behind and the run exits non-zero (at most 24h).
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_timeout)]
     pub cleanup_timeout: Duration,
     /// Scenario files or directories of `*.yaml` files.
     #[arg(default_value = "scenarios")]

@@ -12,6 +12,8 @@ pub mod app;
 pub mod cli;
 pub mod contract;
 pub mod drivers;
+pub mod duration;
+pub mod input;
 pub mod plan;
 pub mod report;
 pub mod runner;

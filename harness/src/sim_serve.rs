@@ -192,6 +192,9 @@ fn shell_quote(value: &str) -> String {
     }
 }
 
+/// Writes a file only its owner may read (mode 0600): the kubeconfig and the env file hold
+/// the cluster admin's and the platform users' tokens. An existing file is narrowed to 0600
+/// before the tokens go in.
 fn write_file(path: &Path, text: &str) -> Result<(), ServeError> {
     let wrap = |source| ServeError::Write {
         path: path.to_path_buf(),
@@ -200,7 +203,27 @@ fn write_file(path: &Path, text: &str) -> Result<(), ServeError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(wrap)?;
     }
-    std::fs::write(path, text).map_err(wrap)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        let file = options.open(path).map_err(wrap)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(wrap)?;
+        write_all(file, text).map_err(wrap)
+    }
+    #[cfg(not(unix))]
+    {
+        write_all(options.open(path).map_err(wrap)?, text).map_err(wrap)
+    }
+}
+
+fn write_all(mut file: std::fs::File, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
 }
 
 async fn wait_for_signal() {

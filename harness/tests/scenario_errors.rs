@@ -230,29 +230,45 @@ fn directory_without_scenarios_is_refused() {
     assert!(errors.to_string().contains("no scenario files"), "{errors}");
 }
 
-#[rstest]
-#[case::syntax("syntax.yaml", &["2:7: YAML syntax error: unclosed quote"])]
-#[case::missing_steps("missing-steps.yaml", &["5:8: steps: a scenario needs at least one step"])]
-#[case::unknown_var("unknown-var.yaml", &["8:62: unknown variable `rol` (did you mean `role`?)"])]
-#[case::unknown_rule_and_step(
-    "unknown-rule-and-step.yaml",
-    &[
-        "4:9: unknown rule id `R17` (the contract has R1..R16)",
-        "6:5: unknown step kind `create_deploymnt` (did you mean `create_deployment`?)",
-    ]
-)]
-fn bad_fixtures_are_refused(#[case] file: &str, #[case] expected: &[&str]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/scenarios-bad")
-        .join(file);
-    let errors = load_paths(std::slice::from_ref(&path)).unwrap_err();
-    assert_eq!(errors.len(), expected.len(), "{errors}");
-    for (error, expected) in errors.iter().zip(expected) {
-        let rendered = error.to_string();
-        let prefix = format!("{}:{expected}", path.display());
-        assert!(
-            rendered.starts_with(&prefix),
-            "expected `{prefix}`, got `{rendered}`"
-        );
+/// Every file in `fixtures/scenarios-bad/` is refused with exactly the errors listed in the
+/// `.err` file beside it (one `line:column: message` per line, each a prefix of the error).
+#[test]
+fn bad_fixtures_are_refused_as_their_err_files_say() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios-bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+    let mut mismatches = Vec::new();
+    for path in &files {
+        let expected_file = path.with_extension("err");
+        let expected = std::fs::read_to_string(&expected_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_file.display()));
+        let expected: Vec<&str> = expected.lines().filter(|l| !l.is_empty()).collect();
+        let errors = match load_paths(std::slice::from_ref(path)) {
+            Ok(_) => {
+                mismatches.push(format!("{}: loaded without error", path.display()));
+                continue;
+            }
+            Err(errors) => errors,
+        };
+        let rendered: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        let matches = rendered.len() == expected.len()
+            && rendered
+                .iter()
+                .zip(&expected)
+                .all(|(got, want)| got.starts_with(&format!("{}:{want}", path.display())));
+        if !matches {
+            mismatches.push(format!(
+                "{}:\n  expected:\n    {}\n  got:\n    {}",
+                path.display(),
+                expected.join("\n    "),
+                rendered.join("\n    ")
+            ));
+        }
     }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

@@ -57,6 +57,38 @@ async fn advancing_the_clock_moves_token_issuance() {
     sim.shutdown().await;
 }
 
+/// A client cannot move the clock so far that "now" stops being a time: advances past the
+/// cap are refused with a `Status`, and tokens are still issued afterwards.
+#[tokio::test]
+async fn the_clock_stops_at_its_cap_and_the_sim_keeps_answering() {
+    let sim = Sim::start(SimConfig::default()).await.unwrap();
+    let token = sim.endpoints().kube_token.clone();
+    let century = json!({"advance_seconds": 100_i64 * 365 * 24 * 3600});
+    let mut refusal = None;
+    // Without a cap, some 2,700 centuries make every later token request panic; with it the
+    // third is refused.
+    for _ in 0..3000 {
+        let (status, body) = post_clock(&sim, Some(&token), century.clone()).await;
+        if status != 200 {
+            refusal = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = refusal.expect("the clock accepted 3000 centuries");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["kind"], "Status");
+    assert!(
+        body["message"].as_str().unwrap().contains("was not moved"),
+        "{body}"
+    );
+    let (_, offset) = post_clock(&sim, Some(&token), json!({"advance_seconds": 0})).await;
+    let offset = offset["offsetSeconds"].as_i64().unwrap();
+    assert_eq!(offset, 200 * 365 * 24 * 3600);
+    let iat = issued_at(&sim).await;
+    assert!(iat > offset, "iat {iat}");
+    sim.shutdown().await;
+}
+
 #[rstest]
 #[case::no_token(None, json!({"advance_seconds": 60}), 401)]
 #[case::wrong_token(Some("nope"), json!({"advance_seconds": 60}), 401)]

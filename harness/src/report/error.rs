@@ -26,8 +26,8 @@ pub enum ReportError {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (also: not a regular file, or larger than the cap).
+        source: crate::input::ReadError,
     },
     /// The file is not a JSON run report.
     #[error("{} is not a rolecheck JSON run report", path.display())]

@@ -21,12 +21,16 @@ pub fn write_json(report: &RunReport, path: &Path) -> Result<(), ReportError> {
     file.sync_all().map_err(write_err)
 }
 
-/// Reads a report written by [`write_json`].
+/// The largest JSON report read back (a run of thousands of scenarios stays far below it).
+const MAX_REPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a report written by [`write_json`] (a regular file of at most 256 MiB).
 pub fn read_json(path: &Path) -> Result<RunReport, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        crate::input::read_bytes(path, MAX_REPORT_BYTES).map_err(|source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
     serde_json::from_slice(&bytes).map_err(|source| ReportError::Parse {
         path: path.to_path_buf(),
         source,

@@ -3,6 +3,7 @@
 //! Each reader returns `None` after recording an error, so the caller can carry on and
 //! report the file's other problems too.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -15,10 +16,11 @@ use super::yaml::{Key, Node, NodeKind, Pos, Scalar, ScalarType};
 /// problems found so far.
 pub(crate) struct Ctx<'f> {
     file: &'f Path,
-    /// Names a step's placeholders may use: the built-ins and the scenario's vars.
-    names: Vec<String>,
+    /// Names a step's placeholders may use: the built-ins and the scenario's vars (a set, so
+    /// a file with many vars and placeholders is checked in n log n).
+    names: BTreeSet<String>,
     /// Names of the scenario's vars (for the "vars may not use vars" message).
-    var_names: Vec<String>,
+    var_names: BTreeSet<String>,
     /// Problems found so far.
     pub errors: Vec<LoadError>,
 }
@@ -38,7 +40,7 @@ impl<'f> Ctx<'f> {
         Ctx {
             file,
             names: template::BUILTINS.iter().map(|s| (*s).to_owned()).collect(),
-            var_names: Vec::new(),
+            var_names: BTreeSet::new(),
             errors: Vec::new(),
         }
     }
@@ -46,8 +48,8 @@ impl<'f> Ctx<'f> {
     /// Let step templates use these vars from now on.
     pub fn declare_vars(&mut self, vars: impl IntoIterator<Item = String>) {
         for var in vars {
-            self.var_names.push(var.clone());
-            self.names.push(var);
+            self.var_names.insert(var.clone());
+            self.names.insert(var);
         }
     }
 
@@ -127,14 +129,14 @@ impl<'f> Ctx<'f> {
                 continue;
             };
             let known = match scope {
-                Scope::All => self.names.iter().any(|n| n == name),
+                Scope::All => self.names.contains(name),
                 Scope::Builtins => template::BUILTINS.contains(&name),
             };
             if known {
                 continue;
             }
             ok = false;
-            let message = if scope == Scope::Builtins && self.var_names.iter().any(|n| n == name) {
+            let message = if scope == Scope::Builtins && self.var_names.contains(name) {
                 format!(
                     "`{{{{{name}}}}}` names another var; a var's value may only use the built-ins ({})",
                     one_of(template::BUILTINS.iter().copied())
@@ -206,7 +208,8 @@ impl<'f> Ctx<'f> {
         None
     }
 
-    /// A duration with a unit, such as `30s` or `2m`.
+    /// A duration with a unit, such as `30s` or `2m`, of at most
+    /// [`crate::duration::MAX_TIMEOUT`].
     pub fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
         let scalar = self.text(node, what)?;
         if scalar.resolved() != ScalarType::Str {
@@ -219,16 +222,10 @@ impl<'f> Ctx<'f> {
             );
             return None;
         }
-        match humantime::parse_duration(&scalar.text) {
+        match crate::duration::parse_timeout(&scalar.text) {
             Ok(d) => Some(d),
-            Err(e) => {
-                self.error(
-                    node.pos,
-                    format!(
-                        "{what}: invalid duration `{}` ({e}); write e.g. `30s` or `2m`",
-                        scalar.text
-                    ),
-                );
+            Err(message) => {
+                self.error(node.pos, format!("{what}: {message}"));
                 None
             }
         }

@@ -59,8 +59,11 @@ impl fmt::Display for RuleId {
 impl std::str::FromStr for RuleId {
     type Err = String;
 
+    /// Exactly `R` and the rule's number as written in the contract: `R5`, not `R05`,
+    /// `R+5`, `r5` or `R 5`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         s.strip_prefix('R')
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
             .and_then(|n| n.parse::<u8>().ok())
             .and_then(RuleId::new)
             .ok_or_else(|| {

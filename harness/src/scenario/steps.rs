@@ -13,6 +13,7 @@ use super::model::{
     TokenSource, TokenTamper, TokenVolumeExpectation, UpdateDeployment,
 };
 use super::model::{S3Access, S3Action, S3Expect, S3Operation};
+use super::template;
 use super::yaml::{Node, NodeKind};
 
 /// Every step kind, as written in scenario files.
@@ -866,7 +867,7 @@ fn s3_operation(ctx: &mut Ctx<'_>, node: &Node) -> Option<S3Operation> {
     let key = match (fields.entry("key"), action.on_object()) {
         (Some((_, value)), true) => {
             let key = ctx.template(value, "key", Scope::All)?;
-            if action == S3Action::PutObject && !key.raw().contains("{{run_id}}") {
+            if action == S3Action::PutObject && !template::has_placeholder(&key, "run_id") {
                 ctx.error(
                     value.pos,
                     format!(

@@ -96,6 +96,16 @@ pub fn parse(text: &str) -> Result<Vec<Segment<'_>>, TemplateError> {
     Ok(segments)
 }
 
+/// Whether `template` has a placeholder for `name`, written with or without spaces inside
+/// the braces (`{{run_id}}`, `{{ run_id }}`), exactly as rendering reads it.
+pub fn has_placeholder(template: &Template, name: &str) -> bool {
+    parse(template.raw()).is_ok_and(|segments| {
+        segments
+            .iter()
+            .any(|s| matches!(s, Segment::Placeholder { name: n, .. } if *n == name))
+    })
+}
+
 /// Built-in values for one scenario in one run; `namespace` is derived from `release`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinValues {
@@ -240,6 +250,22 @@ mod tests {
                 Segment::Literal(":x{y}}"),
             ]
         );
+    }
+
+    #[test]
+    fn finds_placeholders_with_or_without_spaces() {
+        for text in ["k-{{run_id}}", "k-{{ run_id }}", "{{  run_id}}/x"] {
+            assert!(
+                has_placeholder(&Template(text.to_owned()), "run_id"),
+                "{text}"
+            );
+        }
+        for text in ["k-run_id", "{{run_idx}}", "{run_id}", "{{release}}"] {
+            assert!(
+                !has_placeholder(&Template(text.to_owned()), "run_id"),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -4,10 +4,22 @@
 //! flattened type, and cannot say where a *missing* field should have been. Walking the
 //! parser's events instead gives every key and value its own line and column, so the
 //! decoder can point each error at exactly what is wrong.
+//!
+//! An alias copies its anchored node, so a few hundred bytes of nested aliases ("billion
+//! laughs") would expand into gigabytes. What aliases copy is therefore counted, in nodes
+//! and in bytes of scalar text, and a document copying more than [`MAX_ALIAS_NODES`] or
+//! [`MAX_ALIAS_BYTES`] is refused at the alias that goes over.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, StrInput};
+
+/// The most nodes all aliases of one document may copy together.
+pub(crate) const MAX_ALIAS_NODES: usize = 100_000;
+
+/// The most bytes of scalar text all aliases of one document may copy together.
+pub(crate) const MAX_ALIAS_BYTES: usize = 10 * 1024 * 1024;
 
 /// A 1-based line and column inside one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -186,6 +198,7 @@ pub(crate) fn parse(source: &str) -> Result<Parsed, SyntaxError> {
         source,
         parser: Parser::new_from_str(source),
         anchors: HashMap::new(),
+        copied: Size::default(),
         problems: Vec::new(),
     };
     let root = builder.stream()?;
@@ -198,8 +211,10 @@ pub(crate) fn parse(source: &str) -> Result<Parsed, SyntaxError> {
 struct Builder<'a> {
     source: &'a str,
     parser: Parser<'a, StrInput<'a>>,
-    /// Anchored nodes by anchor id, for aliases.
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes by anchor id, with their size, for aliases.
+    anchors: HashMap<usize, (Node, Size)>,
+    /// What aliases have copied so far.
+    copied: Size,
     /// Problems that do not stop parsing.
     problems: Vec<SyntaxError>,
 }
@@ -316,9 +331,24 @@ impl<'a> Builder<'a> {
                 )
             }
             Event::Alias(id) => {
-                return self.anchors.get(&id).cloned().ok_or_else(|| {
-                    SyntaxError::new(pos, "YAML syntax error: alias to an unknown anchor")
-                });
+                let Some((node, size)) = self.anchors.get(&id) else {
+                    return Err(SyntaxError::new(
+                        pos,
+                        "YAML syntax error: alias to an unknown anchor",
+                    ));
+                };
+                let copied = self.copied.plus(*size);
+                if copied.nodes > MAX_ALIAS_NODES || copied.bytes > MAX_ALIAS_BYTES {
+                    return Err(SyntaxError::new(
+                        pos,
+                        format!(
+                            "YAML aliases expand too much: with this alias they copy more than {MAX_ALIAS_NODES} nodes or {} MiB of text; write the values out instead",
+                            MAX_ALIAS_BYTES / (1024 * 1024)
+                        ),
+                    ));
+                }
+                self.copied = copied;
+                return Ok(node.clone());
             }
             _ => {
                 return Err(SyntaxError::new(
@@ -328,7 +358,8 @@ impl<'a> Builder<'a> {
             }
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = Size::of(&node);
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         Ok(node)
     }
@@ -336,6 +367,8 @@ impl<'a> Builder<'a> {
     /// The entries of a mapping whose start event was just read, up to its end.
     fn map_entries(&mut self) -> Result<Vec<(Key, Node)>, SyntaxError> {
         let mut entries: Vec<(Key, Node)> = Vec::new();
+        // Where each key was first seen: duplicate keys are found in linear time.
+        let mut seen: HashMap<String, Pos> = HashMap::new();
         loop {
             let (event, span) = self.event()?;
             if matches!(event, Event::MappingEnd) {
@@ -356,17 +389,61 @@ impl<'a> Builder<'a> {
             };
             let (event, span) = self.event()?;
             let value = self.node(event, span)?;
-            if let Some((first, _)) = entries.iter().find(|(k, _)| k.text == key.text) {
-                self.problems.push(SyntaxError::new(
-                    key.pos,
-                    format!(
-                        "duplicate key `{}` (first at line {}, column {})",
-                        key.text, first.pos.line, first.pos.column
-                    ),
-                ));
-            } else {
-                entries.push((key, value));
+            match seen.entry(key.text.clone()) {
+                Entry::Occupied(first) => {
+                    let first = *first.get();
+                    self.problems.push(SyntaxError::new(
+                        key.pos,
+                        format!(
+                            "duplicate key `{}` (first at line {}, column {})",
+                            key.text, first.line, first.column
+                        ),
+                    ));
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(key.pos);
+                    entries.push((key, value));
+                }
             }
+        }
+    }
+}
+
+/// How much an alias of a node copies: its nodes and the bytes of its text.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn of(node: &Node) -> Size {
+        match &node.kind {
+            NodeKind::Scalar(s) => Size {
+                nodes: 1,
+                bytes: s.text.len() + s.raw.as_ref().map_or(0, String::len),
+            },
+            NodeKind::Seq(items) => items.iter().fold(Size { nodes: 1, bytes: 0 }, |sum, item| {
+                sum.plus(Size::of(item))
+            }),
+            NodeKind::Map(entries) => {
+                entries
+                    .iter()
+                    .fold(Size { nodes: 1, bytes: 0 }, |sum, (key, value)| {
+                        sum.plus(Size {
+                            nodes: 1,
+                            bytes: key.text.len(),
+                        })
+                        .plus(Size::of(value))
+                    })
+            }
+        }
+    }
+
+    fn plus(self, other: Size) -> Size {
+        Size {
+            nodes: self.nodes.saturating_add(other.nodes),
+            bytes: self.bytes.saturating_add(other.bytes),
         }
     }
 }
@@ -442,6 +519,26 @@ mod tests {
         assert_eq!(parsed.problems[0].pos, Pos { line: 2, column: 1 });
         let err = parse("a: 1\n---\nb: 2\n").unwrap_err();
         assert_eq!(err.pos, Pos { line: 2, column: 1 });
+    }
+
+    #[test]
+    fn alias_expansion_is_bounded() {
+        // Each level doubles what the last alias copies: ten levels of ten aliases would
+        // be 10^10 nodes.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..10 {
+            let prev = level - 1;
+            let aliases = vec![format!("*a{prev}"); 10].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{aliases}]\n"));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(
+            err.message.contains("YAML aliases expand too much"),
+            "{err:?}"
+        );
+        assert!(err.pos.line > 1, "{err:?}");
+        // A few aliases of a small node are fine.
+        assert!(parse("a: &x {k: v}\nb: *x\nc: *x\n").is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::scenario::decode::{Ctx, Fields, is_null};
-use crate::scenario::error::{LoadError, LoadErrors};
+use crate::scenario::error::LoadErrors;
 use crate::scenario::model::Capability;
 use crate::scenario::yaml::{self, Node, NodeKind, Pos, ScalarType};
 
@@ -225,12 +225,8 @@ impl Profile {
 
     /// Reads a profile file.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ProfileError::Invalid(LoadErrors(vec![LoadError::for_path(
-                path,
-                format!("cannot read profile: {e}"),
-            )]))
-        })?;
+        let text = crate::scenario::load::read_source(path)
+            .map_err(|e| ProfileError::Invalid(LoadErrors(vec![e])))?;
         Profile::parse(&text, path).map_err(ProfileError::Invalid)
     }
 

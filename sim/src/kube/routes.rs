@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,6 +21,10 @@ use super::{ApiError, ApiServer, Part, Resource};
 use super::{discovery, openapi};
 use crate::faults::Fault;
 use crate::oidc::{DISCOVERY_PATH, JWKS_PATH};
+
+/// The largest request body read (the API server's limit, 3 MiB); a larger one is answered
+/// with `413 RequestEntityTooLarge`, as the API server does.
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 /// Watches without `timeoutSeconds` end after this long (the API server's
 /// `--min-request-timeout` is 1800s).
@@ -57,7 +62,24 @@ pub fn router(api: Arc<ApiServer>, token: String) -> Router {
         .route(DISCOVERY_PATH, get(oidc_discovery))
         .route(JWKS_PATH, get(jwks))
         .fallback(handle)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ctx)
+}
+
+/// The `Status` for a body that could not be read: too large, or cut off.
+pub(crate) fn body_error(rejection: &BytesRejection, limit: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+        )
+    } else {
+        ApiError::bad_request(format!(
+            "reading the request body: {}",
+            rejection.body_text()
+        ))
+    }
 }
 
 async fn version(State(ctx): State<Ctx>) -> Response {
@@ -183,11 +205,15 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if !authorized(&ctx, &headers) {
         return ApiError::unauthorized().into_response();
     }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_error(&rejection, MAX_BODY_BYTES).into_response(),
+    };
     let query: HashMap<String, String> = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())

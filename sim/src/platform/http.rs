@@ -6,13 +6,15 @@
 //! parse gets `BAD_USER_INPUT`; a query that does not parse or validate gets
 //! `GRAPHQL_VALIDATION_FAILED`. A body that is not a GraphQL request at all is answered with
 //! HTTP 400 and the same error shape (`BAD_REQUEST`), as is a request without a query string.
+//! A body over [`MAX_BODY_BYTES`] gets HTTP 413 in that shape too (`PAYLOAD_TOO_LARGE`).
 
 use std::sync::Arc;
 
 use async_graphql::{ErrorExtensionValues, Response};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::post;
@@ -22,20 +24,40 @@ use super::Platform;
 use super::auth::token_from_header;
 use super::schema::{self, PlatformSchema, RequestToken};
 
+/// The largest request body read (2 MiB; a GraphQL document is a few kilobytes).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// The platform's HTTP router: the GraphQL endpoint at `/v1`.
 pub fn router(platform: Arc<Platform>) -> axum::Router {
     let schema = schema::build(platform);
     axum::Router::new()
         .route("/v1", post(graphql))
         .route("/v1/", post(graphql))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(schema)
 }
 
 async fn graphql(
     State(schema): State<PlatformSchema>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> HttpResponse {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                &format!("request entity too large: the limit is {MAX_BODY_BYTES} bytes"),
+            );
+        }
+        Err(rejection) => {
+            return bad_request(&format!(
+                "the POST body could not be read: {}",
+                rejection.body_text()
+            ));
+        }
+    };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
@@ -73,6 +95,10 @@ fn with_codes(mut response: Response) -> Response {
 }
 
 fn bad_request(message: &str) -> HttpResponse {
-    let body = json!({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]});
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]});
+    (status, Json(body)).into_response()
 }

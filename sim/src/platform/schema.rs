@@ -24,10 +24,23 @@ use crate::faults::Fault;
 /// The schema served at `/v1`.
 pub type PlatformSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema over a platform.
+/// The most a document may cost: every selected field costs 1, a mutation field
+/// [`MUTATION_COST`] more. A document over it is refused before anything runs.
+pub const MAX_COMPLEXITY: usize = 1000;
+
+/// What a mutation field costs on top of its selection: each one renders a chart and writes
+/// Kubernetes objects, so one document carries at most a handful (the CLI sends one).
+pub const MUTATION_COST: usize = 100;
+
+/// The deepest selection a document may have (the CLI's deepest is 3 or 4 levels).
+pub const MAX_DEPTH: usize = 16;
+
+/// Builds the schema over a platform, with the complexity and depth limits.
 pub fn build(platform: Arc<Platform>) -> PlatformSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .data(platform)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_depth(MAX_DEPTH)
         .finish()
 }
 
@@ -326,6 +339,7 @@ pub struct Mutation;
 impl Mutation {
     /// Creates a deployment; a non-empty `cloudRole` (Workspace Admins only) binds an IAM role.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn create_deployment(
         &self,
         ctx: &Context<'_>,
@@ -359,6 +373,7 @@ impl Mutation {
     /// and the later one (`executor`, `config`). `sync` only asked Houston to wait for the
     /// Helm upgrade; the sim always applies synchronously.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn update_deployment(
         &self,
         ctx: &Context<'_>,
@@ -384,6 +399,7 @@ impl Mutation {
     }
 
     /// Deletes a deployment and its namespace.
+    #[graphql(complexity = "MUTATION_COST + child_complexity")]
     async fn delete_deployment(
         &self,
         ctx: &Context<'_>,

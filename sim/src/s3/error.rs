@@ -171,6 +171,16 @@ impl S3Error {
         )
     }
 
+    /// `EntityTooLarge` (400): a body larger than the sim reads.
+    pub fn entity_too_large(max: usize) -> Self {
+        Self::new(
+            "EntityTooLarge",
+            StatusCode::BAD_REQUEST,
+            "Your proposed upload exceeds the maximum allowed object size.",
+        )
+        .with("MaxSizeAllowed", max.to_string())
+    }
+
     /// `RequestTimeTooSkewed` (403).
     pub fn time_too_skewed(request_time: &str, server_time: &str) -> Self {
         Self::new(

@@ -18,6 +18,7 @@ pub mod store;
 use std::fmt::Write as _;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -45,13 +46,20 @@ pub(crate) fn handle(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
     now: DateTime<Utc>,
 ) -> Response {
     let request_id = crate::sts::query::request_id()
         .replace('-', "")
         .to_uppercase();
-    let mut response = match serve(state, method, uri, headers, body, now) {
+    let result = match body {
+        Ok(body) => serve(state, method, uri, headers, body, now),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(S3Error::entity_too_large(crate::sts::MAX_BODY_BYTES))
+        }
+        Err(_) => Err(S3Error::incomplete_body()),
+    };
+    let mut response = match result {
         Ok(response) => response,
         Err(err) => {
             tracing::debug!(code = err.code, message = %err.message, path = uri.path(), "S3 request refused");

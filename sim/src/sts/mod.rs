@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, Uri, header};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 
@@ -125,9 +126,41 @@ impl AwsState {
     }
 }
 
+/// The largest request body the AWS listener reads (16 MiB: more than any single S3 `PUT`
+/// the AWS CLI sends before it switches to multipart). A larger one is answered in the
+/// shape of the API asked: S3 `EntityTooLarge`, or an STS/IAM `ErrorResponse`.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 /// The HTTP router of the AWS endpoint (every path and method goes to the dispatcher).
 pub fn router(state: AwsState) -> Router {
-    Router::new().fallback(dispatch).with_state(Arc::new(state))
+    Router::new()
+        .fallback(dispatch)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Arc::new(state))
+}
+
+/// The query-protocol error for a body that could not be read, from the service its
+/// query string names (STS when it names none).
+fn body_failure(uri: &Uri, rejection: &BytesRejection, request_id: &str) -> Response {
+    let action = uri.query().map(|q| Params::parse(q.as_bytes()));
+    let service = match action.as_ref().and_then(|p| p.get("Action")) {
+        Some(action) if crate::iam::api::ACTIONS.contains(&action) => Service::Iam,
+        _ => Service::Sts,
+    };
+    let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AwsError::new(
+            "RequestEntityTooLarge",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request body is larger than the limit of {MAX_BODY_BYTES} bytes"),
+        )
+    } else {
+        AwsError::new(
+            "MalformedInput",
+            StatusCode::BAD_REQUEST,
+            format!("Request body could not be read: {}", rejection.body_text()),
+        )
+    };
+    query::failure(service, &error, request_id)
 }
 
 async fn dispatch(
@@ -135,7 +168,7 @@ async fn dispatch(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Some(associations) = state
         .associations
@@ -149,6 +182,10 @@ async fn dispatch(
         return crate::s3::handle(&state, &method, &uri, &headers, body, now);
     }
     let request_id = query::request_id();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return body_failure(&uri, &rejection, &request_id),
+    };
     let mut params = Params::default();
     if let Some(q) = uri.query() {
         params.extend_from(q.as_bytes());
