@@ -29,9 +29,9 @@ pub fn parse_at_most(text: &str, max: Duration) -> Result<Duration, String> {
 /// `24h` or `365 days`, as a person writes a limit.
 fn describe(max: Duration) -> String {
     let secs = max.as_secs();
-    if secs > 86_400 && secs % 86_400 == 0 {
+    if secs > 86_400 && secs.is_multiple_of(86_400) {
         format!("{} days", secs / 86_400)
-    } else if secs % 3600 == 0 {
+    } else if secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
     } else {
         humantime::format_duration(max).to_string()

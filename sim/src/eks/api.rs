@@ -41,6 +41,25 @@ pub fn handle(
     }
 }
 
+/// The EKS error answer to a request whose body could not be read: larger than `limit`
+/// bytes, or cut off.
+pub fn unreadable_body(too_large: bool, limit: usize) -> Response {
+    let error = if too_large {
+        EksError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "InvalidRequestException",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
+    } else {
+        EksError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestException",
+            "The request body could not be read.",
+        )
+    };
+    error.into_response()
+}
+
 /// An EKS error answer.
 #[derive(Debug)]
 struct EksError {

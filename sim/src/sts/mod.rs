@@ -175,7 +175,13 @@ async fn dispatch(
         .as_ref()
         .filter(|_| crate::eks::api::is_eks_request(&uri))
     {
-        return crate::eks::api::handle(associations, &method, &uri, &body, (state.clock)());
+        return match &body {
+            Ok(body) => crate::eks::api::handle(associations, &method, &uri, body, (state.clock)()),
+            Err(rejection) => crate::eks::api::unreadable_body(
+                rejection.status() == StatusCode::PAYLOAD_TOO_LARGE,
+                MAX_BODY_BYTES,
+            ),
+        };
     }
     if crate::s3::is_s3_request(&uri) {
         let now = (state.clock)();
