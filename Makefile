@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ROLECHECK = $(CARGO) run --quiet --bin rolecheck --
 
-.PHONY: run test venv fmt-check clippy unit build validate list bench moto localstack kind-up kind-down test-kind test-eks cluster cluster-down unit-with-cluster
+.PHONY: run test venv xmllint fmt-check clippy unit build validate list bench moto localstack kind-up kind-down test-kind test-eks cluster cluster-down unit-with-cluster
 
 ## Run all scenarios against the embedded sim; reports go to reports/.
 run:
@@ -12,7 +12,12 @@ run:
 
 ## Format check, lints and every test of the workspace, with the local cluster up (it is
 ## brought down at the end, also when tests fail or are interrupted).
-test: venv moto localstack fmt-check clippy unit-with-cluster
+test: venv moto localstack xmllint fmt-check clippy unit-with-cluster
+
+## xmllint checks the JUnit report against its schema (harness/tests/junit_consumers.rs):
+## Debian's libxml2-utils, installed once.
+xmllint:
+	@command -v xmllint >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libxml2-utils >/dev/null; }
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::plan::Planned;
 use crate::report::events::Event;
-use crate::report::model::{Outcome, Phase, ScenarioResult, StepResult};
+use crate::report::model::{Cause, Outcome, Phase, ScenarioResult, StepResult};
+use crate::report::verdict;
+use crate::scenario::attribution;
 use crate::scenario::model::{Actor, Scenario, Step};
 use crate::scenario::template::{BuiltinValues, TemplateContext, release_name};
 use crate::steps::{self, Installation, ScenarioContext, StepError};
@@ -111,29 +113,38 @@ async fn run_scenario(
         name: scenario.name.clone(),
         file: scenario.location.file.clone(),
         rules: scenario.rules.iter().map(ToString::to_string).collect(),
+        tags: scenario.tags.clone(),
         release: release.clone(),
         outcome: Outcome::Passed,
         duration: Duration::ZERO,
         steps: Vec::new(),
+        rule_outcomes: Vec::new(),
+        started_at: None,
+        evidence: Vec::new(),
     };
     if let Some(reason) = skip {
         result.outcome = Outcome::Skipped { reason };
+        verdict::judge_scenario(&mut result);
         return result;
     }
     if cancel.is_cancelled() {
         result.outcome = Outcome::Skipped {
             reason: "the run was interrupted before this scenario started".to_owned(),
         };
+        verdict::judge_scenario(&mut result);
         return result;
     }
     let _ = events.send(Event::ScenarioStarted {
         name: scenario.name.clone(),
     });
     let started = Instant::now();
+    result.started_at =
+        Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     let templates = match template_context(target, &scenario, run_id, &release) {
         Ok(t) => t,
         Err(message) => {
             result.outcome = Outcome::Error { message };
+            verdict::judge_scenario(&mut result);
             return result;
         }
     };
@@ -145,29 +156,46 @@ async fn run_scenario(
         namespaces: Mutex::new(BTreeSet::new()),
         installation: Installation::for_scenario(&scenario),
         last_token: Mutex::new(None),
+        evidence: Mutex::new(Vec::new()),
     };
 
-    let mut first_bad: Option<Outcome> = None;
+    // After a failed step that changed the target (or any error), the remaining steps are
+    // blocked: they are recorded as not run, and the rules they check are errors.
+    let mut blocked_by: Option<String> = None;
     for (i, step) in scenario.steps.iter().enumerate() {
+        if let Some(why) = &blocked_by {
+            let not_run = not_run(step, i, why);
+            record(&mut result, not_run, events);
+            continue;
+        }
         let outcome = tokio::select! {
             r = run_step(&ctx, step, i, Phase::Steps, options) => r,
             () = cancel.cancelled() => interrupted(step, i),
         };
-        let bad = outcome.outcome.is_bad();
-        record(&mut result, &mut first_bad, outcome, events);
-        if bad {
-            break;
+        // A failed assertion that only observed leaves the rest something to check; a
+        // failed set-up step (it checks no rule) or action blocks the rest.
+        let goes_on = match outcome.outcome {
+            Outcome::Failed { .. } => {
+                !step.rules.is_empty() && attribution::only_observes(&step.action)
+            }
+            Outcome::Error { .. } => false,
+            Outcome::Passed | Outcome::Skipped { .. } => true,
+        };
+        if !goes_on {
+            blocked_by = Some(verdict::blocked_message(&outcome));
         }
+        record(&mut result, outcome, events);
     }
     for (i, step) in scenario.finally.iter().enumerate() {
         let outcome = run_step(&ctx, step, i, Phase::Finally, options).await;
-        record(&mut result, &mut first_bad, outcome, events);
+        record(&mut result, outcome, events);
     }
     let cleanup = clean_up(&ctx, options.cleanup_timeout).await;
-    record(&mut result, &mut first_bad, cleanup, events);
+    record(&mut result, cleanup, events);
 
     result.duration = started.elapsed();
-    result.outcome = first_bad.unwrap_or(Outcome::Passed);
+    result.evidence = ctx.evidence.lock().map(|e| e.clone()).unwrap_or_default();
+    verdict::judge_scenario(&mut result);
     result
 }
 
@@ -189,37 +217,26 @@ fn template_context(
     TemplateContext::new(scenario, &builtins).map_err(|e| format!("scenario vars: {e}"))
 }
 
-fn record(
-    result: &mut ScenarioResult,
-    first_bad: &mut Option<Outcome>,
-    step: StepResult,
-    events: &UnboundedSender<Event>,
-) {
-    if first_bad.is_none() && step.outcome.is_bad() {
-        *first_bad = Some(match &step.outcome {
-            Outcome::Failed {
-                message,
-                expected,
-                actual,
-            } => Outcome::Failed {
-                message: format!(
-                    "{} #{} at {}: {message}",
-                    step.kind,
-                    step.index + 1,
-                    step.location
-                ),
-                expected: expected.clone(),
-                actual: actual.clone(),
-            },
-            Outcome::Error { message } => Outcome::Error {
-                message: format!(
-                    "{} #{} at {}: {message}",
-                    step.kind,
-                    step.index + 1,
-                    step.location
-                ),
-            },
-            other => other.clone(),
+/// Adds a finished step to the scenario, naming the scenario's first bad step as the likely
+/// cause of a later bad one, and tells the reporters.
+fn record(result: &mut ScenarioResult, mut step: StepResult, events: &UnboundedSender<Event>) {
+    if step.outcome.is_bad()
+        && step.phase == Phase::Steps
+        && let Some(first) = result
+            .steps
+            .iter()
+            .find(|s| s.phase == Phase::Steps && s.outcome.is_bad())
+    {
+        step.cause = Some(Cause {
+            phase: first.phase,
+            index: first.index,
+            kind: first.kind.clone(),
+            location: first.location.clone(),
+            rules: first.rules.clone(),
+            message: crate::report::text::first_line(crate::report::text::outcome_message(
+                &first.outcome,
+            ))
+            .to_owned(),
         });
     }
     tracing::info!(scenario = %result.name, step = %step.kind, outcome = step.outcome.label(), "step finished");
@@ -261,7 +278,13 @@ async fn run_step(
         outcome,
         duration: started.elapsed(),
         log,
+        rules: rule_names(step),
+        cause: None,
     }
+}
+
+fn rule_names(step: &Step) -> Vec<String> {
+    step.rules.iter().map(ToString::to_string).collect()
 }
 
 fn interrupted(step: &Step, index: usize) -> StepResult {
@@ -275,6 +298,25 @@ fn interrupted(step: &Step, index: usize) -> StepResult {
         },
         duration: Duration::ZERO,
         log: Vec::new(),
+        rules: rule_names(step),
+        cause: None,
+    }
+}
+
+/// A step that did not run because an earlier one failed (`why`: `blocked: ...`).
+fn not_run(step: &Step, index: usize, why: &str) -> StepResult {
+    StepResult {
+        index,
+        kind: step.action.kind().to_owned(),
+        phase: Phase::Steps,
+        location: step.location.to_string(),
+        outcome: Outcome::Skipped {
+            reason: why.to_owned(),
+        },
+        duration: Duration::ZERO,
+        log: Vec::new(),
+        rules: rule_names(step),
+        cause: None,
     }
 }
 
@@ -333,5 +375,7 @@ async fn clean_up(ctx: &ScenarioContext<'_>, timeout: Duration) -> StepResult {
         outcome,
         duration: started.elapsed(),
         log,
+        rules: Vec::new(),
+        cause: None,
     }
 }

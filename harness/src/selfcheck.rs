@@ -2,10 +2,12 @@
 //!
 //! The suite runs once against the healthy sim (everything must pass), then once per fault
 //! switch of the sim, each through the same flow as `rolecheck run` ([`app::execute`]) and
-//! without report files. A fault is **detected** when some scenario tagging the rule the
-//! fault breaks ([`Fault::rule`]) failed, which makes that rule's verdict a failure.
-//! Scenarios that failed under a fault without tagging its rule are listed as
-//! **over-broad**: they assert more than the rules they name (or name too few rules).
+//! without report files. A fault is **detected** when the rule it breaks ([`Fault::rule`])
+//! failed: a step checking that rule failed in some scenario.
+//!
+//! Precision: the other rules a fault's run failed are its **collateral** (rules whose
+//! promise still holds but whose verdict went red, or genuine consequences such as R5 after
+//! R4, which the report links to their cause). The table shows them per fault and in total.
 //! The fault-to-rule mapping is only read here, to judge the suite, never to decide a
 //! verdict of a run.
 
@@ -84,13 +86,15 @@ pub struct FaultCheck {
     pub description: String,
     /// Its run id.
     pub run_id: String,
-    /// Whether a scenario tagging the rule failed (the rule's verdict is a failure).
+    /// Whether the rule's verdict is a failure (a step checking it failed).
     pub detected: bool,
-    /// Scenarios tagging the rule that failed.
+    /// Scenarios in which the rule failed.
     pub detected_by: Vec<String>,
     /// Scenarios tagging the rule that ran (not skipped).
     pub checked_by: Vec<String>,
-    /// Scenarios that failed without tagging the rule.
+    /// Other rules whose verdict is a failure in this run, in rule order.
+    pub collateral: Vec<String>,
+    /// Scenarios that failed another rule than the fault's.
     pub over_broad: Vec<String>,
     /// Scenarios that errored (the harness or target broke, no verdict).
     pub errors: Vec<String>,
@@ -103,15 +107,27 @@ impl FaultCheck {
     pub fn judge(fault: Fault, report: &RunReport) -> Self {
         let rule = fault.rule();
         let tags = |s: &&ScenarioResult| s.rules.iter().any(|r| r == rule);
-        let failed = |s: &&ScenarioResult| matches!(s.outcome, Outcome::Failed { .. });
+        let failed_rule =
+            |s: &ScenarioResult, r: &str| matches!(s.rule_outcome(r), Some(Outcome::Failed { .. }));
         let names = |it: &mut dyn Iterator<Item = &ScenarioResult>| {
             it.map(|s| s.name.clone()).collect::<Vec<String>>()
         };
-        let detected_by = names(&mut report.scenarios.iter().filter(tags).filter(failed));
+        let detected_by = names(&mut report.scenarios.iter().filter(|s| failed_rule(s, rule)));
         let rule_failed = report
             .rules
             .iter()
             .any(|v| v.id == rule && matches!(v.outcome, Outcome::Failed { .. }));
+        let collateral = report
+            .rules
+            .iter()
+            .filter(|v| v.id != rule && matches!(v.outcome, Outcome::Failed { .. }))
+            .map(|v| v.id.clone())
+            .collect();
+        let over_broad = names(&mut report.scenarios.iter().filter(|s| {
+            s.rules
+                .iter()
+                .any(|r| r.as_str() != rule && failed_rule(s, r))
+        }));
         Self {
             fault: fault.name().to_owned(),
             rule: rule.to_owned(),
@@ -125,7 +141,8 @@ impl FaultCheck {
                     .filter(tags)
                     .filter(|s| !matches!(s.outcome, Outcome::Skipped { .. })),
             ),
-            over_broad: names(&mut report.scenarios.iter().filter(|s| !tags(s)).filter(failed)),
+            collateral,
+            over_broad,
             errors: names(
                 &mut report
                     .scenarios
@@ -158,6 +175,11 @@ impl SelfcheckReport {
         self.faults.iter().filter(|f| !f.detected).collect()
     }
 
+    /// Collateral over all faults: the number of rules failed besides each fault's own.
+    pub fn total_collateral(&self) -> usize {
+        self.faults.iter().map(|f| f.collateral.len()).sum()
+    }
+
     /// The table: one row per fault with its rule, whether and by which scenarios it was
     /// detected, and over-broad failures; then a summary.
     pub fn render(&self) -> String {
@@ -188,8 +210,8 @@ impl SelfcheckReport {
             .unwrap_or(0)
             .max("FAULT".len());
         out.push_str(&format!(
-            "{:<fw$}  {:<4}  {:<8}  {}\n",
-            "FAULT", "RULE", "DETECTED", "BY / NOTES"
+            "{:<fw$}  {:<4}  {:<8}  {:<10}  {}\n",
+            "FAULT", "RULE", "DETECTED", "COLLATERAL", "BY / NOTES"
         ));
         for f in &self.faults {
             let mut notes = Vec::new();
@@ -200,6 +222,13 @@ impl SelfcheckReport {
             } else {
                 notes.push(format!("{} ran and passed", f.checked_by.join(", ")));
             }
+            if !f.collateral.is_empty() {
+                notes.push(format!(
+                    "also failed: {} (in {})",
+                    f.collateral.join(", "),
+                    f.over_broad.join(", ")
+                ));
+            }
             if !f.errors.is_empty() {
                 notes.push(format!("errors: {}", f.errors.join(", ")));
             }
@@ -208,33 +237,19 @@ impl SelfcheckReport {
             }
             let detected = if f.detected { "yes" } else { "NO" };
             out.push_str(&format!(
-                "{:<fw$}  {:<4}  {:<8}  {}\n",
+                "{:<fw$}  {:<4}  {:<8}  {:<10}  {}\n",
                 f.fault,
                 f.rule,
                 detected,
+                f.collateral.len(),
                 notes.join("; ")
             ));
         }
-        let over_broad: Vec<&FaultCheck> = self
-            .faults
-            .iter()
-            .filter(|f| !f.over_broad.is_empty())
-            .collect();
-        if !over_broad.is_empty() {
-            out.push_str(&format!(
-                "\nOver-broad: {} fault(s) also failed scenarios not tagged with the fault's rule \
-                 (assertions beyond their rules, or rules missing from their tags):\n",
-                over_broad.len()
-            ));
-            for f in over_broad {
-                out.push_str(&format!(
-                    "  {} ({}): {}\n",
-                    f.fault,
-                    f.rule,
-                    f.over_broad.join(", ")
-                ));
-            }
-        }
+        out.push_str(&format!(
+            "\ncollateral: {} rule verdict(s) failed besides the faults' own rules, over {} fault(s)\n",
+            self.total_collateral(),
+            self.faults.len()
+        ));
         let undetected: Vec<&str> = self.undetected().iter().map(|f| f.fault.as_str()).collect();
         out.push_str(&format!(
             "\n{} fault(s): {} detected, {} undetected{}\n",

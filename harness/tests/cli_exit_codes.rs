@@ -78,7 +78,7 @@ description: Creates a namespace, then waits for a deployment that never comes.
 rules: [R12]
 steps:
   - create_service_account: {namespace: "outside-{{run_id}}", name: waiting}
-  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s, rules: [R12]}
 "#,
     )
     .unwrap();

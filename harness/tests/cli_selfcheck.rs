@@ -21,10 +21,14 @@ fn result(name: &str, rules: &[&str], outcome: Outcome) -> ScenarioResult {
         name: name.to_owned(),
         file: PathBuf::from("x.yaml"),
         rules: rules.iter().map(|r| (*r).to_owned()).collect(),
+        tags: vec![],
         release: "rc-x-0".to_owned(),
         outcome,
         duration: Duration::ZERO,
         steps: vec![],
+        rule_outcomes: vec![],
+        started_at: None,
+        evidence: vec![],
     }
 }
 
@@ -68,7 +72,10 @@ fn a_fault_is_detected_by_a_failure_of_a_scenario_tagging_its_rule() {
     assert_eq!(check.rule, "R5");
     assert_eq!(check.detected_by, vec!["injects"]);
     assert_eq!(check.checked_by, vec!["injects", "other-r5"]);
-    assert_eq!(check.over_broad, vec!["assumes"]);
+    // Without per-rule outcomes (an old report) a failed scenario fails all its rules:
+    // R2 of `injects` and R12 of `assumes` are the fault's collateral.
+    assert_eq!(check.over_broad, vec!["injects", "assumes"]);
+    assert_eq!(check.collateral, vec!["R2", "R12"]);
     assert_eq!(check.errors, vec!["broken"]);
 }
 
@@ -206,4 +213,40 @@ fn every_fault_is_detected_by_the_suite() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains(&format!("{n} fault(s): {n} detected", n = Fault::ALL.len())));
+}
+
+/// Judged per rule: a scenario whose R5 failed while its R2 passed detects an R5 fault
+/// without collateral; a blocked rule is no collateral either.
+#[test]
+fn collateral_counts_only_rules_whose_own_steps_failed() {
+    use rolecheck::report::model::RuleOutcome;
+    let mut injects = result("injects", &["R2", "R5"], failed());
+    injects.rule_outcomes = vec![
+        RuleOutcome {
+            rule: "R2".to_owned(),
+            outcome: Outcome::Passed,
+        },
+        RuleOutcome {
+            rule: "R5".to_owned(),
+            outcome: failed(),
+        },
+    ];
+    let mut blocked = result(
+        "assumes",
+        &["R12"],
+        Outcome::Error {
+            message: "blocked: expect_pods #2 at a.yaml:9:5 failed: m".into(),
+        },
+    );
+    blocked.rule_outcomes = vec![RuleOutcome {
+        rule: "R12".to_owned(),
+        outcome: blocked.outcome.clone(),
+    }];
+    let run = report(vec![injects, blocked]);
+    let check = FaultCheck::judge(Fault::WebhookDisabled, &run);
+    assert!(check.detected);
+    assert_eq!(check.detected_by, vec!["injects"]);
+    assert!(check.collateral.is_empty(), "{check:?}");
+    assert!(check.over_broad.is_empty(), "{check:?}");
+    assert_eq!(check.errors, vec!["assumes"]);
 }

@@ -199,10 +199,14 @@ fn previous_report(failed: &[&str], passed: &[&str]) -> RunReport {
         name: name.to_owned(),
         file: PathBuf::from("x.yaml"),
         rules: vec!["R2".to_owned()],
+        tags: vec![],
         release: "rc-x-0".to_owned(),
         outcome,
         duration: std::time::Duration::ZERO,
         steps: vec![],
+        rule_outcomes: vec![],
+        started_at: None,
+        evidence: vec![],
     };
     let mut scenarios: Vec<_> = passed
         .iter()
@@ -315,7 +319,7 @@ steps:
 description: Creates a ServiceAccount.
 rules: [R12]
 steps:
-  - create_service_account: {namespace: "outside-{{run_id}}", name: fine}
+  - create_service_account: {namespace: "outside-{{run_id}}", name: fine, rules: [R12]}
 "#,
     )
     .unwrap();

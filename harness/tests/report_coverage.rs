@@ -20,19 +20,19 @@ fn small_suite() -> tempfile::TempDir {
         dir.path(),
         "plain",
         "name: plain\ndescription: d\nrules: [R2, R4]\nsteps:\n  \
-         - create_service_account: {namespace: \"x-{{run_id}}\", name: a}\n",
+         - create_service_account: {namespace: \"x-{{run_id}}\", name: a, rules: [R2, R4]}\n",
     );
     write(
         dir.path(),
         "viewer",
         "name: viewer-deletes\ndescription: d\nrules: [R9]\nsteps:\n  \
-         - delete_deployment: {release: \"{{release}}\", as: viewer}\n",
+         - delete_deployment: {release: \"{{release}}\", as: viewer, rules: [R9]}\n",
     );
     write(
         dir.path(),
         "images",
         "name: images\ndescription: d\nrules: [R15]\nrequires: [real-images]\nsteps:\n  \
-         - create_service_account: {namespace: \"x-{{run_id}}\", name: a}\n",
+         - create_service_account: {namespace: \"x-{{run_id}}\", name: a, rules: [R15]}\n",
     );
     dir
 }
@@ -108,7 +108,8 @@ fn a_suite_covering_every_rule_exits_0() {
         "all",
         &format!(
             "name: all\ndescription: d\nrules: [{}]\nsteps:\n  \
-             - create_service_account: {{namespace: \"x-{{{{run_id}}}}\", name: a}}\n",
+             - create_service_account: {{namespace: \"x-{{{{run_id}}}}\", name: a, rules: [{}]}}\n",
+            all.join(", "),
             all.join(", ")
         ),
     );

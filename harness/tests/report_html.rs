@@ -101,12 +101,15 @@ fn page_is_well_formed_and_self_contained() {
     let html = render_html(&report_with_reruns());
     let seen = tags(&html);
     assert_eq!(seen.first().map(String::as_str), Some("html"));
-    for forbidden in ["script", "link", "img", "iframe"] {
+    for forbidden in ["link", "img", "iframe"] {
         assert!(
             !seen.iter().any(|t| t == forbidden),
             "<{forbidden}> in page"
         );
     }
+    // One inline script (the filter), nothing loaded from elsewhere.
+    assert_eq!(seen.iter().filter(|t| *t == "script").count(), 1);
+    assert!(html.contains("<script>//<![CDATA["), "inline script");
     assert!(!html.contains(" src="), "no external source");
     for (i, _) in html.match_indices("href=\"") {
         assert!(html[i + 6..].starts_with('#'), "external link at {i}");
@@ -121,15 +124,21 @@ fn every_rule_has_a_colour_coded_row() {
         assert!(html.contains(&format!("id=\"rule-R{n}\"")), "R{n} missing");
     }
     assert!(
-        html.contains("<tr class=\"failed\" id=\"rule-R3\">"),
+        html.contains(
+            "<tr class=\"failed\" id=\"rule-R3\" data-rule=\"R3\" data-verdict=\"failed\">"
+        ),
         "{html}"
     );
     assert!(
-        html.contains("<tr class=\"passed\" id=\"rule-R2\">"),
+        html.contains(
+            "<tr class=\"passed\" id=\"rule-R2\" data-rule=\"R2\" data-verdict=\"passed\">"
+        ),
         "{html}"
     );
     assert!(
-        html.contains("<tr class=\"skipped\" id=\"rule-R15\">"),
+        html.contains(
+            "<tr class=\"skipped\" id=\"rule-R15\" data-rule=\"R15\" data-verdict=\"skipped\">"
+        ),
         "{html}"
     );
     assert!(html.contains("create --cloud-role binds the role"));
@@ -158,7 +167,9 @@ fn hostile_text_is_escaped() {
     report.run_id = "<run>".to_owned();
     let html = render_html(&report);
     tags(&html);
-    assert!(!html.contains("<script>"));
+    // Only the page's own filter script.
+    assert_eq!(html.matches("<script>").count(), 1);
+    assert!(!html.contains("<script>alert"));
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
     assert!(html.contains("&lt;/pre&gt;&lt;b&gt;"));
     assert!(html.contains("\\u{1b}[31m"));
@@ -172,4 +183,172 @@ fn written_next_to_the_other_reports() {
     write_html(&sample_report(), &path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("<!DOCTYPE html>"));
+}
+
+// ---------------------------------------------------------------- order, filter, causes
+
+/// Every element's start tag with its attributes, in document order.
+fn elements(html: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut reader = Reader::from_str(html);
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed") {
+            Event::Start(e) | Event::Empty(e) => {
+                let attrs = e
+                    .attributes()
+                    .map(|a| {
+                        let a = a.expect("attribute");
+                        (
+                            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                            a.unescape_value().expect("value").into_owned(),
+                        )
+                    })
+                    .collect();
+                out.push((
+                    String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                    attrs,
+                ));
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    out
+}
+
+fn get<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn failures_and_errors_come_first() {
+    let html = render_html(&sample_report());
+    let order: Vec<String> = elements(&html)
+        .into_iter()
+        .filter_map(|(_, attrs)| get(&attrs, "data-scenario").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "update-rebinds-role",
+            "viewer-cannot-set-role",
+            "create-with-role-annotates-all-components",
+            "image-packages",
+            "token-audience-refused"
+        ]
+    );
+}
+
+/// The filter works without network: the page's own script reads `data-*` attributes that
+/// every scenario section and rule row carries, and the form offers every rule, verdict and
+/// tag of the run.
+#[test]
+fn the_filter_has_what_it_filters_on() {
+    let reports = report_fixture::verdict_reports();
+    let mut scenarios = Vec::new();
+    for (_, r) in &reports {
+        scenarios.extend(r.scenarios.iter().cloned());
+    }
+    let mut report = reports[0].1.clone();
+    for (i, s) in scenarios.iter_mut().enumerate() {
+        s.name = format!("{}-{i}", s.name);
+    }
+    report.scenarios = scenarios;
+    report.rules = rolecheck::report::verdict::rule_verdicts(&report.scenarios);
+    let html = render_html(&report);
+    let all = elements(&html);
+    let options = |select: &str| -> Vec<String> {
+        let mut inside = false;
+        let mut out = Vec::new();
+        for (tag, attrs) in &all {
+            if tag == "select" {
+                inside = get(attrs, "name") == Some(select);
+            } else if tag == "option" && inside {
+                out.push(get(attrs, "value").unwrap_or_default().to_owned());
+            }
+        }
+        out
+    };
+    let rules: Vec<String> = std::iter::once(String::new())
+        .chain((1..=16).map(|n| format!("R{n}")))
+        .collect();
+    assert_eq!(options("rule"), rules);
+    assert_eq!(
+        options("verdict"),
+        ["", "failed", "error", "blocked", "passed", "skipped"]
+    );
+    assert_eq!(options("tag"), ["", "smoke"]);
+    let sections: Vec<&Vec<(String, String)>> = all
+        .iter()
+        .filter(|(_, a)| get(a, "data-scenario").is_some())
+        .map(|(_, a)| a)
+        .collect();
+    assert_eq!(sections.len(), 5);
+    let verdicts: Vec<&str> = sections
+        .iter()
+        .map(|a| get(a, "data-verdict").unwrap_or_default())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["failed", "failed", "blocked", "passed", "skipped"]
+    );
+    let blocked = sections[2];
+    assert_eq!(
+        get(blocked, "data-rule-verdicts"),
+        Some("R2:passed R5:blocked")
+    );
+    assert_eq!(get(blocked, "data-rules"), Some("R2 R5"));
+    assert_eq!(get(blocked, "data-tags"), Some("smoke"));
+    for n in 1..=16 {
+        assert!(
+            all.iter().any(|(tag, a)| tag == "tr"
+                && get(a, "data-rule") == Some(&format!("R{n}"))
+                && get(a, "data-verdict").is_some()),
+            "rule row R{n}"
+        );
+    }
+    // Nothing is fetched: the script is inline and reads only the page.
+    assert!(!html.contains("fetch("), "no network use");
+    assert!(!html.contains("http://") && !html.contains("https://"));
+}
+
+/// A later failure links to the step that failed first, its likely cause.
+#[test]
+fn a_later_failure_links_its_cause() {
+    let (_, mut report) = report_fixture::verdict_reports()
+        .into_iter()
+        .find(|(k, _)| *k == "failing")
+        .expect("failing");
+    let scenario = &mut report.scenarios[0];
+    let first = scenario.steps[1].clone();
+    scenario.steps[1].outcome = failed("the SA lacks the role", "role", "none");
+    scenario.steps[1].rules = vec!["R2".to_owned()];
+    scenario.steps[2].cause = Some(rolecheck::report::model::Cause {
+        phase: first.phase,
+        index: first.index,
+        kind: first.kind.clone(),
+        location: first.location.clone(),
+        rules: vec!["R2".to_owned()],
+        message: "the SA lacks the role".to_owned(),
+    });
+    let html = render_html(&report);
+    let all = elements(&html);
+    let target = "step-create-with-role-injects-web-identity-steps-2";
+    assert!(
+        all.iter()
+            .any(|(tag, a)| tag == "tr" && get(a, "id") == Some(target)),
+        "{html}"
+    );
+    let links = all
+        .iter()
+        .filter(|(tag, a)| tag == "a" && get(a, "href") == Some(&format!("#{target}")))
+        .count();
+    assert!(
+        links >= 2,
+        "cause linked in the failure list and the step row: {html}"
+    );
+    assert!(html.contains("likely cause: "));
 }

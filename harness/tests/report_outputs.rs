@@ -38,13 +38,18 @@ fn only(name: &str, rules: &[&str], outcome: Outcome) -> ScenarioResult {
 )]
 #[case::failed_and_errored(
     vec![("a", failed("m", "", "")), ("b", Outcome::Passed), ("c", error("boom"))],
-    failed("failed in: a, c", "", ""),
+    failed("failed in: a", "", ""),
     vec!["a", "b", "c"]
 )]
-#[case::failed_beats_skipped(
+#[case::an_error_is_no_failure(
     vec![("a", skipped("no webhook")), ("b", error("boom"))],
-    failed("failed in: b", "", ""),
+    error("error in: b"),
     vec!["b"]
+)]
+#[case::blocked_is_named_apart(
+    vec![("a", Outcome::Passed), ("b", error("blocked: create_deployment #1 at x.yaml:3:5 failed: refused")), ("c", error("boom"))],
+    error("blocked: in b; error in: c"),
+    vec!["a", "b", "c"]
 )]
 #[case::all_skipped_reasons_deduplicated(
     vec![
@@ -239,7 +244,7 @@ R5  PASS  checked by: create-with-role-annotates-all-components
 R6  FAIL  failed in: update-rebinds-role
 R7  SKIP  no scenario checks this rule
 R8  SKIP  no scenario checks this rule
-R9  FAIL  failed in: viewer-cannot-set-role
+R9  ERROR  error in: viewer-cannot-set-role
 R10 SKIP  no scenario checks this rule
 R11 SKIP  no scenario checks this rule
 R12 SKIP  every scenario checking it was skipped on this target: target lacks capability sts-validates-signature

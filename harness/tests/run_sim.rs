@@ -87,7 +87,7 @@ async fn sim_without_webhook_fails_and_names_r5() {
         Outcome::Failed {
             expected, actual, ..
         } => {
-            assert!(expected.contains("AWS_ROLE_ARN="), "{expected}");
+            assert!(expected.contains("AWS_ROLE_ARN arn:"), "{expected}");
             assert!(actual.contains("<absent>"), "{actual}");
         }
         other => panic!("expected a failure, got {other:?}"),

@@ -187,7 +187,8 @@ fn every_error_of_every_file_is_reported() {
 #[test]
 fn duplicate_names_across_files_point_at_the_first() {
     let dir = tempfile::tempdir().unwrap();
-    let body = "description: d\nrules: [R1]\nsteps: [{delete_deployment: {release: x}}]\n";
+    let body =
+        "description: d\nrules: [R1]\nsteps: [{delete_deployment: {release: x, rules: [R1]}}]\n";
     let a = write(dir.path(), "a.yaml", &format!("name: same\n{body}"));
     let b = write(
         dir.path(),

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rolecheck::scenario::attribution;
 use rolecheck::scenario::model::{
     Action, Actor, AssumeRole, Capability, Component, CreateDeployment, CreateServiceAccount,
     DeleteDeployment, Executor, Expect, ExpectPods, ExpectServiceAccounts, Location,
@@ -33,6 +34,7 @@ fn step(file: &Path, line: usize, action: Action) -> Step {
         action,
         timeout: None,
         expect: Expect::Success,
+        rules: vec![],
         location: Location {
             file: file.to_path_buf(),
             line,
@@ -51,7 +53,7 @@ fn every_step_kind_loads_into_the_exact_model() {
     let scenarios = load_paths(std::slice::from_ref(&file)).unwrap();
     let f = file.as_path();
     let release = || t("{{release}}");
-    let expected = Scenario {
+    let mut expected = Scenario {
         name: "every-step-kind".into(),
         description: "A scenario that uses every step kind.".into(),
         rules: rules(&[2, 4, 5, 10, 12]),
@@ -218,6 +220,10 @@ fn every_step_kind_loads_into_the_exact_model() {
             column: 1,
         },
     };
+    // Which rules each step checks is the default for its kind (tested in `attribution`).
+    for step in &mut expected.steps {
+        step.rules = attribution::default_rules(&step.action, &step.expect, &expected.rules);
+    }
     assert_eq!(scenarios, vec![expected]);
 }
 
@@ -272,7 +278,7 @@ vars:
   role: "arn:aws:iam::{{account}}:role/{{ release }}"
   plain: text
 steps:
-  - delete_deployment: {release: "{{release}}"}
+  - delete_deployment: {release: "{{release}}", rules: [R2]}
 "#;
 
 #[test]
@@ -377,7 +383,7 @@ fn release_name_keeps_the_run_id_recognisable() {
 #[case("{error: any}", Expect::PlatformError(PlatformErrorKind::Any))]
 fn platform_step_expect_values(#[case] written: &str, #[case] expected: Expect) {
     let text = format!(
-        "name: e\ndescription: d\nrules: [R10]\nsteps:\n  - update_deployment: {{release: x, cloud_role: \"\", expect: {written}}}\n"
+        "name: e\ndescription: d\nrules: [R10]\nsteps:\n  - update_deployment: {{release: x, cloud_role: \"\", expect: {written}, rules: [R10]}}\n"
     );
     let scenario = load_str(Path::new("e.yaml"), &text).unwrap();
     assert_eq!(scenario.steps[0].expect, expected);

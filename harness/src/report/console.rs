@@ -27,7 +27,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
 use super::events::Event;
-use super::model::{Outcome, RuleVerdict, RunReport, ScenarioResult};
+use super::model::{Outcome, RuleVerdict, RunReport, ScenarioResult, is_blocked};
 use super::text;
 use super::verdict::rule_verdicts;
 use crate::suite::Stability;
@@ -279,9 +279,55 @@ impl ConsoleReporter {
                             text::failing_step(result),
                         ));
                 lines.extend(details.map(|l| format!("    {l}")));
+                lines.extend(self.per_rule_lines(result));
                 lines
             }
         }
+    }
+
+    /// For a bad scenario: its verdict per rule when they differ, and each later bad step
+    /// with its likely cause.
+    fn per_rule_lines(&self, result: &ScenarioResult) -> Vec<String> {
+        let mut lines = Vec::new();
+        let verdicts: Vec<String> = result
+            .rules
+            .iter()
+            .filter_map(|r| {
+                let outcome = result.rule_outcome(r)?;
+                let label = if is_blocked(outcome) {
+                    "blocked"
+                } else {
+                    outcome.label()
+                };
+                Some(format!("{r} {label}"))
+            })
+            .collect();
+        let differ = verdicts
+            .iter()
+            .map(|v| v.split_once(' ').map_or("", |(_, label)| label))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 1;
+        if differ {
+            lines.push(format!("    rules: {}", verdicts.join(", ")));
+        }
+        for step in result.steps.iter().filter(|s| s.outcome.is_bad()) {
+            let Some(cause) = &step.cause else {
+                continue;
+            };
+            lines.push(format!(
+                "    then {} at {}: {}",
+                text::step_label(step),
+                step.location,
+                text::first_line(text::outcome_message(&step.outcome))
+            ));
+            lines.push(format!(
+                "        likely cause: {} #{}",
+                cause.kind,
+                cause.index + 1
+            ));
+        }
+        lines
     }
 
     /// Counts, duration, run id, per-rule verdicts and leftovers.

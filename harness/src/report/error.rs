@@ -43,12 +43,6 @@ pub enum ReportError {
         /// Why.
         source: serde_json::Error,
     },
-    /// The JUnit XML could not be produced.
-    #[error("cannot render the JUnit XML report")]
-    Junit {
-        /// Why.
-        source: junit_report::Error,
-    },
     /// The run's start time is not an RFC 3339 timestamp.
     #[error("the run's started_at `{value}` is not an RFC 3339 timestamp")]
     Timestamp {

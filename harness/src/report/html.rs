@@ -1,17 +1,25 @@
-//! The HTML report: one self-contained page (inline CSS, no script, no external asset).
+//! The HTML report: one self-contained page (inline CSS and script, no external asset), so
+//! it works offline and as a CI artifact.
 //!
-//! It shows the run's counts, one colour-coded verdict per contract rule with the scenarios
-//! that checked it, the re-runs of a qualification run, the objects the run left behind, and
-//! one section per scenario with its steps, timings, expected vs actual of a failure, skip
-//! reasons and step logs. Every text is escaped; every timing is inside
-//! `<span class="time">` (tests mask them). The markup is well-formed XML as well as HTML
-//! (void elements are self-closed), so XML tools can read it too.
+//! It shows the run's counts, a filter (by rule, verdict and tag; also from the address:
+//! `index.html?rule=R4&verdict=failed`), one colour-coded verdict per contract rule with the
+//! scenarios that checked it, the re-runs of a qualification run, the objects the run left
+//! behind, and one section per scenario, failures and errors first: its verdict per rule,
+//! its bad steps with links to their likely cause, then all steps with timings, expected vs
+//! actual, skip reasons and step logs. Without script the page shows everything.
+//!
+//! Every text is escaped; every timing is inside `<span class="time">` (tests mask them).
+//! The markup is well-formed XML as well as HTML (void elements are self-closed, the script
+//! sits in a CDATA section), so XML tools can read it too.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::error::{ReportError, create_parent};
-use super::model::{Outcome, Phase, Rerun, RuleVerdict, RunReport, ScenarioResult, StepResult};
+use super::model::{
+    Outcome, Phase, Rerun, RuleVerdict, RunReport, ScenarioResult, StepResult, is_blocked,
+};
+use super::redact::redact;
 use super::text;
 use super::verdict::rule_verdicts;
 
@@ -36,7 +44,55 @@ details.failed, details.error { border-color: #cf222e; }
 summary { cursor: pointer; }
 .muted { color: #6e6e73; }
 .leftovers { color: #cf222e; }
+.blocked .badge, .badge.blocked { background: #8250df; }
+form#filter { background: #f4f4f6; padding: 0.4em 0.6em; border-radius: 4px; }
+form#filter label { margin-right: 1em; }
+[hidden] { display: none !important; }
 ";
+
+/// The filter: shows the scenarios (and rule rows) matching the chosen rule, verdict and
+/// tag; the choice can also come from the address (`?rule=R4&verdict=failed&tag=smoke`).
+/// With a rule chosen, the verdict is the scenario's verdict on that rule.
+const SCRIPT: &str = r#"
+(function () {
+  var form = document.getElementById('filter');
+  if (!form) { return; }
+  function has(list, item) { return (' ' + list + ' ').indexOf(' ' + item + ' ') >= 0; }
+  function apply() {
+    var rule = form.elements.rule.value, verdict = form.elements.verdict.value,
+        tag = form.elements.tag.value, shown = 0;
+    document.querySelectorAll('[data-scenario]').forEach(function (el) {
+      var v = el.getAttribute('data-verdict');
+      if (rule !== '') {
+        v = 'none';
+        el.getAttribute('data-rule-verdicts').split(' ').forEach(function (pair) {
+          var kv = pair.split(':');
+          if (kv[0] === rule) { v = kv[1]; }
+        });
+      }
+      var ok = (rule === '' || v !== 'none') &&
+        (verdict === '' || v === verdict) &&
+        (tag === '' || has(el.getAttribute('data-tags'), tag));
+      el.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    document.querySelectorAll('tr[data-rule]').forEach(function (el) {
+      el.hidden = !((rule === '' || el.getAttribute('data-rule') === rule) &&
+        (verdict === '' || el.getAttribute('data-verdict') === verdict));
+    });
+    document.getElementById('shown').textContent = String(shown);
+  }
+  var query = new URLSearchParams(window.location.search);
+  ['rule', 'verdict', 'tag'].forEach(function (name) {
+    if (query.get(name) !== null) { form.elements[name].value = query.get(name); }
+  });
+  form.addEventListener('change', apply);
+  apply();
+})();
+"#;
+
+/// The verdicts the filter offers, in the order the page lists scenarios.
+pub const VERDICTS: &[&str] = &["failed", "error", "blocked", "passed", "skipped"];
 
 /// Writes the report as HTML to `path`, creating its parent directories.
 pub fn write_html(report: &RunReport, path: &Path) -> Result<(), ReportError> {
@@ -69,6 +125,7 @@ pub fn render_html(report: &RunReport) -> String {
     } else {
         &report.rules
     };
+    filter(&mut page, report, verdicts);
     rules(&mut page, verdicts);
     if !report.reruns.is_empty() {
         reruns(&mut page, &report.reruns);
@@ -77,11 +134,69 @@ pub fn render_html(report: &RunReport) -> String {
         leftovers(&mut page, &report.leftovers);
     }
     page.raw("<h2 id=\"scenarios\">Scenarios</h2>\n");
-    for scenario in &report.scenarios {
+    for scenario in in_page_order(&report.scenarios) {
         scenario_section(&mut page, scenario, report);
     }
-    page.raw("</body>\n</html>\n");
+    page.raw("<script>//<![CDATA[");
+    page.raw(SCRIPT);
+    page.raw("//]]></script>\n</body>\n</html>\n");
     page.out
+}
+
+/// Failed scenarios first, then errors (blocked included), passed and skipped; suite order
+/// within each.
+fn in_page_order(scenarios: &[ScenarioResult]) -> Vec<&ScenarioResult> {
+    let rank = |o: &Outcome| match o {
+        Outcome::Failed { .. } => 0,
+        Outcome::Error { .. } => 1,
+        Outcome::Passed => 2,
+        Outcome::Skipped { .. } => 3,
+    };
+    let mut ordered: Vec<&ScenarioResult> = scenarios.iter().collect();
+    ordered.sort_by_key(|s| rank(&s.outcome));
+    ordered
+}
+
+/// `failed`, `error`, `blocked`, `passed` or `skipped`: what the filter matches.
+fn filter_verdict(outcome: &Outcome) -> &'static str {
+    if is_blocked(outcome) {
+        "blocked"
+    } else {
+        outcome.label()
+    }
+}
+
+/// The filter form: a rule, a verdict and a tag, each "any" by default.
+fn filter(page: &mut Page, report: &RunReport, verdicts: &[RuleVerdict]) {
+    let mut tags: Vec<&str> = report
+        .scenarios
+        .iter()
+        .flat_map(|s| s.tags.iter().map(String::as_str))
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    page.raw("<form id=\"filter\" action=\"#\">\n");
+    let select = |page: &mut Page, name: &str, label: &str, options: &[&str]| {
+        let _ = write!(page.out, "<label>{label} <select name=\"{name}\">");
+        page.raw("<option value=\"\">any</option>");
+        for option in options {
+            let _ = write!(page.out, "<option value=\"{}\">", escape(option));
+            page.text(option);
+            page.raw("</option>");
+        }
+        page.raw("</select></label>\n");
+    };
+    let rule_ids: Vec<&str> = verdicts.iter().map(|v| v.id.as_str()).collect();
+    select(page, "rule", "Rule", &rule_ids);
+    select(page, "verdict", "Verdict", VERDICTS);
+    select(page, "tag", "Tag", &tags);
+    let _ = writeln!(
+        page.out,
+        "<span class=\"muted\"><span id=\"shown\">{}</span> of {} scenarios shown</span>",
+        report.scenarios.len(),
+        report.scenarios.len()
+    );
+    page.raw("</form>\n");
 }
 
 /// An HTML page being written: raw markup, or text that is escaped on the way in.
@@ -162,8 +277,9 @@ fn rules(page: &mut Page, verdicts: &[RuleVerdict]) {
         let (_, class) = verdict(&rule.outcome);
         let _ = write!(
             page.out,
-            "<tr class=\"{class}\" id=\"rule-{}\">",
-            escape(&rule.id)
+            "<tr class=\"{class}\" id=\"rule-{id}\" data-rule=\"{id}\" data-verdict=\"{}\">",
+            filter_verdict(&rule.outcome),
+            id = escape(&rule.id)
         );
         page.element("td", "", &rule.id);
         page.element("td", "", &rule.title);
@@ -251,10 +367,25 @@ fn scenario_section(page: &mut Page, scenario: &ScenarioResult, report: &RunRepo
     } else {
         ""
     };
+    let rule_verdicts: Vec<String> = scenario
+        .rules
+        .iter()
+        .filter_map(|r| {
+            scenario
+                .rule_outcome(r)
+                .map(|o| format!("{r}:{}", filter_verdict(o)))
+        })
+        .collect();
     let _ = write!(
         page.out,
-        "<details class=\"{class}\" id=\"{}\"{open}>\n<summary>",
-        escape(&anchor(&scenario.name))
+        "<details class=\"{class}\" id=\"{}\"{open} data-scenario=\"{}\" data-verdict=\"{}\" \
+         data-rules=\"{}\" data-rule-verdicts=\"{}\" data-tags=\"{}\">\n<summary>",
+        escape(&anchor(&scenario.name)),
+        escape(&scenario.name),
+        filter_verdict(&scenario.outcome),
+        escape(&scenario.rules.join(" ")),
+        escape(&rule_verdicts.join(" ")),
+        escape(&scenario.tags.join(" ")),
     );
     page.badge(&scenario.outcome);
     page.raw(" <strong>");
@@ -267,9 +398,10 @@ fn scenario_section(page: &mut Page, scenario: &ScenarioResult, report: &RunRepo
     }
     page.raw("</summary>\n<p class=\"muted\">");
     page.text(&format!(
-        "file {} | rules {} | release {}",
+        "file {} | rules {} | tags {} | release {}",
         scenario.file.display(),
         scenario.rules.join(", "),
+        scenario.tags.join(", "),
         scenario.release
     ));
     page.raw("</p>\n");
@@ -287,40 +419,134 @@ fn scenario_section(page: &mut Page, scenario: &ScenarioResult, report: &RunRepo
         } => {
             page.element("pre", "message", message);
             page.raw("\n");
-            if !expected.is_empty() || !actual.is_empty() {
-                page.raw("<table>\n<tr><th>expected</th><td><pre>");
-                page.text(expected);
-                page.raw("</pre></td></tr>\n<tr><th>actual</th><td><pre>");
-                page.text(actual);
-                page.raw("</pre></td></tr>\n</table>\n");
-            }
+            expected_actual(page, expected, actual);
         }
         Outcome::Error { message } => {
             page.element("pre", "message", message);
             page.raw("\n");
         }
     }
+    if scenario.outcome.is_bad() {
+        rule_badges(page, scenario);
+        bad_steps(page, scenario);
+    }
     if let Some(rerun) = report.reruns.iter().find(|r| r.scenario == scenario.name) {
         page.element("p", "", &format!("Re-runs: {}", rerun.summary()));
         page.raw("\n");
     }
     if !scenario.steps.is_empty() {
-        steps(page, &scenario.steps);
+        steps(page, scenario);
     }
     page.raw("</details>\n");
 }
 
-fn steps(page: &mut Page, steps: &[StepResult]) {
-    page.raw("<table>\n<tr><th>Step</th><th>Kind</th><th>At</th><th>Verdict</th><th>Time</th><th>Log</th></tr>\n");
-    for step in steps {
+fn expected_actual(page: &mut Page, expected: &str, actual: &str) {
+    if !expected.is_empty() || !actual.is_empty() {
+        page.raw("<table>\n<tr><th>expected</th><td><pre>");
+        page.text(expected);
+        page.raw("</pre></td></tr>\n<tr><th>actual</th><td><pre>");
+        page.text(actual);
+        page.raw("</pre></td></tr>\n</table>\n");
+    }
+}
+
+/// The scenario's verdict per rule: `R2 FAIL  R4 ERROR (blocked)`.
+fn rule_badges(page: &mut Page, scenario: &ScenarioResult) {
+    page.raw("<p class=\"rule-verdicts\">Rules: ");
+    for rule in &scenario.rules {
+        let Some(outcome) = scenario.rule_outcome(rule) else {
+            continue;
+        };
+        let _ = write!(page.out, "<a href=\"#rule-{}\">", escape(rule));
+        page.text(rule);
+        page.raw("</a> ");
+        if is_blocked(outcome) {
+            page.element("span", "badge blocked", "BLOCKED");
+        } else {
+            page.badge(outcome);
+        }
+        page.raw(" ");
+    }
+    page.raw("</p>\n");
+}
+
+/// Every bad step after the first, with a link to the first (its likely cause).
+fn bad_steps(page: &mut Page, scenario: &ScenarioResult) {
+    let later: Vec<&StepResult> = scenario
+        .steps
+        .iter()
+        .filter(|s| s.outcome.is_bad() && s.cause.is_some())
+        .collect();
+    if later.is_empty() {
+        return;
+    }
+    page.raw("<ul class=\"later-failures\">\n");
+    for step in later {
+        page.raw("<li>");
+        let _ = write!(
+            page.out,
+            "<a href=\"#{}\">",
+            escape(&step_anchor(&scenario.name, step.phase, step.index))
+        );
+        page.text(&format!(
+            "{} #{} at {}",
+            step.kind,
+            step.index + 1,
+            step.location
+        ));
+        page.raw("</a>: ");
+        page.text(text::first_line(text::outcome_message(&step.outcome)));
+        cause_link(page, &scenario.name, step);
+        page.raw("</li>\n");
+    }
+    page.raw("</ul>\n");
+}
+
+/// ` (likely cause: <link to the first bad step>)`, when the step has one.
+fn cause_link(page: &mut Page, scenario: &str, step: &StepResult) {
+    if let Some(cause) = &step.cause {
+        page.raw(" <span class=\"cause\">(likely cause: ");
+        let _ = write!(
+            page.out,
+            "<a href=\"#{}\">",
+            escape(&step_anchor(scenario, cause.phase, cause.index))
+        );
+        page.text(&cause.summary());
+        page.raw("</a>)</span>");
+    }
+}
+
+/// The fragment id of a step's row.
+fn step_anchor(scenario: &str, phase: Phase, index: usize) -> String {
+    format!(
+        "{}-{}-{}",
+        anchor(scenario).replacen("scenario-", "step-", 1),
+        text::phase_label(phase),
+        index + 1
+    )
+}
+
+fn steps(page: &mut Page, scenario: &ScenarioResult) {
+    page.raw("<table>\n<tr><th>Step</th><th>Kind</th><th>Rules</th><th>At</th><th>Verdict</th><th>Time</th><th>Log</th></tr>\n");
+    for step in &scenario.steps {
         let (_, class) = verdict(&step.outcome);
-        let _ = write!(page.out, "<tr class=\"{class}\">");
+        let _ = write!(
+            page.out,
+            "<tr class=\"{class}\" id=\"{}\">",
+            escape(&step_anchor(&scenario.name, step.phase, step.index))
+        );
         let label = match step.phase {
             Phase::Steps => format!("#{}", step.index + 1),
             phase => format!("{} #{}", text::phase_label(phase), step.index + 1),
         };
         page.element("td", "", &label);
         page.element("td", "", &step.kind);
+        let rules = if step.rules.is_empty() && step.phase == Phase::Steps {
+            "set-up".to_owned()
+        } else {
+            step.rules.join(", ")
+        };
+        page.element("td", "", &rules);
         page.element("td", "", &step.location);
         page.raw("<td>");
         page.badge(&step.outcome);
@@ -331,8 +557,17 @@ fn steps(page: &mut Page, steps: &[StepResult]) {
         if !message.is_empty() {
             page.element("pre", "message", message);
         }
+        if let Outcome::Failed {
+            expected, actual, ..
+        } = &step.outcome
+        {
+            expected_actual(page, expected, actual);
+        }
+        if step.cause.is_some() {
+            cause_link(page, &scenario.name, step);
+        }
         if !step.log.is_empty() {
-            page.element("pre", "log", &step.log.join("\n"));
+            page.element("pre", "log", &redact(&step.log.join("\n")));
         }
         page.raw("</td></tr>\n");
     }

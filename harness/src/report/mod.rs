@@ -2,7 +2,8 @@
 //!
 //! [`model`] and [`events`] are what the runner produces; [`verdict`] turns scenario results
 //! into per-rule verdicts; [`console`], [`junit`], [`json`] and [`html`] present a run;
-//! [`text`] holds the plain-text pieces they share. [`merge`] joins the JSON reports of
+//! [`text`] holds the plain-text pieces they share, [`redact`] masks secrets in them, and
+//! [`junit_writer`] writes JUnit XML. [`merge`] joins the JSON reports of
 //! several shards; [`coverage`] traces rules to scenarios without running anything.
 
 pub mod console;
@@ -12,8 +13,10 @@ pub mod events;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod junit_writer;
 pub mod merge;
 pub mod model;
+pub mod redact;
 pub mod text;
 pub mod verdict;
 

@@ -81,6 +81,66 @@ pub struct StepResult {
     pub duration: Duration,
     /// What the step did and saw, one line each (never secrets).
     pub log: Vec<String>,
+    /// The rules this step checks (`R4`); empty for a set-up step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
+    /// For a bad step after an earlier bad step of the same scenario: that first one, the
+    /// likely cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<Cause>,
+}
+
+/// The earlier bad step of a scenario a later failure likely follows from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cause {
+    /// Which list the step belongs to.
+    pub phase: Phase,
+    /// Its 0-based index within the phase.
+    pub index: usize,
+    /// Its kind.
+    pub kind: String,
+    /// `file:line:column` of the step.
+    pub location: String,
+    /// The rules it checks (empty: a set-up step).
+    pub rules: Vec<String>,
+    /// The first line of its message.
+    pub message: String,
+}
+
+impl Cause {
+    /// `expect_service_accounts #2 at a.yaml:9:5 (R4): annotation differs`.
+    pub fn summary(&self) -> String {
+        let rules = if self.rules.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.rules.join(", "))
+        };
+        format!(
+            "{} #{} at {}{rules}: {}",
+            self.kind,
+            self.index + 1,
+            self.location,
+            self.message
+        )
+    }
+}
+
+/// The verdict on one rule within one scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleOutcome {
+    /// `R1`..`R16`.
+    pub rule: String,
+    /// Failed when a step checking it failed; an error (`blocked: ...`) when a step it
+    /// needed could not run; passed when every step checking it passed.
+    pub outcome: Outcome,
+}
+
+/// How the message of a rule or scenario blocked by a failed set-up step starts.
+pub const BLOCKED: &str = "blocked: ";
+
+/// Whether an outcome is an error because a step the verdict needed could not run.
+pub fn is_blocked(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Error { message } if message.starts_with(BLOCKED))
 }
 
 /// The result of one scenario.
@@ -92,6 +152,9 @@ pub struct ScenarioResult {
     pub file: PathBuf,
     /// Rules it checks (`R1`..).
     pub rules: Vec<String>,
+    /// Its tags (for filtering reports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// The release name it used.
     pub release: String,
     /// Its verdict: the first bad step's, or passed, or skipped.
@@ -101,6 +164,34 @@ pub struct ScenarioResult {
     pub duration: Duration,
     /// Its steps, in the order they ran.
     pub steps: Vec<StepResult>,
+    /// One verdict per rule it checks, in the order of [`ScenarioResult::rules`]; empty in
+    /// reports written before rules were judged per step (the scenario's outcome then
+    /// stands for all its rules).
+    #[serde(default)]
+    pub rule_outcomes: Vec<RuleOutcome>,
+    /// When it started (RFC 3339), when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// What the target showed that a reader wants at hand (`namespace`, `role_arn`,
+    /// `assumed_role_arn`), in the order first seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<(String, String)>,
+}
+
+impl ScenarioResult {
+    /// The scenario's verdict on one rule: its [`RuleOutcome`], or its outcome when it
+    /// has none; `None` when it does not check the rule.
+    pub fn rule_outcome(&self, rule: &str) -> Option<&Outcome> {
+        if !self.rules.iter().any(|r| r.trim() == rule) {
+            return None;
+        }
+        Some(
+            self.rule_outcomes
+                .iter()
+                .find(|r| r.rule == rule)
+                .map_or(&self.outcome, |r| &r.outcome),
+        )
+    }
 }
 
 /// The verdict on one contract rule over a whole run.

@@ -58,20 +58,39 @@ pub(crate) fn scenario(ctx: &mut Ctx<'_>, root: &Node) -> Option<Decoded> {
         Some(node) => vars(ctx, node),
         None => Some(BTreeMap::new()),
     };
+    let scenario_rules: Option<Vec<RuleId>> = rules
+        .as_ref()
+        .map(|list| list.iter().map(|(rule, _)| *rule).collect());
+    let in_steps = steps::StepScope {
+        scenario_rules: scenario_rules.as_deref(),
+        finally: false,
+    };
     let steps = fields
         .required(ctx, "steps")
-        .and_then(|node| step_list(ctx, node, "steps", false));
+        .and_then(|node| step_list(ctx, node, "steps", in_steps));
     let finally = match fields.get("finally") {
-        Some(node) => step_list(ctx, node, "finally", true),
+        Some(node) => step_list(
+            ctx,
+            node,
+            "finally",
+            steps::StepScope {
+                finally: true,
+                ..in_steps
+            },
+        ),
         None => Some(Vec::new()),
     };
+    // Only for an otherwise sound file: one mistake should not cascade into another error.
+    if let (Some(rules), Some(steps), true) = (&rules, &steps, ctx.errors.is_empty()) {
+        every_rule_checked(ctx, rules, steps);
+    }
 
     let name_location = ctx.location(name_node?.pos);
     Some(Decoded {
         scenario: Scenario {
             name: name?,
             description: description?,
-            rules: rules?,
+            rules: scenario_rules?,
             tags: tags?,
             requires: requires?,
             vars: vars?,
@@ -100,8 +119,8 @@ fn scenario_name(ctx: &mut Ctx<'_>, node: &Node) -> Option<String> {
     Some(name)
 }
 
-/// `rules`: a non-empty list of `R1`..`R16`, each once.
-fn rules(ctx: &mut Ctx<'_>, node: &Node) -> Option<Vec<RuleId>> {
+/// `rules`: a non-empty list of `R1`..`R16`, each once (with where each is written).
+fn rules(ctx: &mut Ctx<'_>, node: &Node) -> Option<Vec<(RuleId, Pos)>> {
     let items = ctx.seq(node, "rules")?;
     if items.is_empty() {
         ctx.error(
@@ -118,11 +137,11 @@ fn rules(ctx: &mut Ctx<'_>, node: &Node) -> Option<Vec<RuleId>> {
             continue;
         };
         match text.parse::<RuleId>() {
-            Ok(rule) if out.contains(&rule) => {
+            Ok(rule) if out.iter().any(|(r, _)| *r == rule) => {
                 ctx.error(item.pos, format!("rule `{rule}` is listed twice"));
                 ok = false;
             }
-            Ok(rule) => out.push(rule),
+            Ok(rule) => out.push((rule, item.pos)),
             Err(message) => {
                 ctx.error(item.pos, message);
                 ok = false;
@@ -217,8 +236,29 @@ fn vars(ctx: &mut Ctx<'_>, node: &Node) -> Option<BTreeMap<String, super::model:
     ok.then_some(out)
 }
 
+/// Every rule the scenario lists is checked by at least one of its steps: a rule no step
+/// checks would pass without evidence.
+fn every_rule_checked(ctx: &mut Ctx<'_>, rules: &[(RuleId, Pos)], steps: &[Step]) {
+    for (rule, pos) in rules {
+        if !steps.iter().any(|s| s.rules.contains(rule)) {
+            ctx.error(
+                *pos,
+                format!(
+                    "rule `{rule}` is checked by no step: no step's kind checks it by default; write `rules: [{rule}]` in the step that shows it"
+                ),
+            );
+        }
+    }
+}
+
 /// `steps` (non-empty) or `finally` (may be empty).
-fn step_list(ctx: &mut Ctx<'_>, node: &Node, what: &str, may_be_empty: bool) -> Option<Vec<Step>> {
+fn step_list(
+    ctx: &mut Ctx<'_>,
+    node: &Node,
+    what: &str,
+    scope: steps::StepScope<'_>,
+) -> Option<Vec<Step>> {
+    let may_be_empty = scope.finally;
     let items = ctx.seq(node, what)?;
     if items.is_empty() && !may_be_empty {
         ctx.error(
@@ -227,6 +267,9 @@ fn step_list(ctx: &mut Ctx<'_>, node: &Node, what: &str, may_be_empty: bool) -> 
         );
         return None;
     }
-    let decoded: Vec<Option<Step>> = items.iter().map(|item| steps::step(ctx, item)).collect();
+    let decoded: Vec<Option<Step>> = items
+        .iter()
+        .map(|item| steps::step(ctx, item, scope))
+        .collect();
     decoded.into_iter().collect()
 }

@@ -4,6 +4,7 @@
 //! and either returns the [`model::Scenario`]s or every problem found, each as
 //! `file:line:column: message`. [`template`] fills in `{{name}}` placeholders per run.
 
+pub mod attribution;
 pub(crate) mod decode;
 mod document;
 pub mod error;

@@ -206,6 +206,9 @@ pub struct Step {
     pub timeout: Option<Duration>,
     /// The outcome the step expects.
     pub expect: Expect,
+    /// The contract rules this step's assertion checks (its `rules:`, or the default for its
+    /// kind and the scenario, see [`super::attribution`]); empty for a set-up step.
+    pub rules: Vec<RuleId>,
     /// Where the step was written.
     pub location: Location,
 }

@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use super::attribution;
 use super::decode::{Ctx, Fields, Scope, is_null};
 use super::error::{did_you_mean, one_of};
 use super::model::{
     Action, Actor, AdvanceClock, AnnotateServiceAccount, AssumeRole, Component, CreateDeployment,
     CreatePod, CreateServiceAccount, DeleteDeployment, Executor, Expect, ExpectCredentials,
     ExpectDeploymentConfig, ExpectPackages, ExpectPod, ExpectPods, ExpectServerVersion,
-    ExpectServiceAccounts, KubeVersion, MinVersion, PlatformErrorKind, RoleInput, Step, Template,
-    TokenSource, TokenTamper, TokenVolumeExpectation, UpdateDeployment,
+    ExpectServiceAccounts, KubeVersion, MinVersion, PlatformErrorKind, RoleInput, RuleId, Step,
+    Template, TokenSource, TokenTamper, TokenVolumeExpectation, UpdateDeployment,
 };
 use super::model::{S3Access, S3Action, S3Expect, S3Operation};
 use super::template;
@@ -72,8 +73,17 @@ const TAMPERS: &[(&str, TokenTamper)] = &[
     ("resign_with_foreign_key", TokenTamper::ResignWithForeignKey),
 ];
 
+/// Where a step is written, for deciding which rules it checks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepScope<'s> {
+    /// The scenario's `rules`, when they decoded.
+    pub scenario_rules: Option<&'s [RuleId]>,
+    /// Whether the step is in `finally` (set-up only, no `rules:`).
+    pub finally: bool,
+}
+
 /// Decode one item of `steps` or `finally`.
-pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node) -> Option<Step> {
+pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node, scope_of: StepScope<'_>) -> Option<Step> {
     let entries = match &node.kind {
         NodeKind::Map(entries) => entries,
         NodeKind::Scalar(s) if STEP_KINDS.contains(&s.text.as_str()) => {
@@ -250,7 +260,8 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node) -> Option<Step> {
             ExpectScope::SuccessOnly,
         ),
     };
-    let fields = Fields::new(ctx, body, &what, allowed)?;
+    let allowed: Vec<&str> = allowed.iter().copied().chain(["rules"]).collect();
+    let fields = Fields::new(ctx, body, &what, &allowed)?;
 
     let timeout = fields
         .get("timeout")
@@ -277,16 +288,75 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node) -> Option<Step> {
         "s3_access" => s3_access(ctx, &fields),
         _ => create_service_account(ctx, &fields),
     };
+    let written = fields
+        .get("rules")
+        .map(|node| step_rules(ctx, node, scope_of));
     let timeout = match timeout {
         Some(parsed) => Some(parsed?),
         None => None,
     };
+    let (action, expect) = (action?, expect?);
+    let rules = match written {
+        Some(rules) => rules?,
+        None if scope_of.finally => Vec::new(),
+        None => attribution::default_rules(
+            &action,
+            &expect,
+            scope_of.scenario_rules.unwrap_or_default(),
+        ),
+    };
     Some(Step {
-        action: action?,
+        action,
         timeout,
-        expect: expect?,
+        expect,
+        rules,
         location: ctx.location(node.pos),
     })
+}
+
+/// A step's `rules:`: rules of the scenario, each once; `[]` makes the step set-up.
+fn step_rules(ctx: &mut Ctx<'_>, node: &Node, scope: StepScope<'_>) -> Option<Vec<RuleId>> {
+    if scope.finally {
+        ctx.error(
+            node.pos,
+            "rules: a `finally` step checks no rule (it tidies up); move the check to `steps`",
+        );
+        return None;
+    }
+    let items = ctx.seq(node, "rules")?;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let Some(text) = ctx.string(item, "rule") else {
+            ok = false;
+            continue;
+        };
+        match text.parse::<RuleId>() {
+            Ok(rule) if out.contains(&rule) => {
+                ctx.error(item.pos, format!("rule `{rule}` is listed twice"));
+                ok = false;
+            }
+            Ok(rule) => match scope.scenario_rules {
+                Some(listed) if !listed.contains(&rule) => {
+                    let listed: Vec<String> = listed.iter().map(ToString::to_string).collect();
+                    ctx.error(
+                        item.pos,
+                        format!(
+                            "rule `{rule}` is not one the scenario checks (its `rules` are [{}]); add it there or check another",
+                            listed.join(", ")
+                        ),
+                    );
+                    ok = false;
+                }
+                _ => out.push(rule),
+            },
+            Err(message) => {
+                ctx.error(item.pos, message);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
 }
 
 /// `expect: success | allowed | accepted_or_refused | {error: kind} | {sts_error: Code}`;

@@ -74,6 +74,7 @@ pub async fn run(
             };
             log.push(format!("GetCallerIdentity: {caller}"));
             if caller == want && assumed.assumed_role_arn == want {
+                ctx.note("assumed_role_arn", &caller);
                 Ok(())
             } else {
                 Err(StepError::failed(

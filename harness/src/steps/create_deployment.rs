@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{ScenarioContext, StepError, judge_platform, namespace_of};
+use crate::drivers::houston::RoleArg;
 use crate::scenario::model::{CreateDeployment, Expect};
 
 /// Creates the deployment; on success labels its namespace with the run id for clean-up.
@@ -34,6 +35,12 @@ pub async fn run(
             .label_namespace(&namespace, ctx.run_id, timeout)
             .await?;
         log.push(format!("labelled namespace {namespace} with the run id"));
+        ctx.note("namespace", &namespace);
+        if let RoleArg::Value(arn) = &role
+            && !arn.is_empty()
+        {
+            ctx.note("role_arn", arn);
+        }
     }
     judge_platform(expect, answer, log)
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{Mismatches, ScenarioContext, StepError, component_selector, namespace_of};
 use crate::scenario::model::{ExpectPods, TokenVolumeExpectation};
 
 /// The rendered expectations of one `expect_pods` step.
@@ -38,8 +38,7 @@ pub async fn run(
     let release = ctx.render(&step.release)?;
     let namespace = namespace_of(&release);
     let wanted = render(ctx, step)?;
-    let mut expected = Vec::new();
-    let mut actual = Vec::new();
+    let mut differences = Mismatches::default();
     // The components roll out independently: wait for all of them at once.
     let rolled_out = futures::future::try_join_all(step.components.iter().map(|component| {
         let selector = component_selector(&release, *component);
@@ -57,20 +56,13 @@ pub async fn run(
     for (component, pods) in rolled_out {
         for pod in &pods {
             log.push(format!("{component}: pod {namespace}/{}", pod.name_any()));
-            check_pod(pod, &wanted, &mut expected, &mut actual);
+            check_pod(pod, &wanted, &mut differences);
         }
     }
-    if expected.is_empty() {
+    if differences.is_empty() {
         Ok(())
     } else {
-        Err(StepError::failed(
-            format!(
-                "{} pod setting(s) differ from the documents",
-                expected.len()
-            ),
-            expected.join("; "),
-            actual.join("; "),
-        ))
+        Err(differences.into_failure("pod"))
     }
 }
 
@@ -115,22 +107,19 @@ fn env_of(container: &Container) -> BTreeMap<&str, &str> {
         .collect()
 }
 
-fn check_pod(pod: &Pod, wanted: &Wanted, expected: &mut Vec<String>, actual: &mut Vec<String>) {
+fn check_pod(pod: &Pod, wanted: &Wanted, differences: &mut Mismatches) {
     let pod_name = pod.name_any();
     for container in containers(pod) {
-        let at = format!("{pod_name}/{}", container.name);
         let env = env_of(container);
         for (key, want) in &wanted.env {
             let got = env.get(key.as_str());
             if got != Some(&want.as_str()) {
-                expected.push(format!("{at}: {key}={want}"));
-                actual.push(format!("{at}: {key}={}", got.unwrap_or(&"<absent>")));
+                differences.push(&pod_name, key, want, got.unwrap_or(&"<absent>"));
             }
         }
         for key in &wanted.env_absent {
             if let Some(got) = env.get(key.as_str()) {
-                expected.push(format!("{at}: no {key}"));
-                actual.push(format!("{at}: {key}={got}"));
+                differences.push(&pod_name, key, "<absent>", got);
             }
         }
         if let Some(Volume::Present {
@@ -142,16 +131,11 @@ fn check_pod(pod: &Pod, wanted: &Wanted, expected: &mut Vec<String>, actual: &mu
                 .iter()
                 .flatten()
                 .find(|m| &m.name == name);
+            let setting = format!("mount of {name}");
             match mount {
                 Some(m) if &m.mount_path == mount_path => {}
-                Some(m) => {
-                    expected.push(format!("{at}: {name} mounted at {mount_path}"));
-                    actual.push(format!("{at}: {name} mounted at {}", m.mount_path));
-                }
-                None => {
-                    expected.push(format!("{at}: {name} mounted at {mount_path}"));
-                    actual.push(format!("{at}: {name} not mounted"));
-                }
+                Some(m) => differences.push(&pod_name, &setting, mount_path, &m.mount_path),
+                None => differences.push(&pod_name, &setting, mount_path, "<not mounted>"),
             }
         }
     }
@@ -163,8 +147,7 @@ fn check_pod(pod: &Pod, wanted: &Wanted, expected: &mut Vec<String>, actual: &mu
     match &wanted.volume {
         None => {}
         Some(Volume::Absent { name }) if volumes.iter().any(|v| &v.name == name) => {
-            expected.push(format!("{pod_name}: no volume {name}"));
-            actual.push(format!("{pod_name}: volume {name} present"));
+            differences.push(&pod_name, &format!("volume {name}"), "<absent>", "present");
         }
         Some(Volume::Absent { .. }) => {}
         Some(Volume::Present { name, audience, .. }) => {
@@ -177,16 +160,11 @@ fn check_pod(pod: &Pod, wanted: &Wanted, expected: &mut Vec<String>, actual: &mu
                 .filter_map(|s| s.service_account_token.as_ref())
                 .map(|t| t.audience.clone().unwrap_or_default())
                 .collect();
+            let setting = format!("{name} token audience");
             if volume.is_none() {
-                expected.push(format!(
-                    "{pod_name}: projected volume {name} (audience {audience})"
-                ));
-                actual.push(format!("{pod_name}: no volume {name}"));
+                differences.push(&pod_name, &setting, audience, "<no volume>");
             } else if !audiences.iter().any(|a| a == audience) {
-                expected.push(format!("{pod_name}: {name} token audience {audience}"));
-                actual.push(format!(
-                    "{pod_name}: {name} token audience(s) {audiences:?}"
-                ));
+                differences.push(&pod_name, &setting, audience, &audiences.join(","));
             }
         }
     }

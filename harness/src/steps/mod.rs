@@ -93,6 +93,8 @@ pub struct ScenarioContext<'a> {
     pub installation: Installation,
     /// The token the last `assume_role` step presented (for `token: previous`).
     pub last_token: Mutex<Option<String>>,
+    /// What the target showed that reports put at hand (see [`ScenarioContext::note`]).
+    pub evidence: Mutex<Vec<(String, String)>>,
 }
 
 /// Which platform installation a scenario talks to.
@@ -162,6 +164,17 @@ impl ScenarioContext<'_> {
             RoleInput::Null => RoleArg::Null,
             RoleInput::Value(t) => RoleArg::Value(self.render(t)?),
         })
+    }
+
+    /// Notes a piece of evidence for the reports (`namespace`, `role_arn`,
+    /// `assumed_role_arn`); a later value of the same name replaces the earlier one.
+    pub fn note(&self, name: &str, value: &str) {
+        if let Ok(mut list) = self.evidence.lock() {
+            match list.iter_mut().find(|(n, _)| n == name) {
+                Some(entry) => entry.1 = value.to_owned(),
+                None => list.push((name.to_owned(), value.to_owned())),
+            }
+        }
     }
 
     /// Remembers a namespace for clean-up.
@@ -307,5 +320,127 @@ fn refusal_matches(kind: PlatformErrorKind, r: &PlatformRefusal) -> bool {
                 "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST"
             )
         }
+    }
+}
+
+/// Differences between what the documents promise and what the target shows, stated once
+/// per distinct difference: `3 pods: AWS_ROLE_ARN expected a, got b: p1, p2, p3`.
+#[derive(Debug, Default)]
+pub struct Mismatches {
+    /// (setting, expected, actual) -> the objects showing that difference, in order.
+    groups: Vec<((String, String, String), Vec<String>)>,
+}
+
+impl Mismatches {
+    /// Records that `object` shows `actual` for `setting` where `expected` is promised.
+    pub fn push(&mut self, object: &str, setting: &str, expected: &str, actual: &str) {
+        let key = (setting.to_owned(), expected.to_owned(), actual.to_owned());
+        match self.groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, objects)) => {
+                if !objects.iter().any(|o| o == object) {
+                    objects.push(object.to_owned());
+                }
+            }
+            None => self.groups.push((key, vec![object.to_owned()])),
+        }
+    }
+
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// One line per distinct difference.
+    fn lines(&self, noun: &str) -> Vec<String> {
+        self.groups
+            .iter()
+            .map(|((setting, expected, actual), objects)| {
+                let plural = if objects.len() == 1 { "" } else { "s" };
+                format!(
+                    "{} {noun}{plural}: {setting} expected {expected}, got {actual}: {}",
+                    objects.len(),
+                    objects.join(", ")
+                )
+            })
+            .collect()
+    }
+
+    /// The failure: a one-line message (the first difference, and how many others there
+    /// are), the promised values and what was seen, each difference once.
+    pub fn into_failure(self, noun: &str) -> StepError {
+        let lines = self.lines(noun);
+        let message = match lines.len() {
+            0 | 1 => lines.first().cloned().unwrap_or_default(),
+            n => format!("{} (and {} more difference(s))", lines[0], n - 1),
+        };
+        let expected: Vec<String> = self
+            .groups
+            .iter()
+            .map(|((setting, expected, _), objects)| {
+                format!("{setting} {expected} on {}", objects.join(", "))
+            })
+            .collect();
+        let actual: Vec<String> = self
+            .groups
+            .iter()
+            .map(|((setting, _, actual), objects)| {
+                format!("{setting} {actual} on {}", objects.join(", "))
+            })
+            .collect();
+        StepError::failed(message, expected.join("; "), actual.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod mismatch_tests {
+    use super::*;
+
+    #[test]
+    fn one_difference_on_three_pods_is_stated_once() {
+        let mut m = Mismatches::default();
+        for pod in ["webserver-1", "scheduler-1", "worker-1"] {
+            m.push(pod, "AWS_WEB_IDENTITY_TOKEN_FILE", "/a/token", "/b/token");
+        }
+        m.push(
+            "worker-1",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "/a/token",
+            "/b/token",
+        );
+        let StepError::Failed {
+            message,
+            expected,
+            actual,
+        } = m.into_failure("pod")
+        else {
+            panic!("a failure");
+        };
+        assert_eq!(
+            message,
+            "3 pods: AWS_WEB_IDENTITY_TOKEN_FILE expected /a/token, got /b/token: webserver-1, scheduler-1, worker-1"
+        );
+        assert_eq!(
+            expected,
+            "AWS_WEB_IDENTITY_TOKEN_FILE /a/token on webserver-1, scheduler-1, worker-1"
+        );
+        assert_eq!(
+            actual,
+            "AWS_WEB_IDENTITY_TOKEN_FILE /b/token on webserver-1, scheduler-1, worker-1"
+        );
+    }
+
+    #[test]
+    fn further_differences_are_counted_in_the_message() {
+        let mut m = Mismatches::default();
+        m.push("p1", "AWS_ROLE_ARN", "a", "<absent>");
+        m.push("p1", "volume aws-iam-token", "present", "absent");
+        let StepError::Failed { message, .. } = m.into_failure("pod") else {
+            panic!("a failure");
+        };
+        assert_eq!(
+            message,
+            "1 pod: AWS_ROLE_ARN expected a, got <absent>: p1 (and 1 more difference(s))"
+        );
+        assert!(!message.contains('\n'));
     }
 }

@@ -2,6 +2,7 @@
 //! API (R3), including attempts to remove the role (R10).
 
 use super::{ScenarioContext, StepError, judge_platform};
+use crate::drivers::houston::RoleArg;
 use crate::scenario::model::{Expect, UpdateDeployment};
 
 /// Updates the deployment's cloud role.
@@ -21,5 +22,11 @@ pub async fn run(
         .platform()?
         .update_deployment(step.actor, &release, &role)
         .await?;
+    if answer.is_ok()
+        && let RoleArg::Value(arn) = &role
+        && !arn.is_empty()
+    {
+        ctx.note("role_arn", arn);
+    }
     judge_platform(expect, answer, log)
 }
