@@ -84,6 +84,9 @@ pub fn needs(scenario: &Scenario) -> BTreeSet<Capability> {
             Action::S3Access(_) => {
                 needs.insert(Capability::S3);
             }
+            Action::ExpectSdkCredentials(_) => {
+                needs.insert(Capability::SdkInPods);
+            }
             _ => {}
         }
     }

@@ -61,6 +61,9 @@ pub struct SimConfig {
     /// without an annotation key on `base+3`); otherwise on
     /// random free loopback ports.
     pub port_base: Option<u16>,
+    /// A real cluster to attach to (the `local` target): the platform installs there, the
+    /// webhook is its admission webhook, STS trusts its issuer. `None`: the sim's own.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 impl Default for SimConfig {
@@ -79,6 +82,7 @@ impl Default for SimConfig {
             roles: Vec::new(),
             s3_buckets: vec!["astronomer-bucket".to_owned(), "other-bucket".to_owned()],
             port_base: None,
+            cluster: None,
         }
     }
 }

@@ -14,9 +14,11 @@
 //! - [`s3`]: path-style S3 on the same listener, authorised by the assumed role's policies,
 //! - [`platform`]: the Houston-style GraphQL API that turns deployments into Kubernetes objects,
 //! - [`faults`]: switches that break one documented behaviour each,
-//! - [`clock`]: the clock the issuer and STS share, movable through an admin endpoint.
+//! - [`clock`]: the clock the issuer and STS share, movable through an admin endpoint,
+//! - [`cluster`]: the platform, webhook and STS plugged into a real Kubernetes cluster.
 
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod eks;
 pub mod faults;

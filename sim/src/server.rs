@@ -9,12 +9,15 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::SimClock;
+use crate::cluster::keys::KeyChain;
 use crate::config::SimConfig;
 use crate::iam::Iam;
 use crate::kube::{ApiServer, KubeOptions};
 use crate::oidc::Issuer;
+use crate::platform::apply::ObjectWriter;
 use crate::platform::{Platform, PlatformOptions};
-use crate::sts::AwsState;
+use crate::s3::Buckets;
+use crate::sts::{AwsState, KeySource};
 
 /// A platform user the sim created, with the workspace role it holds.
 #[derive(Debug, Clone)]
@@ -75,6 +78,10 @@ pub struct Endpoints {
     /// Admin endpoint moving the clock of the token issuer and STS forward (on the
     /// Kubernetes listener, `kube_token` required); see [`crate::clock`].
     pub clock_url: String,
+    /// With a cluster attached ([`SimConfig::cluster`]): the admission webhook's URL.
+    pub webhook_url: Option<String>,
+    /// With a cluster attached: the name of the MutatingWebhookConfiguration registered.
+    pub webhook_configuration: Option<String>,
 }
 
 /// A running sim. Dropping it without [`Sim::shutdown`] stops it too (the tasks are aborted).
@@ -82,6 +89,7 @@ pub struct Sim {
     endpoints: Endpoints,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
+    attached: Option<crate::cluster::Attached>,
 }
 
 impl Sim {
@@ -114,14 +122,35 @@ impl Sim {
             }
         }
 
-        let platform = Platform::new(PlatformOptions::from_config(&config), Arc::clone(&kube));
+        let attached = match &config.cluster {
+            Some(cluster) => Some(
+                crate::cluster::attach(
+                    cluster,
+                    {
+                        let api = Arc::clone(&kube);
+                        Arc::new(move || api.webhook_options())
+                    },
+                    &mut tasks,
+                    cancel.clone(),
+                )
+                .await
+                .context("attaching to the cluster")?,
+            ),
+            None => None,
+        };
+        let writer: Arc<dyn ObjectWriter> = match &attached {
+            Some(a) => Arc::clone(&a.writer),
+            None => Arc::clone(&kube) as Arc<dyn ObjectWriter>,
+        };
+        let platform =
+            Platform::with_writer(PlatformOptions::from_config(&config), Arc::clone(&writer));
         let (workspace_id, platform_users) = platform.seed_users();
-        let keyless = Platform::new(
+        let keyless = Platform::with_writer(
             PlatformOptions {
                 annotation_key: None,
                 ..PlatformOptions::from_config(&config)
             },
-            Arc::clone(&kube),
+            writer,
         );
         let (keyless_workspace_id, keyless_users) = keyless.seed_users();
 
@@ -138,9 +167,23 @@ impl Sim {
         let keyless_url = format!("{}/v1", url_of(&keyless_listener)?);
         let clock_url = format!("{kube_url}{}", crate::clock::CLOCK_PATH);
 
-        let aws = AwsState::new(&config, Arc::clone(&iam), Arc::clone(&issuer))
-            .with_clock(clock.sts_clock())
-            .with_associations(Arc::clone(kube.associations()));
+        let aws = match &attached {
+            Some(a) => {
+                let keys: Vec<Arc<dyn KeySource>> = vec![
+                    Arc::clone(&issuer) as Arc<dyn KeySource>,
+                    Arc::new(a.keys.clone()),
+                ];
+                AwsState::with_keys(
+                    config.faults.clone(),
+                    Arc::clone(&iam),
+                    Arc::new(KeyChain(keys)),
+                )
+                .with_buckets(Buckets::new(&config.region, &config.s3_buckets))
+            }
+            None => AwsState::new(&config, Arc::clone(&iam), Arc::clone(&issuer)),
+        }
+        .with_clock(clock.sts_clock())
+        .with_associations(Arc::clone(kube.associations()));
         let admin = aws.admin_key().clone();
         let kube_router = crate::kube::router(Arc::clone(&kube), kube_token.clone())
             .merge(crate::clock::router(clock, kube_token.clone()));
@@ -184,11 +227,14 @@ impl Sim {
                 users: keyless_users,
             },
             clock_url,
+            webhook_url: attached.as_ref().map(|a| a.webhook_url.clone()),
+            webhook_configuration: attached.as_ref().map(|a| a.webhook_configuration.clone()),
         };
         Ok(Sim {
             endpoints,
             cancel,
             tasks,
+            attached,
         })
     }
 
@@ -199,6 +245,9 @@ impl Sim {
 
     /// Stops every listener and background task and waits for them.
     pub async fn shutdown(mut self) {
+        if let Some(attached) = self.attached.take() {
+            attached.detach().await;
+        }
         self.cancel.cancel();
         while self.tasks.join_next().await.is_some() {}
     }

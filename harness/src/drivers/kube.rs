@@ -39,6 +39,7 @@ pub enum KubeAccess {
 #[derive(Clone)]
 pub struct KubeDriver {
     client: Client,
+    bare_pods: super::kube_pods::BarePods,
 }
 
 impl KubeDriver {
@@ -77,7 +78,21 @@ impl KubeDriver {
         };
         let client = Client::try_from(config)
             .map_err(|e| DriverError::Unreachable(format!("Kubernetes client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            bare_pods: super::kube_pods::BarePods::default(),
+        })
+    }
+
+    /// The same driver, creating bare pods (`create_pod`) as `bare_pods` says.
+    pub fn with_bare_pods(mut self, bare_pods: super::kube_pods::BarePods) -> Self {
+        self.bare_pods = bare_pods;
+        self
+    }
+
+    /// How bare pods are created.
+    pub(crate) fn bare_pods(&self) -> &super::kube_pods::BarePods {
+        &self.bare_pods
     }
 
     /// The underlying client (for the operations in [`super::kube_pods`]).

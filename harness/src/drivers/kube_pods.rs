@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, ServiceAccount};
+use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec, ServiceAccount};
 use kube::api::{Api, AttachParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use tokio::io::AsyncReadExt as _;
@@ -16,6 +16,31 @@ use super::watch::{Check, wait_for};
 
 /// The image of a bare pod: it only has to keep running.
 const BARE_POD_IMAGE: &str = "registry.k8s.io/pause:3.9";
+
+/// How bare pods are made on a target: a cluster without a registry or pod network (the
+/// `local` target) needs its own image, never pulled, and the host's network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarePods {
+    /// The image (it only has to keep running).
+    pub image: String,
+    /// `imagePullPolicy`, when not the cluster's default.
+    pub image_pull_policy: Option<String>,
+    /// Run in the host's network namespace.
+    pub host_network: bool,
+    /// Environment variables of the container.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for BarePods {
+    fn default() -> Self {
+        Self {
+            image: BARE_POD_IMAGE.to_owned(),
+            image_pull_policy: None,
+            host_network: false,
+            env: Vec::new(),
+        }
+    }
+}
 
 /// What a command run in a pod printed, and whether it succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +64,7 @@ impl KubeDriver {
         run_id: &str,
         timeout: Duration,
     ) -> Result<Pod, DriverError> {
+        let settings = self.bare_pods();
         let pod = Pod {
             metadata: ObjectMeta {
                 name: Some(name.to_owned()),
@@ -51,9 +77,22 @@ impl KubeDriver {
             },
             spec: Some(PodSpec {
                 service_account_name: Some(service_account.to_owned()),
+                host_network: settings.host_network.then_some(true),
                 containers: vec![Container {
                     name: "main".to_owned(),
-                    image: Some(BARE_POD_IMAGE.to_owned()),
+                    image: Some(settings.image.clone()),
+                    image_pull_policy: settings.image_pull_policy.clone(),
+                    env: (!settings.env.is_empty()).then(|| {
+                        settings
+                            .env
+                            .iter()
+                            .map(|(name, value)| EnvVar {
+                                name: name.clone(),
+                                value: Some(value.clone()),
+                                value_from: None,
+                            })
+                            .collect()
+                    }),
                     ..Default::default()
                 }],
                 ..Default::default()

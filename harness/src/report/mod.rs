@@ -8,6 +8,7 @@
 
 pub mod console;
 pub mod coverage;
+pub mod differential;
 pub mod error;
 pub mod events;
 pub mod html;

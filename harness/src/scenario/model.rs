@@ -94,6 +94,9 @@ pub enum Capability {
     S3,
     /// Pods run the real Airflow images.
     RealImages,
+    /// The harness can exec into real component pods whose image has an AWS SDK (boto3),
+    /// and those pods reach the target's STS: the SDK's own credential chain can be run.
+    SdkInPods,
     /// The target's token issuer and STS share a clock the harness can move forward (the sim
     /// only): an expired, cluster-signed token without waiting for it to expire.
     ClockControl,
@@ -116,6 +119,7 @@ impl Capability {
         Capability::StsValidatesSignature,
         Capability::S3,
         Capability::RealImages,
+        Capability::SdkInPods,
         Capability::ClockControl,
         Capability::PlatformWithoutAnnotationKey,
         Capability::Deployments,
@@ -132,6 +136,7 @@ impl Capability {
             Capability::StsValidatesSignature => "sts-validates-signature",
             Capability::S3 => "s3",
             Capability::RealImages => "real-images",
+            Capability::SdkInPods => "sdk-in-pods",
             Capability::ClockControl => "clock-control",
             Capability::PlatformWithoutAnnotationKey => "platform-without-annotation-key",
             Capability::Deployments => "deployments",
@@ -382,6 +387,9 @@ pub enum Action {
     /// `s3_access`: assume a role with a ServiceAccount's token, then try S3 operations with
     /// the credentials, each expected allowed or denied (R13).
     S3Access(S3Access),
+    /// `expect_sdk_credentials`: inside a component's pod, the AWS SDK's default credential
+    /// chain assumes the role from the injected variables by itself (R5, R12, R13, R15).
+    ExpectSdkCredentials(ExpectSdkCredentials),
 }
 
 impl Action {
@@ -404,6 +412,7 @@ impl Action {
             Action::AdvanceClock(_) => "advance_clock",
             Action::ExpectPackages(_) => "expect_packages",
             Action::S3Access(_) => "s3_access",
+            Action::ExpectSdkCredentials(_) => "expect_sdk_credentials",
         }
     }
 }
@@ -711,6 +720,17 @@ pub struct ExpectPackages {
     pub component: Component,
     /// Package name to requirement.
     pub packages: BTreeMap<String, MinVersion>,
+}
+
+/// Fields of `expect_sdk_credentials`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectSdkCredentials {
+    /// Release name.
+    pub release: Template,
+    /// Component whose running pod runs the SDK.
+    pub component: Component,
+    /// The role whose assumed-role ARN `GetCallerIdentity` must return.
+    pub role: Template,
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ use super::error::{did_you_mean, one_of};
 use super::model::{
     Action, Actor, AdvanceClock, AnnotateServiceAccount, AssumeRole, Component, CreateDeployment,
     CreatePod, CreateServiceAccount, DeleteDeployment, Executor, Expect, ExpectCredentials,
-    ExpectDeploymentConfig, ExpectPackages, ExpectPod, ExpectPods, ExpectServerVersion,
-    ExpectServiceAccounts, KubeVersion, MinVersion, PlatformErrorKind, RoleInput, RuleId, Step,
-    Template, TokenSource, TokenTamper, TokenVolumeExpectation, UpdateDeployment,
+    ExpectDeploymentConfig, ExpectPackages, ExpectPod, ExpectPods, ExpectSdkCredentials,
+    ExpectServerVersion, ExpectServiceAccounts, KubeVersion, MinVersion, PlatformErrorKind,
+    RoleInput, RuleId, Step, Template, TokenSource, TokenTamper, TokenVolumeExpectation,
+    UpdateDeployment,
 };
 use super::model::{S3Access, S3Action, S3Expect, S3Operation};
 use super::template;
@@ -35,6 +36,7 @@ pub const STEP_KINDS: &[&str] = &[
     "advance_clock",
     "expect_packages",
     "s3_access",
+    "expect_sdk_credentials",
 ];
 
 /// Which `expect` values a step kind accepts.
@@ -255,6 +257,10 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node, scope_of: StepScope<'_>) -> O
             ],
             ExpectScope::SuccessOnly,
         ),
+        "expect_sdk_credentials" => (
+            &["release", "component", "role", "timeout", "expect"],
+            ExpectScope::SuccessOnly,
+        ),
         _ => (
             &["namespace", "name", "timeout", "expect"],
             ExpectScope::SuccessOnly,
@@ -286,6 +292,7 @@ pub(crate) fn step(ctx: &mut Ctx<'_>, node: &Node, scope_of: StepScope<'_>) -> O
         "advance_clock" => advance_clock(ctx, &fields),
         "expect_packages" => expect_packages(ctx, &fields),
         "s3_access" => s3_access(ctx, &fields),
+        "expect_sdk_credentials" => expect_sdk_credentials(ctx, &fields),
         _ => create_service_account(ctx, &fields),
     };
     let written = fields
@@ -877,6 +884,17 @@ fn expect_packages(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
         release: release?,
         component: component?,
         packages: packages?,
+    }))
+}
+
+fn expect_sdk_credentials(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
+    let release = required_template(ctx, fields, "release");
+    let component = component(ctx, fields);
+    let role = required_template(ctx, fields, "role");
+    Some(Action::ExpectSdkCredentials(ExpectSdkCredentials {
+        release: release?,
+        component: component?,
+        role: role?,
     }))
 }
 

@@ -13,6 +13,7 @@ mod expect_deployment_config;
 mod expect_packages;
 mod expect_pod;
 mod expect_pods;
+mod expect_sdk_credentials;
 mod expect_server_version;
 mod expect_service_accounts;
 mod s3_access;
@@ -237,6 +238,9 @@ pub async fn run(
             Action::AdvanceClock(s) => advance_clock::run(ctx, s, log).await,
             Action::ExpectPackages(s) => expect_packages::run(ctx, s, timeout, log).await,
             Action::S3Access(s) => s3_access::run(ctx, s, timeout, log).await,
+            Action::ExpectSdkCredentials(s) => {
+                expect_sdk_credentials::run(ctx, s, timeout, log).await
+            }
         }
     };
     // Inner waits use the same budget; this outer bound catches anything that does not.

@@ -99,9 +99,18 @@ struct Aws {
 impl Assembly<'_> {
     async fn assemble(&mut self, options: &StartOptions) -> Result<Target, TargetError> {
         let profile = self.profile;
+        let local = match profile.kubernetes {
+            KubeSource::Local => Some(super::local::LocalCluster::load()?),
+            _ => None,
+        };
         if needs_sim(profile) {
+            let cluster = match &local {
+                Some(cluster) => Some(super::attach::cluster_config(cluster, self.run_id).await?),
+                None => None,
+            };
             let sim = Sim::start(SimConfig {
                 faults: options.faults.clone(),
+                cluster,
                 ..SimConfig::default()
             })
             .await
@@ -119,11 +128,18 @@ impl Assembly<'_> {
                 path: path.clone(),
                 context: context.clone(),
             },
+            (KubeSource::Local, _) => KubeAccess::Kubeconfig {
+                path: local.as_ref().map(|c| c.kubeconfig.clone()),
+                context: None,
+            },
             (KubeSource::Sim, None) => return Err(self.unsupported("the sim is not running")),
         };
-        let kube = KubeDriver::connect(&kube)
+        let mut kube = KubeDriver::connect(&kube)
             .await
             .map_err(driver("connecting to the Kubernetes API"))?;
+        if let Some(cluster) = &local {
+            kube = kube.with_bare_pods(super::attach::bare_pods(cluster)?);
+        }
         kube.server_version()
             .await
             .map_err(driver("reading the Kubernetes server version"))?;

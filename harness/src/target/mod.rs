@@ -2,6 +2,7 @@
 //! reach it.
 
 pub mod assemble;
+pub mod attach;
 pub mod env;
 pub mod gc;
 pub mod interlock;

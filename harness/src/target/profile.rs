@@ -23,6 +23,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     ("kind", include_str!("../../../fixtures/targets/kind.yaml")),
     ("eks", include_str!("../../../fixtures/targets/eks.yaml")),
+    (
+        "local",
+        include_str!("../../../fixtures/targets/local.yaml"),
+    ),
 ];
 
 /// The names of the built-in profiles.
@@ -62,6 +66,9 @@ pub struct Profile {
 pub enum KubeSource {
     /// The embedded sim's API server.
     Sim,
+    /// The cluster `rolecheck env up local` runs (its `cluster.json`): the embedded sim's
+    /// platform, webhook and STS attach to it.
+    Local,
     /// A kubeconfig (default lookup when `path` is `None`) and context.
     Kubeconfig {
         /// Kubeconfig file.
@@ -260,7 +267,7 @@ impl Profile {
 pub enum ProfileError {
     /// No built-in profile of that name and no such file.
     #[error(
-        "unknown target `{name}`{hint}: no fixtures/targets/{name}.yaml and no built-in profile (known: sim, moto, localstack, kind, eks; or pass --profile PATH)"
+        "unknown target `{name}`{hint}: no fixtures/targets/{name}.yaml and no built-in profile (known: sim, moto, localstack, kind, eks, local; or pass --profile PATH)"
     )]
     Unknown {
         /// The name asked for.
@@ -349,10 +356,11 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
     {
         ctx.error(
             n.pos,
-            "platform `sim` needs `kubernetes: {source: sim}` (the sim's platform drives the sim's cluster)",
+            "platform `sim` needs `kubernetes: {source: sim}` or `{source: local}` (the sim's platform drives the sim's cluster or the local one)",
         );
     }
-    if let (Some(oidc), Some(KubeSource::Kubeconfig { .. })) = (&oidc, &kubernetes)
+    if let (Some(oidc), Some(KubeSource::Kubeconfig { .. } | KubeSource::Local)) =
+        (&oidc, &kubernetes)
         && oidc.issuer == IssuerSource::Sim
         && let Some(n) = fields.get("oidc")
     {
@@ -396,12 +404,16 @@ fn kube_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<KubeSource> {
         ctx.choice(
             n,
             "kubernetes source",
-            &[("sim", false), ("kubeconfig", true)],
+            &[
+                ("sim", KubeKind::Sim),
+                ("local", KubeKind::Local),
+                ("kubeconfig", KubeKind::Kubeconfig),
+            ],
         )
     })?;
     let path = optional_string(ctx, &fields, "kubeconfig")?;
     let context = optional_string(ctx, &fields, "context")?;
-    if !source {
+    if source != KubeKind::Kubeconfig {
         for key in ["kubeconfig", "context"] {
             if let Some((k, _)) = fields.entry(key) {
                 ctx.error(
@@ -410,12 +422,22 @@ fn kube_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<KubeSource> {
                 );
             }
         }
-        return Some(KubeSource::Sim);
+        return Some(match source {
+            KubeKind::Local => KubeSource::Local,
+            _ => KubeSource::Sim,
+        });
     }
     Some(KubeSource::Kubeconfig {
         path: path.map(|p| expand_home(&p)),
         context,
     })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KubeKind {
+    Sim,
+    Local,
+    Kubeconfig,
 }
 
 /// `~/x` as `$HOME/x`.

@@ -13,11 +13,12 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
+use super::apply::ObjectWriter;
 use super::binding::Annotations;
 use super::names::ReleaseName;
 use super::values::Executor;
 use crate::faults::{Fault, FaultSet};
-use crate::kube::{ApiError, ApiServer, Resource};
+use crate::kube::{ApiError, Resource};
 
 /// The Airflow image of the documents' era.
 pub const AIRFLOW_IMAGE: &str = "quay.io/astronomer/ap-airflow:1.10.5-alpine3.10-onbuild";
@@ -217,15 +218,16 @@ pub struct Release<'a> {
     pub revision: u64,
 }
 
-/// Applies rendered releases to the sim's Kubernetes API.
+/// Applies rendered releases through an [`ObjectWriter`] (the sim's API server or a real
+/// cluster).
 pub struct Chart<'a> {
-    api: &'a ApiServer,
+    api: &'a dyn ObjectWriter,
     faults: &'a FaultSet,
 }
 
 impl<'a> Chart<'a> {
     /// A chart writing to `api`, rendering annotations under `faults`.
-    pub fn new(api: &'a ApiServer, faults: &'a FaultSet) -> Self {
+    pub fn new(api: &'a dyn ObjectWriter, faults: &'a FaultSet) -> Self {
         Self { api, faults }
     }
 

@@ -8,10 +8,12 @@
 //! - [`binding`]: how `cloudRole` becomes `serviceAccountAnnotations` (and the faults on it),
 //! - [`values`]: the deployment `config` column,
 //! - [`store`]: the platform database,
-//! - [`chart`]: what the Airflow chart renders, applied to the sim's Kubernetes API,
+//! - [`chart`]: what the Airflow chart renders, applied through [`apply`] (the sim's
+//!   Kubernetes API or a real cluster),
 //! - [`ops`]: the operations with their checks,
 //! - [`schema`]: GraphQL types and resolvers, [`http`]: the transport.
 
+pub mod apply;
 pub mod auth;
 pub mod binding;
 pub mod chart;
@@ -30,6 +32,7 @@ use crate::faults::FaultSet;
 use crate::kube::ApiServer;
 use crate::server::{PlatformUser, random_token};
 
+use self::apply::ObjectWriter;
 use self::auth::WorkspaceRole;
 use self::binding::AnnotationPolicy;
 use self::store::Store;
@@ -71,13 +74,18 @@ impl PlatformOptions {
 pub struct Platform {
     options: PlatformOptions,
     policy: AnnotationPolicy,
-    kube: Arc<ApiServer>,
+    kube: Arc<dyn ObjectWriter>,
     store: Mutex<Store>,
 }
 
 impl Platform {
-    /// Creates the platform, empty.
+    /// Creates the platform, empty, rendering into the sim's API server.
     pub fn new(options: PlatformOptions, kube: Arc<ApiServer>) -> Arc<Self> {
+        Self::with_writer(options, kube)
+    }
+
+    /// Creates the platform, empty, rendering through `kube` (e.g. a real cluster).
+    pub fn with_writer(options: PlatformOptions, kube: Arc<dyn ObjectWriter>) -> Arc<Self> {
         let policy = AnnotationPolicy::new(options.annotation_key.as_deref(), &options.faults);
         Arc::new(Self {
             options,

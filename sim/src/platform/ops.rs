@@ -148,7 +148,7 @@ impl Platform {
             created_at: now,
             updated_at: now,
         };
-        let chart = Chart::new(&self.kube, &self.options.faults);
+        let chart = Chart::new(&*self.kube, &self.options.faults);
         chart
             .install(&release_of(&record))
             .map_err(|err| match err.code {
@@ -194,7 +194,7 @@ impl Platform {
         }
         next.updated_at = Utc::now();
 
-        Chart::new(&self.kube, &self.options.faults)
+        Chart::new(&*self.kube, &self.options.faults)
             .upgrade(&release_of(&current), &release_of(&next))
             .map_err(|err| kube_failure("upgrade the deployment", &err))?;
         if role_update.role_written {
@@ -213,7 +213,7 @@ impl Platform {
         let mut store = self.lock();
         let current = store.deployment(id).cloned().ok_or_else(|| not_found(id))?;
         caller.require(current.workspace_id, Permission::DeploymentConfigDelete)?;
-        Chart::new(&self.kube, &self.options.faults)
+        Chart::new(&*self.kube, &self.options.faults)
             .uninstall(&current.release)
             .map_err(|err| kube_failure("delete the deployment", &err))?;
         store.remove_deployment(id);
@@ -290,7 +290,7 @@ impl Platform {
         if !self.options.faults.has(Fault::CrossDeploymentLeak) {
             return Ok(());
         }
-        let chart = Chart::new(&self.kube, &self.options.faults);
+        let chart = Chart::new(&*self.kube, &self.options.faults);
         for other in store.deployments().filter(|d| d.id != record.id) {
             chart
                 .leak_into(&other.release, &record.annotations)
