@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
@@ -319,6 +320,47 @@ impl KubeDriver {
             .and_then(serde_json::Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| DriverError::Protocol("openid-configuration has no `issuer`".to_owned()))
+    }
+
+    /// MutatingWebhookConfigurations that carry the run-id label, as (name, run id,
+    /// creation time in seconds since the epoch).
+    pub async fn labelled_webhook_configurations(
+        &self,
+    ) -> Result<Vec<(String, String, Option<i64>)>, DriverError> {
+        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
+        let list = api
+            .list(&ListParams::default().labels(RUN_ID_LABEL))
+            .await
+            .map_err(api_error)?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|c| {
+                let run = c
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(RUN_ID_LABEL))
+                    .cloned()
+                    .unwrap_or_default();
+                let created = c
+                    .metadata
+                    .creation_timestamp
+                    .as_ref()
+                    .map(|t| t.0.as_second());
+                (c.name_any(), run, created)
+            })
+            .collect())
+    }
+
+    /// Deletes a MutatingWebhookConfiguration (gone already is fine).
+    pub async fn delete_webhook_configuration(&self, name: &str) -> Result<(), DriverError> {
+        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(err) => Err(api_error(err)),
+        }
     }
 
     /// Names of the namespaces that carry the run-id label (any run id when `run_id` is None).

@@ -66,10 +66,14 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
         target: profile.name.clone(),
         message: message.to_owned(),
     };
-    let KubeSource::Kubeconfig { path, context } = &profile.kubernetes else {
-        return Err(unsupported(
-            "`gc` needs a running cluster: the embedded sim dies with its run (point --profile at `rolecheck sim serve`'s kubeconfig)",
-        ));
+    let (path, context) = match &profile.kubernetes {
+        KubeSource::Kubeconfig { path, context } => (path.clone(), context.clone()),
+        KubeSource::Local => (Some(super::local::LocalCluster::load()?.kubeconfig), None),
+        KubeSource::Sim => {
+            return Err(unsupported(
+                "`gc` needs a running cluster: the embedded sim dies with its run (point --profile at `rolecheck sim serve`'s kubeconfig)",
+            ));
+        }
     };
     let iam = match &profile.aws {
         AwsSource::Endpoint { url, region }
@@ -97,10 +101,7 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
         // Stand-ins started per run and the sim keep nothing between runs.
         AwsSource::Sim | AwsSource::Moto { .. } | AwsSource::LocalStack { .. } => None,
     };
-    let kube = KubeDriver::connect(&KubeAccess::Kubeconfig {
-        path: path.clone(),
-        context: context.clone(),
-    })
+    let kube = KubeDriver::connect(&KubeAccess::Kubeconfig { path, context })
     .await
     .map_err(driver("connecting to the Kubernetes API"))?;
 
@@ -135,6 +136,22 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
             continue;
         }
         match kube.delete_namespace(&name, options.timeout).await {
+            Ok(()) => report.removed.push(line),
+            Err(err) => report.failed.push(format!("{line}: {err}")),
+        }
+    }
+    // Admission webhooks a killed run of the `local` target left registered.
+    let webhooks = kube
+        .labelled_webhook_configurations()
+        .await
+        .map_err(driver("listing labelled webhook configurations"))?;
+    for (name, run_id, created) in webhooks {
+        let line = format!("mutatingwebhookconfiguration {name} (run {run_id})");
+        if !old_enough(created) {
+            report.kept.push(line);
+            continue;
+        }
+        match kube.delete_webhook_configuration(&name).await {
             Ok(()) => report.removed.push(line),
             Err(err) => report.failed.push(format!("{line}: {err}")),
         }
