@@ -45,9 +45,10 @@ async fn healthy_sim_passes_the_whole_suite_and_cleans_up() {
     let reports = tempfile::tempdir().unwrap();
     let report = app::run(&args(&reports, &[], &[]), quiet()).await.unwrap();
     for s in &report.scenarios {
-        // Only R15's image check cannot run on the sim: its pods run no real Airflow image.
-        let skipped_for_images =
-            matches!(&s.outcome, Outcome::Skipped { reason } if reason.contains("real-images"));
+        // Only R15's image check and the SDK run inside a pod cannot run on the sim: its pods
+        // run no real image.
+        let skipped_for_images = matches!(&s.outcome, Outcome::Skipped { reason }
+            if reason.contains("real-images") || reason.contains("sdk-in-pods"));
         assert!(
             s.outcome == Outcome::Passed || skipped_for_images,
             "{}: {:?} {:#?}",

@@ -56,9 +56,13 @@ pub fn workloads(cluster: &LocalCluster, run_id: &str) -> Result<WorkloadSetting
         // Keeps running, and exits at once on SIGTERM (a bare `sleep` as PID 1 ignores it,
         // so every pod deletion would wait out the 30 s grace period).
         command: Some(
-            ["/bin/sh", "-c", "trap 'exit 0' TERM INT; sleep infinity & wait"]
-                .map(str::to_owned)
-                .to_vec(),
+            [
+                "/bin/sh",
+                "-c",
+                "trap 'exit 0' TERM INT; sleep infinity & wait",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         ),
         init_command: Some(vec!["true".to_owned()]),
         host_network: true,

@@ -102,8 +102,8 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
         AwsSource::Sim | AwsSource::Moto { .. } | AwsSource::LocalStack { .. } => None,
     };
     let kube = KubeDriver::connect(&KubeAccess::Kubeconfig { path, context })
-    .await
-    .map_err(driver("connecting to the Kubernetes API"))?;
+        .await
+        .map_err(driver("connecting to the Kubernetes API"))?;
 
     let now = chrono::Utc::now().timestamp();
     let old_enough = |created: Option<i64>| match created {
