@@ -116,7 +116,15 @@ fn run_local_suite(
 ) -> (Option<i32>, String, rolecheck::report::model::RunReport) {
     let json = reports.join("results.json");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
-        .args(["run", "--target", "local", "-j", "4", "--cleanup-timeout", "3m"])
+        .args([
+            "run",
+            "--target",
+            "local",
+            "-j",
+            "4",
+            "--cleanup-timeout",
+            "3m",
+        ])
         .arg("--json")
         .arg(&json)
         .arg("../scenarios")
