@@ -328,10 +328,15 @@ impl KubeDriver {
         &self,
     ) -> Result<Vec<(String, String, Option<i64>)>, DriverError> {
         let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
-        let list = api
+        let list = match api
             .list(&ListParams::default().labels(RUN_ID_LABEL))
             .await
-            .map_err(api_error)?;
+        {
+            Ok(list) => list,
+            // A server without admission registration (the sim) has none to remove.
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+            Err(err) => return Err(api_error(err)),
+        };
         Ok(list
             .items
             .into_iter()
