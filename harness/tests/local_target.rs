@@ -263,14 +263,14 @@ async fn token_request_tokens_are_verified_by_the_sims_sts_through_the_real_jwks
 
     let sts = StsDriver::new(endpoint);
     let assumed = sts
-        .assume_role_with_web_identity(&role, "s", &token)
+        .assume_role_with_web_identity(&role, "rolecheck-session", &token)
         .await
         .unwrap()
         .unwrap_or_else(|r| panic!("STS refused the real token: {}: {}", r.code, r.message));
     assert!(
         assumed
             .assumed_role_arn
-            .ends_with(":assumed-role/real-jwks/s"),
+            .ends_with(":assumed-role/real-jwks/rolecheck-session"),
         "{}",
         assumed.assumed_role_arn
     );
@@ -280,7 +280,7 @@ async fn token_request_tokens_are_verified_by_the_sims_sts_through_the_real_jwks
     let forged_signature = "A".repeat(parts[2].len());
     parts[2] = &forged_signature;
     let Err(refusal) = sts
-        .assume_role_with_web_identity(&role, "s", &parts.join("."))
+        .assume_role_with_web_identity(&role, "rolecheck-session", &parts.join("."))
         .await
         .unwrap()
     else {
