@@ -328,10 +328,7 @@ impl KubeDriver {
         &self,
     ) -> Result<Vec<(String, String, Option<i64>)>, DriverError> {
         let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
-        let list = match api
-            .list(&ListParams::default().labels(RUN_ID_LABEL))
-            .await
-        {
+        let list = match api.list(&ListParams::default().labels(RUN_ID_LABEL)).await {
             Ok(list) => list,
             // A server without admission registration (the sim) has none to remove.
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
