@@ -143,6 +143,10 @@ mod tests {
                     outcome: outcome.clone(),
                     duration: Duration::ZERO,
                     steps: Vec::new(),
+                    tags: Vec::new(),
+                    rule_outcomes: Vec::new(),
+                    started_at: None,
+                    evidence: Vec::new(),
                 })
                 .collect(),
             rules: vec![RuleVerdict {

@@ -55,6 +55,9 @@ pub fn evidence(action: &Action, expect: &Expect) -> &'static [u8] {
         Action::S3Access(_) => &[13],
         Action::ExpectServerVersion(_) => &[14],
         Action::ExpectPackages(_) => &[15],
+        // The SDK in a pod: injected variables (R5), STS accepting the token (R12), the
+        // role's identity (R13), an image whose SDK can do it (R15).
+        Action::ExpectSdkCredentials(_) => &[5, 12, 13, 15],
         // Actions that only prepare what later steps check.
         Action::DeleteDeployment(_)
         | Action::CreateServiceAccount(_)
@@ -78,6 +81,7 @@ pub fn only_observes(action: &Action) -> bool {
         | Action::ExpectDeploymentConfig(_)
         | Action::ExpectServerVersion(_)
         | Action::ExpectPackages(_)
+        | Action::ExpectSdkCredentials(_)
         | Action::S3Access(_) => true,
         // `assume_role` keeps its token for `token: previous`; a later step may need it.
         Action::AssumeRole(_)
