@@ -154,8 +154,10 @@ fn large_scenario() -> String {
     for i in 0..40_000 {
         text.push_str(&format!("  var_{i}: value-{i}\n"));
     }
-    text.push_str("steps:\n");
-    for i in 0..10_000 {
+    // The scenario's rule is checked by the first step (a scenario whose rules no step checks
+    // is refused); the rest are plain steps.
+    text.push_str("steps:\n  - delete_deployment: {release: \"{{var_0}}\", rules: [R1]}\n");
+    for i in 1..10_000 {
         text.push_str(&format!(
             "  - delete_deployment: {{release: \"{{{{var_{}}}}}\"}}\n",
             i * 4
