@@ -196,10 +196,24 @@ async fn service_account(client: &kube::Client, ns: &str, name: &str, role: Opti
         },
         ..ServiceAccount::default()
     };
-    Api::<ServiceAccount>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &sa)
-        .await
-        .unwrap();
+    let api = Api::<ServiceAccount>::namespaced(client.clone(), ns);
+    api.create(&PostParams::default(), &sa).await.unwrap();
+    // Kubernetes 1.20's ServiceAccount admission refuses pods ("No API token found for
+    // service account", 500 with retryAfterSeconds) until the token controller has given the
+    // ServiceAccount its token Secret: wait for that, watching, with a deadline.
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        kube::runtime::wait::await_condition(api, name, has_token_secret),
+    )
+    .await
+    .expect("the token controller gave the ServiceAccount no token Secret within 60 s")
+    .unwrap();
+}
+
+/// The ServiceAccount lists a token Secret (what the 1.20 ServiceAccount admission needs).
+fn has_token_secret(sa: Option<&ServiceAccount>) -> bool {
+    sa.and_then(|sa| sa.secrets.as_ref())
+        .is_some_and(|secrets| !secrets.is_empty())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
