@@ -14,6 +14,7 @@ use rolecheck_sim::{Fault, FaultSet};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use crate::cleanup::{self, Ledger};
 use crate::cli::{
     CoverageArgs, GcArgs, MergeArgs, OutputArgs, PathArgs, RunArgs, RunCommand, TargetArgs,
 };
@@ -24,12 +25,14 @@ use crate::report::events::Event;
 use crate::report::html::write_html;
 use crate::report::json::{read_json, write_json};
 use crate::report::junit::{JunitLevel, write_junit};
+use crate::report::lock::{LockError, ReportsLock};
 use crate::report::merge::{MergeError, MergedPaths, merge};
 use crate::report::model::{Outcome, Rerun, RunReport, ScenarioResult};
 use crate::report::verdict::rule_verdicts;
 use crate::runner::{self, RunOptions};
 use crate::scenario::model::{Capability, Scenario};
 use crate::scenario::{LoadErrors, load_paths};
+use crate::signals::Signals;
 use crate::suite::{self, Partition, Stability, Suite};
 use crate::target::assemble::StartOptions;
 use crate::target::gc::{GcOptions, GcReport};
@@ -58,6 +61,9 @@ pub enum AppError {
     /// Reports could not be merged.
     #[error("merging reports: {0}")]
     Merge(#[from] MergeError),
+    /// Another run writes reports to the same directory.
+    #[error("{0}")]
+    ReportsLocked(#[from] LockError),
 }
 
 /// What one run does: where, with which faults, which scenarios, and how.
@@ -135,6 +141,15 @@ pub struct ReportPaths {
 }
 
 impl ReportPaths {
+    /// Locks the directories of these reports for this run (see [`crate::report::lock`]).
+    pub fn lock(&self) -> Result<ReportsLock, AppError> {
+        Ok(ReportsLock::take([
+            self.junit.as_path(),
+            self.json.as_path(),
+            self.html.as_path(),
+        ])?)
+    }
+
     /// The paths of `args` and `output`; the HTML report goes next to the JSON report
     /// (`index.html`) unless `output` names a path.
     pub fn for_run(args: &RunArgs, output: &OutputArgs) -> Self {
@@ -257,6 +272,7 @@ pub async fn gc(args: &GcArgs) -> Result<GcReport, AppError> {
         older_than: args.older_than,
         allow_real_aws: real_aws_allowed(args.access.allow_real_aws),
         timeout: args.timeout,
+        include_untagged: args.include_untagged,
     };
     Ok(target::gc::gc(&profile, &options).await?)
 }
@@ -288,16 +304,20 @@ pub async fn run(args: &RunArgs, reporter: ConsoleReporter) -> Result<RunReport,
     let scenarios = load_paths(&args.paths)?;
     let spec = RunSpec::from_args(args)?;
     let paths = ReportPaths::for_run(args, &OutputArgs::default());
-    let ctrl_c = CtrlC::watch();
-    let report = execute(&spec, scenarios, reporter, &ctrl_c.token).await?;
+    preflight(&spec)?;
+    let _lock = paths.lock()?;
+    let signals = Signals::watch();
+    let report = execute(&spec, scenarios, reporter, &signals.token, &signals.ledger).await?;
     write_reports(&report, &paths)?;
     Ok(report)
 }
 
 /// `rolecheck run`: suite, re-runs of a previous run's failures, shards, then reports.
+/// `signals` stop it (and hold what it created).
 pub async fn run_command(
     command: &RunCommand,
     reporter: ConsoleReporter,
+    signals: &Signals,
 ) -> Result<RunResult, AppError> {
     let args = &command.args;
     let scenarios = load_paths(&args.paths)?;
@@ -341,10 +361,24 @@ pub async fn run_command(
         spec.only = Some(present);
     }
     let paths = ReportPaths::for_run(args, &command.output);
-    let ctrl_c = CtrlC::watch();
-    let report = execute(&spec, scenarios, reporter, &ctrl_c.token).await?;
+    preflight(&spec)?;
+    let _lock = paths.lock()?;
+    let report = execute(&spec, scenarios, reporter, &signals.token, &signals.ledger).await?;
     write_reports(&report, &paths)?;
     Ok(RunResult::Ran(Box::new(report)))
+}
+
+/// What is checked before a run takes the lock on its reports directory: the profile parses
+/// and the real-AWS interlock lets it start (a refused run never touches the lock).
+fn preflight(spec: &RunSpec) -> Result<(), AppError> {
+    let access = TargetArgs {
+        profile: spec.profile.clone(),
+        allow_real_aws: spec.allow_real_aws,
+        ..TargetArgs::default()
+    };
+    let profile = profile_for(&spec.target, &access)?;
+    interlock::check(&profile, spec.allow_real_aws)?;
+    Ok(())
 }
 
 /// Writes the JUnit, JSON and HTML reports.
@@ -356,18 +390,22 @@ pub fn write_reports(report: &RunReport, paths: &ReportPaths) -> Result<(), AppE
 }
 
 /// Runs a spec: brings the target up, plans, runs (and re-runs failures when the spec says
-/// so), sweeps, tears down, and shows it all on `reporter`. Writes no report file.
+/// so), sweeps, tears down, and shows it all on `reporter`. Writes no report file. `cancel`
+/// stops it (the run is then reported as interrupted); what it creates is recorded in
+/// `ledger` until removed.
 pub async fn execute(
     spec: &RunSpec,
     scenarios: Vec<Scenario>,
     reporter: ConsoleReporter,
     cancel: &CancellationToken,
+    ledger: &Ledger,
 ) -> Result<RunReport, AppError> {
     let run_id = new_run_id();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let started = Instant::now();
 
-    let target = start_target(spec, &run_id).await?;
+    tracing::info!(name = %spec.target, %run_id, "starting the target");
+    let target = start_target(spec, &run_id, ledger).await?;
     let target_name = target.name.clone();
     let mut planned = spec.select(plan::plan(
         scenarios,
@@ -390,8 +428,9 @@ pub async fn execute(
         step_timeout: spec.step_timeout,
         cleanup_timeout: spec.cleanup_timeout,
     };
-    let mut results = runner::run(&target, planned, &run_id, &options, &events, cancel).await;
-    let mut leftovers = runner::sweep(&target, &run_id, options.cleanup_timeout).await;
+    let mut results =
+        runner::run(&target, planned, &run_id, &options, &events, cancel, ledger).await;
+    let mut leftovers = cleanup::sweep(&target, &run_id, options.cleanup_timeout).await;
     let mut reruns = Vec::new();
     if let (Some(times), Some(pool)) = (spec.repeat_failed, rerun_pool) {
         let again = Rerunner {
@@ -399,6 +438,7 @@ pub async fn execute(
             options: &options,
             events: &events,
             cancel,
+            ledger,
         };
         let (done, left) = again.run(&mut results, pool, times).await;
         reruns = done;
@@ -415,6 +455,7 @@ pub async fn execute(
         scenarios: results,
         leftovers,
         reruns,
+        interrupted: cancel.is_cancelled(),
     };
     let _ = events.send(Event::RunFinished(report.clone()));
     drop(events);
@@ -430,6 +471,7 @@ struct Rerunner<'a> {
     options: &'a RunOptions,
     events: &'a UnboundedSender<Event>,
     cancel: &'a CancellationToken,
+    ledger: &'a Ledger,
 }
 
 impl Rerunner<'_> {
@@ -471,10 +513,11 @@ impl Rerunner<'_> {
                 self.options,
                 &quiet,
                 self.cancel,
+                self.ledger,
             )
             .await;
             leftovers
-                .extend(runner::sweep(self.target, &run_id, self.options.cleanup_timeout).await);
+                .extend(cleanup::sweep(self.target, &run_id, self.options.cleanup_timeout).await);
             if self.cancel.is_cancelled() {
                 break;
             }
@@ -512,39 +555,16 @@ impl Rerunner<'_> {
     }
 }
 
-/// A cancellation token that Ctrl-C cancels while this value lives.
-pub struct CtrlC {
-    /// Cancelled on Ctrl-C.
-    pub token: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl CtrlC {
-    /// Starts watching for Ctrl-C (inside a Tokio runtime).
-    pub fn watch() -> Self {
-        let token = CancellationToken::new();
-        let task = {
-            let token = token.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    tracing::warn!("interrupted: cleaning up");
-                    token.cancel();
-                }
-            })
-        };
-        Self { token, task }
-    }
-}
-
-impl Drop for CtrlC {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+/// The exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT's number, as shells
+/// report it), whatever its scenarios showed: an interrupted run never passes.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// The exit code a finished run deserves: 0 all passed (or skipped), 1 a scenario failed,
-/// 2 only infrastructure errors (or objects left behind).
+/// 2 only infrastructure errors (or objects left behind), 130 interrupted.
 pub fn exit_code(report: &RunReport) -> u8 {
+    if report.interrupted {
+        return EXIT_INTERRUPTED;
+    }
     let failed = report
         .scenarios
         .iter()
@@ -562,15 +582,17 @@ pub fn exit_code(report: &RunReport) -> u8 {
     }
 }
 
-async fn start_target(spec: &RunSpec, run_id: &str) -> Result<Target, AppError> {
+async fn start_target(spec: &RunSpec, run_id: &str, ledger: &Ledger) -> Result<Target, AppError> {
     let access = TargetArgs {
         profile: spec.profile.clone(),
         allow_real_aws: spec.allow_real_aws,
+        ..TargetArgs::default()
     };
     let profile = profile_for(&spec.target, &access)?;
     let options = StartOptions {
         faults: spec.faults.clone(),
         allow_real_aws: spec.allow_real_aws,
+        ledger: ledger.clone(),
     };
     Ok(target::assemble::start(&profile, &options, run_id).await?)
 }

@@ -59,6 +59,10 @@ pub struct TargetArgs {
     /// Allow a target that uses real AWS (also: ROLECHECK_ALLOW_REAL_AWS=1).
     #[arg(long)]
     pub allow_real_aws: bool,
+    /// How long any request to the target may wait for an answer (read timeout; connecting
+    /// may take at most 5s). Default 30s.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub request_timeout: Option<Duration>,
 }
 
 /// Options of `rolecheck gc`.
@@ -77,6 +81,10 @@ pub struct GcArgs {
     /// Time budget for removing one namespace (at most 24h).
     #[arg(long, default_value = "120s", value_parser = crate::duration::parse_timeout)]
     pub timeout: Duration,
+    /// Also remove IAM roles merely named `rolecheck-...` that carry no run-id tag (by
+    /// default they are listed, not removed: nothing proves a run made them).
+    #[arg(long)]
+    pub include_untagged: bool,
 }
 
 /// `rolecheck env ...`.

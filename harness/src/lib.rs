@@ -9,6 +9,7 @@
 //! [`selfcheck`] proves by fault injection that the suite notices breakage.
 
 pub mod app;
+pub mod cleanup;
 pub mod cli;
 pub mod contract;
 pub mod drivers;
@@ -19,6 +20,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod selfcheck;
+pub mod signals;
 pub mod sim_serve;
 pub mod steps;
 pub mod suite;

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use rolecheck::app::{self, AppError};
 use rolecheck::cli::{Cli, Command, EnvCommand, ReportCommand, SelfcheckArgs, SimCommand};
+use rolecheck::drivers::timeouts::RequestTimeouts;
 use rolecheck::report::console::ConsoleReporter;
 use rolecheck::selfcheck::{self, SelfcheckOptions};
+use rolecheck::signals::Signals;
 use rolecheck::sim_serve::{self, ServeOptions, WebhookFlags};
 
 fn main() -> ExitCode {
@@ -19,12 +21,24 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(read) = request_timeout(&cli.command) {
+        RequestTimeouts::with_read(read).install();
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `--request-timeout` of the commands that reach a target.
+fn request_timeout(command: &Command) -> Option<std::time::Duration> {
+    match command {
+        Command::Run(command) => command.access.request_timeout,
+        Command::Gc(args) => args.access.request_timeout,
+        _ => None,
     }
 }
 
@@ -47,11 +61,29 @@ fn run(cli: Cli) -> Result<u8, AppError> {
             Ok(0)
         }
         Command::Run(command) => {
-            match runtime()?.block_on(app::run_command(&command, ConsoleReporter::stderr()))? {
-                app::RunResult::Ran(report) => Ok(app::exit_code(&report)),
-                app::RunResult::NothingToRerun { why } => {
+            let runtime = runtime()?;
+            let ran = runtime.block_on(async {
+                let signals = Signals::watch();
+                tokio::select! {
+                    ran = app::run_command(&command, ConsoleReporter::stderr(), &signals) => {
+                        ran.map(Some)
+                    }
+                    () = signals.abandoned() => {
+                        print_abandoned(&signals.ledger.pending());
+                        Ok(None)
+                    }
+                }
+            });
+            match ran? {
+                Some(app::RunResult::Ran(report)) => Ok(app::exit_code(&report)),
+                Some(app::RunResult::NothingToRerun { why }) => {
                     eprintln!("nothing to rerun: {why}");
                     Ok(0)
+                }
+                None => {
+                    // Whatever still hangs (a request, a child's exit) is not waited for.
+                    runtime.shutdown_background();
+                    Ok(app::EXIT_INTERRUPTED)
                 }
             }
         }
@@ -119,6 +151,18 @@ fn run(cli: Cli) -> Result<u8, AppError> {
     }
 }
 
+/// What a run stopped by a second signal knows it left behind (no reports are written).
+fn print_abandoned(left: &[String]) {
+    if left.is_empty() {
+        eprintln!("clean-up stopped; the run knows of nothing it left behind");
+    } else {
+        eprintln!("clean-up stopped; left behind (remove with `rolecheck gc` or by hand):");
+        for item in left {
+            eprintln!("    {item}");
+        }
+    }
+}
+
 /// `rolecheck selfcheck`: the table on stdout, progress on stderr, JSON to `--json`.
 async fn run_selfcheck(args: SelfcheckArgs) -> Result<u8, AppError> {
     let scenarios = rolecheck::scenario::load_paths(&args.paths)?;
@@ -134,9 +178,9 @@ async fn run_selfcheck(args: SelfcheckArgs) -> Result<u8, AppError> {
         step_timeout: args.step_timeout,
         ..defaults
     };
-    let ctrl_c = app::CtrlC::watch();
+    let signals = Signals::watch();
     let report =
-        selfcheck::selfcheck(scenarios, &options, &mut std::io::stderr(), &ctrl_c.token).await?;
+        selfcheck::selfcheck(scenarios, &options, &mut std::io::stderr(), &signals.token).await?;
     selfcheck::write_selfcheck_json(&report, &args.json)?;
     print!("{}", report.render());
     Ok(if report.passed() { 0 } else { 1 })

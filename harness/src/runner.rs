@@ -1,8 +1,6 @@
 //! The runner: scenarios in parallel, each step timed and bounded, `finally` always, and
 //! everything the run created removed at the end (also on failure, timeout and Ctrl-C).
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -10,6 +8,7 @@ use futures::StreamExt as _;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+use crate::cleanup::{self, Ledger};
 use crate::plan::Planned;
 use crate::report::events::Event;
 use crate::report::model::{Cause, Outcome, Phase, ScenarioResult, StepResult};
@@ -41,7 +40,8 @@ impl Default for RunOptions {
     }
 }
 
-/// Runs the planned scenarios; returns their results in suite order.
+/// Runs the planned scenarios, recording what they create in `ledger`; returns their results
+/// in suite order.
 pub async fn run(
     target: &Target,
     planned: Vec<Planned>,
@@ -49,6 +49,7 @@ pub async fn run(
     options: &RunOptions,
     events: &UnboundedSender<Event>,
     cancel: &CancellationToken,
+    ledger: &Ledger,
 ) -> Vec<ScenarioResult> {
     let jobs = options.jobs.max(1);
     // Scenarios that move the target's clock run one at a time after all others, so that no
@@ -58,7 +59,7 @@ pub async fn run(
         .partition(|p| p.skip.is_none() && crate::plan::runs_alone(&p.scenario));
     let one = |p: Planned| async move {
         let index = p.index;
-        let result = run_scenario(target, p, run_id, options, events, cancel).await;
+        let result = run_scenario(target, p, run_id, options, events, cancel, ledger).await;
         let _ = events.send(Event::ScenarioFinished(result.clone()));
         (index, result)
     };
@@ -74,27 +75,6 @@ pub async fn run(
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Removes whatever still carries this run's label; returns what could not be removed.
-pub async fn sweep(target: &Target, run_id: &str, timeout: Duration) -> Vec<String> {
-    let namespaces = match target.kube.labelled_namespaces(Some(run_id)).await {
-        Ok(list) => list,
-        Err(err) => {
-            return vec![format!(
-                "namespaces labelled {run_id}: could not be listed: {err}"
-            )];
-        }
-    };
-    let mut leftovers = Vec::new();
-    for ns in namespaces {
-        let name = ns.metadata.name.unwrap_or_default();
-        if let Err(err) = target.kube.delete_namespace(&name, timeout).await {
-            tracing::warn!(%err, namespace = %name, "could not remove namespace");
-            leftovers.push(format!("namespace {name}"));
-        }
-    }
-    leftovers
-}
-
 async fn run_scenario(
     target: &Target,
     planned: Planned,
@@ -102,6 +82,7 @@ async fn run_scenario(
     options: &RunOptions,
     events: &UnboundedSender<Event>,
     cancel: &CancellationToken,
+    ledger: &Ledger,
 ) -> ScenarioResult {
     let Planned {
         scenario,
@@ -128,8 +109,11 @@ async fn run_scenario(
         return result;
     }
     if cancel.is_cancelled() {
-        result.outcome = Outcome::Skipped {
-            reason: "the run was interrupted before this scenario started".to_owned(),
+        // Not a skip: it did not run, so it must not count as passed (`--rerun-failed` runs it).
+        result.outcome = Outcome::Error {
+            message:
+                "interrupted: the run was stopped (SIGINT or SIGTERM) before this scenario started"
+                    .to_owned(),
         };
         verdict::judge_scenario(&mut result);
         return result;
@@ -152,8 +136,8 @@ async fn run_scenario(
         target,
         run_id,
         templates,
-        releases: Mutex::new(BTreeSet::new()),
-        namespaces: Mutex::new(BTreeSet::new()),
+        ledger: ledger.clone(),
+        scope: format!("{run_id}/{}", scenario.name),
         installation: Installation::for_scenario(&scenario),
         last_token: Mutex::new(None),
         evidence: Mutex::new(Vec::new()),
@@ -294,7 +278,8 @@ fn interrupted(step: &Step, index: usize) -> StepResult {
         phase: Phase::Steps,
         location: step.location.to_string(),
         outcome: Outcome::Error {
-            message: "interrupted (Ctrl-C)".to_owned(),
+            message: "interrupted: the run was stopped (SIGINT or SIGTERM) during this step"
+                .to_owned(),
         },
         duration: Duration::ZERO,
         log: Vec::new(),
@@ -320,61 +305,25 @@ fn not_run(step: &Step, index: usize, why: &str) -> StepResult {
     }
 }
 
-/// Deletes the deployments the scenario created through the platform, then the namespaces
-/// it created or labelled.
+/// Removes what the scenario created (see [`crate::cleanup`]).
 async fn clean_up(ctx: &ScenarioContext<'_>, timeout: Duration) -> StepResult {
     let started = Instant::now();
-    let mut log = Vec::new();
-    let mut left = Vec::new();
-    let releases: Vec<String> = ctx
-        .releases
-        .lock()
-        .map(|s| s.iter().cloned().collect())
-        .unwrap_or_default();
-    if let Ok(platform) = ctx.platform() {
-        for release in releases {
-            match tokio::time::timeout(timeout, platform.delete_deployment(Actor::Admin, &release))
-                .await
-            {
-                Ok(Ok(Ok(()))) => log.push(format!("deleted deployment {release}")),
-                Ok(Ok(Err(refusal))) => log.push(format!(
-                    "deleting deployment {release}: refused: {}",
-                    refusal.message
-                )),
-                Ok(Err(err)) => log.push(format!("deleting deployment {release}: {err}")),
-                Err(_) => log.push(format!("deleting deployment {release}: timed out")),
-            }
-        }
-    }
-    let namespaces: Vec<String> = ctx
-        .namespaces
-        .lock()
-        .map(|s| s.iter().cloned().collect())
-        .unwrap_or_default();
-    for ns in namespaces {
-        match ctx.target.kube.delete_namespace(&ns, timeout).await {
-            Ok(()) => log.push(format!("namespace {ns} removed")),
-            Err(err) => {
-                log.push(format!("namespace {ns}: {err}"));
-                left.push(format!("namespace {ns}"));
-            }
-        }
-    }
-    let outcome = if left.is_empty() {
+    let removal = cleanup::remove_scenario(ctx.target, &ctx.ledger, &ctx.scope, timeout).await;
+    let outcome = if removal.left.is_empty() {
         Outcome::Passed
     } else {
         Outcome::Error {
-            message: format!("clean-up left: {}", left.join(", ")),
+            message: format!("clean-up left: {}", removal.left.join(", ")),
         }
     };
     StepResult {
         index: 0,
         kind: "cleanup".to_owned(),
         phase: Phase::Cleanup,
-        location: PathBuf::from("(runner)").display().to_string(),
+        location: "(runner)".to_owned(),
         outcome,
         duration: started.elapsed(),
-        log,
+        log: removal.log,
         rules: Vec::new(),
         cause: None,
     }

@@ -21,6 +21,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, AppError, RunSpec};
+use crate::cleanup::Ledger;
 use crate::plan::Filter;
 use crate::report::ReportError;
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
@@ -306,7 +307,7 @@ pub async fn selfcheck(
                 }
                 let quiet =
                     ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
-                let report = app::execute(&spec, scenarios, quiet, cancel).await;
+                let report = app::execute(&spec, scenarios, quiet, cancel, &Ledger::new()).await;
                 (i, fault, Some(report))
             }
         })

@@ -63,7 +63,7 @@ fn list_names_scenarios_with_rules() {
 }
 
 /// Ctrl-C in the middle of a step: the run stops, cleans up what it created, writes its
-/// reports, and exits non-zero.
+/// reports saying it was interrupted, and exits 130.
 #[test]
 fn ctrl_c_cleans_up_and_reports() {
     use std::io::{BufRead as _, BufReader};
@@ -110,9 +110,10 @@ steps:
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().unwrap().code();
-    assert_eq!(code, Some(2), "{}", rest.join("\n"));
+    assert_eq!(code, Some(130), "{}", rest.join("\n"));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["interrupted"], true, "{report:#}");
     assert_eq!(report["leftovers"], serde_json::json!([]), "{report:#}");
     let steps = report["scenarios"][0]["steps"].as_array().unwrap();
     let interrupted = &steps[1];

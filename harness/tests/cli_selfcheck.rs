@@ -50,6 +50,7 @@ fn report(scenarios: Vec<ScenarioResult>) -> RunReport {
         scenarios,
         leftovers: vec![],
         reruns: vec![],
+        interrupted: false,
     }
 }
 

@@ -231,6 +231,7 @@ fn previous_report(failed: &[&str], passed: &[&str]) -> RunReport {
         scenarios,
         leftovers: vec![],
         reruns: vec![],
+        interrupted: false,
     }
 }
 

@@ -346,3 +346,66 @@ steps:
     );
     f.sim.shutdown().await;
 }
+
+/// An IAM role merely named like a run's (`rolecheck-...`) but without the run-id tag is
+/// someone's: `gc` lists it and leaves it, unless `--include-untagged` is given.
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_lists_untagged_roles_and_removes_them_only_when_asked() {
+    let f = fixture().await;
+    let e = f.sim.endpoints().clone();
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .region(aws_sdk_iam::config::Region::new(e.region.clone()))
+        .endpoint_url(&e.aws_url)
+        .credentials_provider(aws_sdk_iam::config::Credentials::new(
+            "AKIAGCTEST",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+        .create_role()
+        .role_name("rolecheck-someones")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let names = |roles: Vec<rolecheck::drivers::iam::RoleSummary>| {
+        roles.into_iter().map(|r| r.name).collect::<Vec<_>>()
+    };
+
+    let out = gc(&f, "0s").await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("left    iam-role rolecheck-someones (run unknown)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("removed iam-role rolecheck-someones"),
+        "{stdout}"
+    );
+    let left = names(f.iam.rolecheck_roles("rolecheck-").await.unwrap());
+    assert_eq!(left, ["rolecheck-someones"]);
+
+    let profile = f.dir.path().join("profile.yaml");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .arg("gc")
+        .arg("--profile")
+        .arg(&profile)
+        .args(["--older-than", "0s", "--include-untagged"])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("removed iam-role rolecheck-someones"),
+        "{stdout}"
+    );
+    assert!(names(f.iam.rolecheck_roles("rolecheck-").await.unwrap()).is_empty());
+    f.sim.shutdown().await;
+}

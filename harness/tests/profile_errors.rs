@@ -78,6 +78,21 @@ fn a_good_profile_parses_into_its_parts() {
     "is not an environment variable name"
 )]
 #[case::account_digits("account: 12345\n", "8:10", "must be 12 digits")]
+#[case::endpoint_not_a_url(
+    "aws: {service: endpoint, endpoint: '127.0.0.1:4566', region: eu-west-1}\n",
+    "3:36",
+    "endpoint `127.0.0.1:4566` is not an endpoint URL"
+)]
+#[case::endpoint_other_scheme(
+    "aws: {service: endpoint, endpoint: 'ftp://127.0.0.1:4566', region: eu-west-1}\n",
+    "3:36",
+    "scheme `ftp` is not http or https"
+)]
+#[case::platform_url_not_a_url(
+    "platform: {driver: houston, url: 'houston.example/v1', workspace: w, tokens: {admin: A}}\n",
+    "4:34",
+    "url `houston.example/v1` is not an endpoint URL"
+)]
 fn broken_profiles_name_the_position(
     #[case] replacement: &str,
     #[case] at: &str,

@@ -36,7 +36,7 @@ fn only(name: &str, rules: &[&str], outcome: Outcome) -> ScenarioResult {
     failed("failed in: b", "", ""),
     vec!["a", "b"]
 )]
-#[case::failed_and_errored(
+#[case::failed_beats_errored(
     vec![("a", failed("m", "", "")), ("b", Outcome::Passed), ("c", error("boom"))],
     failed("failed in: a", "", ""),
     vec!["a", "b", "c"]

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use rolecheck_wire::houston::{CREATE_DEPLOYMENT, DELETE_DEPLOYMENT, UPDATE_DEPLOYMENT};
 
 use super::DriverError;
+use super::kube::RUN_ID_LABEL;
+use super::timeouts::RequestTimeouts;
 use crate::scenario::model::{Actor, Executor};
 
 /// The CLI's `GetDeployment` query, asking for the stored `config` column.
@@ -20,6 +22,45 @@ query GetDeployment($workspaceId: Uuid!, $releaseName: String) {
     config
   }
 }"#;
+
+/// The CLI's `GetDeployment` query narrowed to what clean-up needs: is there a deployment
+/// of that release, and whose is it (its label carries the run id of the run that made it).
+const FIND_DEPLOYMENTS: &str = r#"
+query GetDeployment($workspaceId: Uuid!, $releaseName: String) {
+  workspaceDeployments(workspaceUuid: $workspaceId, releaseName: $releaseName) {
+    id
+    releaseName
+    label
+    createdAt
+  }
+}"#;
+
+/// A deployment as the platform lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentRecord {
+    /// Its id.
+    pub id: String,
+    /// Its release name.
+    pub release: String,
+    /// The run id its label carries (`<release> rolecheck.io/run-id=<id>`), when it has one.
+    pub run_id: Option<String>,
+    /// When it was created (RFC 3339), when the platform said.
+    pub created_at: Option<String>,
+}
+
+/// The label of a deployment a run creates: the release name and the run id, so that
+/// clean-up and `rolecheck gc` recognise the platform's record as the run's own.
+pub fn deployment_label(release: &str, run_id: &str) -> String {
+    format!("{release} {RUN_ID_LABEL}={run_id}")
+}
+
+/// The run id a deployment label carries, if any.
+pub fn run_id_of_label(label: &str) -> Option<&str> {
+    label
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix(RUN_ID_LABEL)?.strip_prefix('='))
+        .filter(|id| !id.is_empty())
+}
 
 /// How a cloud role goes into a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +91,9 @@ pub struct HoustonAccess {
     pub workspace_id: String,
     /// API token per workspace role.
     pub tokens: HashMap<Actor, String>,
+    /// The run whose deployments this driver creates (written into their labels); `None`
+    /// for a client that creates nothing (`rolecheck gc`).
+    pub run_id: Option<String>,
 }
 
 /// A Houston GraphQL client.
@@ -63,8 +107,8 @@ pub struct HoustonDriver {
 impl HoustonDriver {
     /// Builds the client (no network traffic).
     pub fn new(access: HoustonAccess) -> Result<Self, DriverError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
+        let http = RequestTimeouts::current()
+            .http()
             .build()
             .map_err(|e| DriverError::Protocol(format!("HTTP client: {e}")))?;
         Ok(Self {
@@ -82,8 +126,12 @@ impl HoustonDriver {
         executor: Executor,
         cloud_role: &RoleArg,
     ) -> Result<Result<(), PlatformRefusal>, DriverError> {
+        let label = match &self.access.run_id {
+            Some(run_id) => deployment_label(release, run_id),
+            None => release.to_owned(),
+        };
         let mut variables = json!({
-            "label": release,
+            "label": label,
             "type": "airflow",
             "releaseName": release,
             "workspaceId": self.access.workspace_id,
@@ -128,6 +176,16 @@ impl HoustonDriver {
         release: &str,
     ) -> Result<Result<(), PlatformRefusal>, DriverError> {
         let id = self.id_of(release)?;
+        self.delete_by_id(actor, release, &id).await
+    }
+
+    /// `deleteDeployment` of the deployment `id` (of `release`).
+    pub async fn delete_by_id(
+        &self,
+        actor: Actor,
+        release: &str,
+        id: &str,
+    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
         let answer = self
             .call(actor, DELETE_DEPLOYMENT, json!({"deploymentId": id}))
             .await?;
@@ -166,6 +224,66 @@ impl HoustonDriver {
         Ok(Ok(found.get("config").cloned().unwrap_or(Value::Null)))
     }
 
+    /// The workspace's deployments (of one release, when given).
+    pub async fn deployments(
+        &self,
+        release: Option<&str>,
+    ) -> Result<Result<Vec<DeploymentRecord>, PlatformRefusal>, DriverError> {
+        let variables = json!({"workspaceId": self.access.workspace_id, "releaseName": release});
+        let data = match self.call(Actor::Admin, FIND_DEPLOYMENTS, variables).await? {
+            Ok(data) => data,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let list = data
+            .get("workspaceDeployments")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                DriverError::Protocol("workspaceDeployments answered without a list".to_owned())
+            })?;
+        let text = |d: &Value, key: &str| d.get(key).and_then(Value::as_str).map(str::to_owned);
+        Ok(Ok(list
+            .iter()
+            .filter_map(|d| {
+                Some(DeploymentRecord {
+                    id: text(d, "id")?,
+                    release: text(d, "releaseName")?,
+                    run_id: text(d, "label")
+                        .as_deref()
+                        .and_then(run_id_of_label)
+                        .map(str::to_owned),
+                    created_at: text(d, "createdAt"),
+                })
+            })
+            .collect()))
+    }
+
+    /// Deletes the deployment of `release` whose create was sent but not answered: found by
+    /// its release name, and deleted only when its label carries this run's id. `Ok(false)`:
+    /// the platform has no such deployment (the create never arrived).
+    pub async fn delete_unanswered(
+        &self,
+        release: &str,
+    ) -> Result<Result<bool, PlatformRefusal>, DriverError> {
+        let found = match self.deployments(Some(release)).await? {
+            Ok(list) => list.into_iter().find(|d| d.release == release),
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let Some(found) = found else {
+            return Ok(Ok(false));
+        };
+        if found.run_id.is_none() || found.run_id != self.access.run_id {
+            return Ok(Err(PlatformRefusal {
+                code: None,
+                message: format!(
+                    "deployment {release} exists but its label does not carry this run's id: left alone"
+                ),
+            }));
+        }
+        self.delete_by_id(Actor::Admin, release, &found.id)
+            .await
+            .map(|answer| answer.map(|()| true))
+    }
+
     /// Whether this driver created a deployment with that release name and has not deleted it.
     pub fn knows(&self, release: &str) -> bool {
         self.ids
@@ -194,18 +312,17 @@ impl HoustonDriver {
             .json(&json!({"query": query, "variables": variables}))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_connect() || e.is_timeout() {
-                    DriverError::Unreachable(format!("platform API {}: {e}", self.access.url))
-                } else {
-                    DriverError::Protocol(format!("platform API: {e}"))
-                }
-            })?;
+            .map_err(|e| http_error("platform API", &self.access.url, &e))?;
         let status = response.status();
         let body: Value = response.json().await.map_err(|e| {
-            DriverError::Protocol(format!(
-                "platform API answered {status} with a body that is not JSON: {e}"
-            ))
+            if e.is_timeout() || e.is_body() && !e.is_decode() {
+                http_error("platform API", &self.access.url, &e)
+            } else {
+                DriverError::Protocol(format!(
+                    "platform API at {} answered {status} with a body that is not JSON: {e}",
+                    self.access.url
+                ))
+            }
         })?;
         if let Some(first) = body
             .get("errors")
@@ -256,6 +373,23 @@ impl HoustonDriver {
                     "no deployment with release `{release}` was created in this run"
                 ))
             })
+    }
+}
+
+/// A reqwest error of a request to `what` at `url`: not reaching it, or no answer within
+/// the [`RequestTimeouts`], is unreachable (an infrastructure error); anything else is a
+/// protocol error. Both name the endpoint and what happened.
+pub(crate) fn http_error(what: &str, url: &str, err: &reqwest::Error) -> DriverError {
+    let chain = super::error_chain(err);
+    if err.is_timeout() {
+        DriverError::Unreachable(format!(
+            "{what} at {url}: no answer within {} (it does not answer): {chain}",
+            humantime::format_duration(RequestTimeouts::current().read)
+        ))
+    } else if err.is_connect() || err.is_request() || err.is_body() {
+        DriverError::Unreachable(format!("{what} at {url}: {chain}"))
+    } else {
+        DriverError::Protocol(format!("{what} at {url}: {chain}"))
     }
 }
 

@@ -4,14 +4,21 @@
 use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_iam::types::Tag;
 
+use aws_sdk_iam::config::http::HttpResponse;
+use aws_sdk_iam::error::SdkError;
+
 use super::DriverError;
+use super::aws_error::{classify, endpoint_text};
 use super::kube::RUN_ID_LABEL;
 use super::sts::AwsEndpoint;
+use super::timeouts::RequestTimeouts;
 
 /// An IAM client.
 #[derive(Clone)]
 pub struct IamDriver {
     client: aws_sdk_iam::Client,
+    /// Where requests go, named in errors.
+    endpoint: String,
 }
 
 /// A role as `rolecheck gc` sees it.
@@ -31,13 +38,18 @@ impl IamDriver {
     /// A client with the SDK's default credential chain (env, profile, SSO, IMDS), for real
     /// AWS. IAM is global; `region` only picks the partition's endpoint.
     pub async fn from_default_chain(region: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(RequestTimeouts::current().aws());
         if let Some(region) = region {
             loader = loader.region(Region::new(region.to_owned()));
         }
         let shared = loader.load().await;
         Self {
             client: aws_sdk_iam::Client::new(&shared),
+            endpoint: endpoint_text(
+                None,
+                shared.region().map(|r| r.as_ref()).unwrap_or("(none)"),
+            ),
         }
     }
 
@@ -83,7 +95,7 @@ impl IamDriver {
                     .list_open_id_connect_providers()
                     .send()
                     .await
-                    .map_err(|e| iam_error("ListOpenIDConnectProviders", e))?;
+                    .map_err(|e| self.iam_error("ListOpenIDConnectProviders", e))?;
                 let arn = list
                     .open_id_connect_provider_list()
                     .iter()
@@ -99,7 +111,7 @@ impl IamDriver {
                     created: false,
                 })
             }
-            Err(e) => Err(iam_error("CreateOpenIDConnectProvider", e)),
+            Err(e) => Err(self.iam_error("CreateOpenIDConnectProvider", e)),
         }
     }
 
@@ -114,7 +126,7 @@ impl IamDriver {
         {
             Ok(_) => Ok(()),
             Err(e) if is_no_such_entity(&e) => Ok(()),
-            Err(e) => Err(iam_error("DeleteOpenIDConnectProvider", e)),
+            Err(e) => Err(self.iam_error("DeleteOpenIDConnectProvider", e)),
         }
     }
 
@@ -131,13 +143,13 @@ impl IamDriver {
                 .set_marker(marker.clone())
                 .send()
                 .await
-                .map_err(|e| iam_error("ListRoles", e))?;
+                .map_err(|e| self.iam_error("ListRoles", e))?;
             for role in page.roles() {
                 let name = role.role_name().to_owned();
                 let tags = match self.client.list_role_tags().role_name(&name).send().await {
                     Ok(out) => out.tags().to_vec(),
                     Err(e) if is_no_such_entity(&e) => continue,
-                    Err(e) => return Err(iam_error("ListRoleTags", e)),
+                    Err(e) => return Err(self.iam_error("ListRoleTags", e)),
                 };
                 let run_id = tags
                     .iter()
@@ -165,6 +177,7 @@ impl IamDriver {
     pub fn with_static_credentials(endpoint: &AwsEndpoint, access_key: &str, secret: &str) -> Self {
         let mut builder = aws_sdk_iam::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .timeout_config(RequestTimeouts::current().aws())
             .region(Region::new(endpoint.region.clone()))
             .credentials_provider(Credentials::new(
                 access_key,
@@ -178,6 +191,7 @@ impl IamDriver {
         }
         Self {
             client: aws_sdk_iam::Client::from_conf(builder.build()),
+            endpoint: endpoint_text(endpoint.url.as_deref(), &endpoint.region),
         }
     }
 
@@ -203,7 +217,7 @@ impl IamDriver {
             .tags(tag)
             .send()
             .await
-            .map_err(|e| iam_error("CreateRole", e))?;
+            .map_err(|e| self.iam_error("CreateRole", e))?;
         let arn = created.role().map(|r| r.arn().to_owned()).ok_or_else(|| {
             DriverError::Protocol("CreateRole answered without a role".to_owned())
         })?;
@@ -215,7 +229,7 @@ impl IamDriver {
                 .policy_document(*document)
                 .send()
                 .await
-                .map_err(|e| iam_error("PutRolePolicy", e))?;
+                .map_err(|e| self.iam_error("PutRolePolicy", e))?;
         }
         Ok(arn)
     }
@@ -231,7 +245,7 @@ impl IamDriver {
         {
             Ok(out) => out.policy_names().to_vec(),
             Err(e) if is_no_such_entity(&e) => return Ok(()),
-            Err(e) => return Err(iam_error("ListRolePolicies", e)),
+            Err(e) => return Err(self.iam_error("ListRolePolicies", e)),
         };
         for policy in policies {
             self.client
@@ -240,12 +254,12 @@ impl IamDriver {
                 .policy_name(policy)
                 .send()
                 .await
-                .map_err(|e| iam_error("DeleteRolePolicy", e))?;
+                .map_err(|e| self.iam_error("DeleteRolePolicy", e))?;
         }
         match self.client.delete_role().role_name(name).send().await {
             Ok(_) => Ok(()),
             Err(e) if is_no_such_entity(&e) => Ok(()),
-            Err(e) => Err(iam_error("DeleteRole", e)),
+            Err(e) => Err(self.iam_error("DeleteRole", e)),
         }
     }
 }
@@ -271,21 +285,20 @@ fn is_no_such_entity<E: aws_sdk_iam::error::ProvideErrorMetadata, R>(
     err.as_service_error().and_then(|e| e.code()) == Some("NoSuchEntity")
 }
 
-fn iam_error<E, R>(operation: &str, err: aws_sdk_iam::error::SdkError<E, R>) -> DriverError
-where
-    E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_iam::error::SdkError;
-    match &err {
-        SdkError::ServiceError(service) => DriverError::Api(format!(
-            "IAM {operation}: {}: {}",
-            service.err().code().unwrap_or("Unknown"),
-            service.err().message().unwrap_or_default()
-        )),
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            DriverError::Unreachable(format!("IAM {operation}: {err}"))
+impl IamDriver {
+    /// An SDK error of IAM `operation` as a driver error naming the call and the endpoint:
+    /// a refusal is an API error (`IAM CreateRole at <url>: EntityAlreadyExists: ...`).
+    fn iam_error<E>(&self, operation: &str, err: SdkError<E, HttpResponse>) -> DriverError
+    where
+        E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let call = format!("IAM {operation}");
+        match classify(&call, &self.endpoint, err) {
+            Ok(refusal) => DriverError::Api(format!(
+                "{call} at {}: {}: {}",
+                self.endpoint, refusal.code, refusal.message
+            )),
+            Err(err) => err,
         }
-        _ => DriverError::Protocol(format!("IAM {operation}: {err}")),
     }
 }

@@ -12,6 +12,7 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 
 use super::DriverError;
+use super::timeouts::RequestTimeouts;
 use super::watch::{Check, wait_for};
 
 /// The label every object a run creates carries, with the run id as value.
@@ -41,19 +42,21 @@ pub enum KubeAccess {
 pub struct KubeDriver {
     client: Client,
     bare_pods: super::kube_pods::BarePods,
+    /// The API server's URL, named in every error about reaching it.
+    endpoint: String,
 }
 
 impl KubeDriver {
-    /// Builds a client. Does not contact the server (see [`KubeDriver::server_version`]).
+    /// Builds a client with the [`RequestTimeouts`] in force. Does not contact the server
+    /// (see [`KubeDriver::probe`]).
     pub async fn connect(access: &KubeAccess) -> Result<Self, DriverError> {
-        let config = match access {
+        let mut config = match access {
             KubeAccess::Token { url, token } => {
                 let uri = url.parse().map_err(|e| {
                     DriverError::Protocol(format!("bad Kubernetes URL `{url}`: {e}"))
                 })?;
                 let mut config = kube::Config::new(uri);
                 config.auth_info.token = Some(secrecy::SecretString::from(token.clone()));
-                config.connect_timeout = Some(Duration::from_secs(5));
                 config
             }
             KubeAccess::Kubeconfig { path, context } => {
@@ -77,10 +80,15 @@ impl KubeDriver {
                     .map_err(|e| DriverError::Unreachable(format!("kubeconfig: {e}")))?
             }
         };
-        let client = Client::try_from(config)
-            .map_err(|e| DriverError::Unreachable(format!("Kubernetes client: {e}")))?;
+        RequestTimeouts::current().apply_to_kube(&mut config);
+        let endpoint = config.cluster_url.to_string();
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        let client = Client::try_from(config).map_err(|e| {
+            DriverError::Unreachable(format!("Kubernetes API at {endpoint}: client: {e}"))
+        })?;
         Ok(Self {
             client,
+            endpoint,
             bare_pods: super::kube_pods::BarePods::default(),
         })
     }
@@ -96,6 +104,25 @@ impl KubeDriver {
         &self.bare_pods
     }
 
+    /// The API server's URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Checks at start-up that the API server answers, within the probe bound of the
+    /// [`RequestTimeouts`]; returns its version like [`KubeDriver::server_version`].
+    pub async fn probe(&self) -> Result<(u32, u32), DriverError> {
+        let bound = RequestTimeouts::current().probe();
+        match tokio::time::timeout(bound, self.server_version()).await {
+            Ok(answer) => answer,
+            Err(_) => Err(DriverError::Unreachable(format!(
+                "Kubernetes API at {}: no answer to GET /version within {} (it accepts connections but does not answer)",
+                self.endpoint,
+                humantime::format_duration(bound)
+            ))),
+        }
+    }
+
     /// The underlying client (for the operations in [`super::kube_pods`]).
     pub(crate) fn client(&self) -> &Client {
         &self.client
@@ -104,11 +131,14 @@ impl KubeDriver {
     /// The server's version as (major, minor), e.g. (1, 29). Fails as unreachable when the
     /// server cannot be contacted.
     pub async fn server_version(&self) -> Result<(u32, u32), DriverError> {
-        let info = self
-            .client
-            .apiserver_version()
-            .await
-            .map_err(|e| DriverError::Unreachable(format!("Kubernetes API: {e}")))?;
+        let info = self.client.apiserver_version().await.map_err(|e| match e {
+            kube::Error::Api(_) => self.api_error(e),
+            other => DriverError::Unreachable(format!(
+                "Kubernetes API at {}: GET /version: {}",
+                self.endpoint,
+                super::error_chain(&other)
+            )),
+        })?;
         let number = |s: &str| s.trim_end_matches('+').parse::<u32>().ok();
         match (number(&info.major), number(&info.minor)) {
             (Some(major), Some(minor)) => Ok((major, minor)),
@@ -127,28 +157,35 @@ impl KubeDriver {
         timeout: Duration,
     ) -> Result<(), DriverError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        wait_for(api.clone(), by_name(name), timeout, |objects| {
-            if objects.is_empty() {
-                Check::NotYet(format!("namespace {name} does not exist"))
-            } else {
-                Check::Done(())
-            }
-        })
+        wait_for(
+            &self.endpoint,
+            api.clone(),
+            by_name(name),
+            timeout,
+            |objects| {
+                if objects.is_empty() {
+                    Check::NotYet(format!("namespace {name} does not exist"))
+                } else {
+                    Check::Done(())
+                }
+            },
+        )
         .await?;
         let patch = serde_json::json!({"metadata": {"labels": {RUN_ID_LABEL: run_id}}});
         api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.api_error(e))?;
         Ok(())
     }
 
-    /// Creates a namespace (if missing) and a ServiceAccount in it, both labelled with the run id.
+    /// Creates a namespace (if missing) and a ServiceAccount in it, both labelled with the
+    /// run id. Returns whether it created the namespace (an existing one is not labelled).
     pub async fn create_service_account(
         &self,
         namespace: &str,
         name: &str,
         run_id: &str,
-    ) -> Result<(), DriverError> {
+    ) -> Result<bool, DriverError> {
         let labels = BTreeMap::from([(RUN_ID_LABEL.to_owned(), run_id.to_owned())]);
         let ns = Namespace {
             metadata: ObjectMeta {
@@ -158,14 +195,14 @@ impl KubeDriver {
             },
             ..Default::default()
         };
-        match Api::<Namespace>::all(self.client.clone())
+        let created = match Api::<Namespace>::all(self.client.clone())
             .create(&PostParams::default(), &ns)
             .await
         {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(e) => return Err(api_error(e)),
-        }
+            Ok(_) => true,
+            Err(kube::Error::Api(status)) if status.code == 409 => false,
+            Err(e) => return Err(self.api_error(e)),
+        };
         let sa = ServiceAccount {
             metadata: ObjectMeta {
                 name: Some(name.to_owned()),
@@ -178,8 +215,45 @@ impl KubeDriver {
         Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
             .create(&PostParams::default(), &sa)
             .await
-            .map_err(api_error)?;
-        Ok(())
+            .map_err(|e| self.api_error(e))?;
+        Ok(created)
+    }
+
+    /// Deletes a ServiceAccount; a missing one is not an error.
+    pub async fn delete_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), DriverError> {
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(self.api_error(e)),
+        }
+    }
+
+    /// Deletes a pod and waits until it is gone; a missing one is not an error.
+    pub async fn delete_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), DriverError> {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(e) => return Err(self.api_error(e)),
+        }
+        wait_for(&self.endpoint, api, by_name(name), timeout, |objects| {
+            if objects.is_empty() {
+                Check::Done(())
+            } else {
+                Check::NotYet(format!("pod {namespace}/{name} still exists"))
+            }
+        })
+        .await
     }
 
     /// Waits until the Deployment of a component exists and returns the name of the
@@ -192,6 +266,7 @@ impl KubeDriver {
     ) -> Result<String, DriverError> {
         let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
         wait_for(
+            &self.endpoint,
             api,
             watcher::Config::default().labels(selector),
             timeout,
@@ -219,7 +294,7 @@ impl KubeDriver {
         Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
             .get(name)
             .await
-            .map_err(api_error)
+            .map_err(|e| self.api_error(e))
     }
 
     /// Waits until the component's Deployment has rolled out completely (like `kubectl rollout
@@ -232,6 +307,7 @@ impl KubeDriver {
     ) -> Result<Vec<Pod>, DriverError> {
         let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
         let replicas = wait_for(
+            &self.endpoint,
             deployments,
             watcher::Config::default().labels(selector),
             timeout,
@@ -247,6 +323,7 @@ impl KubeDriver {
         .await?;
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         wait_for(
+            &self.endpoint,
             pods,
             watcher::Config::default().labels(selector),
             timeout,
@@ -300,7 +377,7 @@ impl KubeDriver {
         let answer = Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
             .create_token_request(service_account, &PostParams::default(), &request)
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.api_error(e))?;
         answer.status.and_then(|s| s.token).ok_or_else(|| {
             DriverError::Protocol("TokenRequest answer has no status.token".to_owned())
         })
@@ -312,7 +389,11 @@ impl KubeDriver {
         let request = kube::core::Request::new("/.well-known")
             .get("openid-configuration", &kube::api::GetParams::default())
             .map_err(|e| DriverError::Protocol(format!("building the discovery request: {e}")))?;
-        let text = self.client.request_text(request).await.map_err(api_error)?;
+        let text = self
+            .client
+            .request_text(request)
+            .await
+            .map_err(|e| self.api_error(e))?;
         let document: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| DriverError::Protocol(format!("openid-configuration is not JSON: {e}")))?;
         document
@@ -377,7 +458,7 @@ impl KubeDriver {
         let list = Api::<Namespace>::all(self.client.clone())
             .list(&ListParams::default().labels(&selector))
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.api_error(e))?;
         Ok(list.items)
     }
 
@@ -387,9 +468,9 @@ impl KubeDriver {
         match api.delete(name, &DeleteParams::background()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
-            Err(e) => return Err(api_error(e)),
+            Err(e) => return Err(self.api_error(e)),
         }
-        wait_for(api, by_name(name), timeout, |objects| {
+        wait_for(&self.endpoint, api, by_name(name), timeout, |objects| {
             if objects.is_empty() {
                 Check::Done(())
             } else {
@@ -430,18 +511,22 @@ fn by_name(name: &str) -> watcher::Config {
     watcher::Config::default().fields(&format!("metadata.name={name}"))
 }
 
-pub(crate) fn api_error(err: kube::Error) -> DriverError {
-    match err {
-        kube::Error::Api(status) => DriverError::Api(format!(
-            "{} ({}): {}",
-            status.reason, status.code, status.message
-        )),
-        other => {
-            let text = other.to_string();
-            if matches!(other, kube::Error::HyperError(_) | kube::Error::Service(_)) {
-                DriverError::Unreachable(format!("Kubernetes API: {text}"))
-            } else {
-                DriverError::Protocol(text)
+impl KubeDriver {
+    /// A kube-rs error as a driver error: an answer with a status is an API error; not
+    /// reaching the server (refused, reset, timed out) is unreachable, naming the server.
+    pub(crate) fn api_error(&self, err: kube::Error) -> DriverError {
+        match err {
+            kube::Error::Api(status) => DriverError::Api(format!(
+                "{} ({}): {}",
+                status.reason, status.code, status.message
+            )),
+            other => {
+                let text = super::error_chain(&other);
+                if matches!(other, kube::Error::HyperError(_) | kube::Error::Service(_)) {
+                    DriverError::Unreachable(format!("Kubernetes API at {}: {text}", self.endpoint))
+                } else {
+                    DriverError::Protocol(format!("Kubernetes API at {}: {text}", self.endpoint))
+                }
             }
         }
     }

@@ -11,7 +11,7 @@ use kube::runtime::watcher;
 use tokio::io::AsyncReadExt as _;
 
 use super::DriverError;
-use super::kube::{KubeDriver, RUN_ID_LABEL, api_error, phase};
+use super::kube::{KubeDriver, RUN_ID_LABEL, phase};
 use super::watch::{Check, wait_for};
 
 /// The image of a bare pod: it only has to keep running.
@@ -55,15 +55,14 @@ pub struct ExecOutput {
 
 impl KubeDriver {
     /// Creates a pod with no controller, running under `service_account`, labelled with the
-    /// run id, and waits until it runs. Returns the pod as it then is.
+    /// run id ([`KubeDriver::running_pod`] waits until it runs).
     pub async fn create_bare_pod(
         &self,
         namespace: &str,
         name: &str,
         service_account: &str,
         run_id: &str,
-        timeout: Duration,
-    ) -> Result<Pod, DriverError> {
+    ) -> Result<(), DriverError> {
         let settings = self.bare_pods();
         let pod = Pod {
             metadata: ObjectMeta {
@@ -102,8 +101,8 @@ impl KubeDriver {
         Api::<Pod>::namespaced(self.client().clone(), namespace)
             .create(&PostParams::default(), &pod)
             .await
-            .map_err(api_error)?;
-        self.running_pod(namespace, name, timeout).await
+            .map_err(|e| self.api_error(e))?;
+        Ok(())
     }
 
     /// Waits until the pod `namespace/name` exists, runs and is not being deleted.
@@ -115,16 +114,20 @@ impl KubeDriver {
     ) -> Result<Pod, DriverError> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-        wait_for(api, config, timeout, |objects| {
-            match objects.values().next() {
+        wait_for(
+            self.endpoint(),
+            api,
+            config,
+            timeout,
+            |objects| match objects.values().next() {
                 None => Check::NotYet(format!("pod {namespace}/{name} does not exist")),
                 Some(p) if p.metadata.deletion_timestamp.is_some() => {
                     Check::NotYet(format!("pod {namespace}/{name} is being deleted"))
                 }
                 Some(p) if phase(p) == "Running" => Check::Done(p.clone()),
                 Some(p) => Check::NotYet(format!("pod {namespace}/{name} is {}", phase(p))),
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -140,7 +143,7 @@ impl KubeDriver {
         Api::<ServiceAccount>::namespaced(self.client().clone(), namespace)
             .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(api_error)
+            .map_err(|e| self.api_error(e))
     }
 
     /// Runs `command` in the first container of a pod (`kubectl exec`) and collects its
@@ -159,7 +162,7 @@ impl KubeDriver {
         let mut process = api
             .exec(pod, command.iter().copied(), &params)
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.api_error(e))?;
         let status = process.take_status();
         let mut stdout = String::new();
         let mut stderr = String::new();

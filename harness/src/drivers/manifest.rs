@@ -16,7 +16,7 @@ use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 
 use super::DriverError;
 use super::houston::{PlatformRefusal, RoleArg};
-use super::kube::{KubeDriver, RUN_ID_LABEL, api_error};
+use super::kube::{KubeDriver, RUN_ID_LABEL};
 use crate::scenario::model::{Actor, Component, Executor};
 
 /// The manifest driver.
@@ -70,7 +70,7 @@ impl ManifestDriver {
                     message: format!("namespace {namespace} already exists"),
                 }));
             }
-            Err(e) => return Err(api_error(e)),
+            Err(e) => return Err(self.kube.api_error(e)),
         }
         let role = match cloud_role {
             RoleArg::Value(v) if !v.is_empty() => Some(v.as_str()),
@@ -109,13 +109,13 @@ impl ManifestDriver {
             Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&annotate))
                 .await
-                .map_err(api_error)?;
+                .map_err(|e| self.kube.api_error(e))?;
             // A changed pod template rolls the pods, as the chart's upgrade does.
             let roll = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"rolecheck.io/rolled-at": rollout}}}}});
             Api::<Deployment>::namespaced(client.clone(), &namespace)
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&roll))
                 .await
-                .map_err(api_error)?;
+                .map_err(|e| self.kube.api_error(e))?;
         }
         Ok(Ok(()))
     }
@@ -136,7 +136,7 @@ impl ManifestDriver {
                 code: Some("BAD_USER_INPUT".to_owned()),
                 message: format!("no deployment with release {release}"),
             })),
-            Err(e) => Err(api_error(e)),
+            Err(e) => Err(self.kube.api_error(e)),
         }
     }
 
@@ -182,7 +182,7 @@ impl ManifestDriver {
         Api::<ServiceAccount>::namespaced(self.kube.client().clone(), &namespace_of(release))
             .create(&PostParams::default(), &sa)
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.kube.api_error(e))?;
         Ok(())
     }
 
@@ -233,7 +233,7 @@ impl ManifestDriver {
         Api::<Deployment>::namespaced(self.kube.client().clone(), &namespace_of(release))
             .create(&PostParams::default(), &deployment)
             .await
-            .map_err(api_error)?;
+            .map_err(|e| self.kube.api_error(e))?;
         Ok(())
     }
 }

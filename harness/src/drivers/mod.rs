@@ -10,17 +10,20 @@
 //! - [`sim_clock`]: the embedded sim's clock endpoint (capability `clock-control`).
 
 pub mod astro;
+mod aws_error;
 pub mod houston;
 pub mod iam;
 pub mod kube;
 pub mod kube_pods;
 pub mod manifest;
 pub mod platform;
+pub mod probe;
 #[cfg(test)]
 mod recorded;
 pub mod s3;
 pub mod sim_clock;
 pub mod sts;
+pub mod timeouts;
 pub mod watch;
 
 use std::time::Duration;
@@ -45,6 +48,21 @@ pub enum DriverError {
     /// The server's answer could not be understood.
     #[error("unexpected answer: {0}")]
     Protocol(String),
+}
+
+/// An error and its sources as one line (`a: b: c`), repeated texts once: what happened,
+/// not only the outermost layer's summary (the AWS SDK's is a bare "dispatch failure").
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]
@@ -72,9 +90,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unreachable_sts_is_an_infrastructure_error() {
+    async fn unreachable_sts_is_an_infrastructure_error_naming_call_and_endpoint() {
+        let url = format!("http://127.0.0.1:{}", closed_port());
         let sts = StsDriver::new(AwsEndpoint {
-            url: Some(format!("http://127.0.0.1:{}", closed_port())),
+            url: Some(url.clone()),
             region: "us-west-2".to_owned(),
         });
         let err = sts
@@ -82,5 +101,37 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, DriverError::Unreachable(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("STS AssumeRoleWithWebIdentity at {url}: ")),
+            "{text}"
+        );
+        assert!(text.to_lowercase().contains("connection refused"), "{text}");
+        assert!(!text.contains("dispatch failure"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn unreachable_iam_names_call_endpoint_and_what_happened() {
+        let url = format!("http://127.0.0.1:{}", closed_port());
+        let iam = super::iam::IamDriver::with_static_credentials(
+            &AwsEndpoint {
+                url: Some(url.clone()),
+                region: "us-east-1".to_owned(),
+            },
+            "AKIAEXAMPLE",
+            "secret",
+        );
+        let err = iam
+            .create_role("rolecheck-x", "{}", &[], "run1")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DriverError::Unreachable(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("IAM CreateRole at {url}: ")),
+            "{text}"
+        );
+        assert!(text.to_lowercase().contains("connection refused"), "{text}");
+        assert!(!text.contains("dispatch failure"), "{text}");
     }
 }

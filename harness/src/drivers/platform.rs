@@ -71,6 +71,27 @@ impl PlatformDriver {
         }
     }
 
+    /// Deletes the deployment of `release` whose create was sent but never answered (cut off
+    /// by a timeout or a signal), if it exists and is this run's. `Ok(false)`: there is none.
+    pub async fn delete_unanswered(
+        &self,
+        release: &str,
+    ) -> Result<Result<bool, PlatformRefusal>, DriverError> {
+        match self {
+            PlatformDriver::Houston(d) => d.delete_unanswered(release).await,
+            // The CLI's own create was killed with the step; delete by name, as a user would.
+            PlatformDriver::Astro(d) => Ok(d
+                .delete_deployment(Actor::Admin, release)
+                .await?
+                .map(|()| true)),
+            // Its namespace carries the run's label; none means nothing was made.
+            PlatformDriver::Manifest(d) => Ok(Ok(d
+                .delete_deployment(Actor::Admin, release)
+                .await?
+                .is_ok())),
+        }
+    }
+
     /// The stored deployment config (R11); only Houston has a database to ask.
     pub async fn deployment_config(
         &self,

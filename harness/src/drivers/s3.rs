@@ -1,12 +1,15 @@
 //! The S3 driver: aws-sdk-s3 (path-style addressing) signed with an assumed role's
 //! temporary credentials. It reports what S3 answered; the step decides what that means.
 
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{BehaviorVersion, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::DriverError;
+use super::aws_error::{classify, endpoint_text};
 use super::sts::{AssumedRole, AwsEndpoint};
+use super::timeouts::RequestTimeouts;
 
 /// S3 refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,8 @@ pub type S3Answer<T> = Result<Result<T, S3Refusal>, DriverError>;
 #[derive(Clone)]
 pub struct S3Driver {
     client: aws_sdk_s3::Client,
+    /// Where requests go, named in errors.
+    endpoint: String,
 }
 
 impl S3Driver {
@@ -35,6 +40,7 @@ impl S3Driver {
     pub fn new(endpoint: &AwsEndpoint, role: &AssumedRole) -> Self {
         let mut builder = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .timeout_config(RequestTimeouts::current().aws())
             .region(Region::new(endpoint.region.clone()))
             .credentials_provider(role.credentials().clone());
         if let Some(url) = &endpoint.url {
@@ -42,6 +48,7 @@ impl S3Driver {
         }
         Self {
             client: aws_sdk_s3::Client::from_conf(builder.build()),
+            endpoint: endpoint_text(endpoint.url.as_deref(), &endpoint.region),
         }
     }
 
@@ -55,7 +62,7 @@ impl S3Driver {
             .body(ByteStream::from(body))
             .send()
             .await;
-        settle(answer.map(|_| ()))
+        self.settle("PutObject", answer.map(|_| ()))
     }
 
     /// `GetObject`; returns the content.
@@ -72,7 +79,7 @@ impl S3Driver {
                 Ok(data) => Ok(Ok(data.into_bytes().to_vec())),
                 Err(err) => Err(DriverError::Protocol(format!("S3 GetObject body: {err}"))),
             },
-            Err(err) => refusal_or_error(err).map(Err),
+            Err(err) => self.refusal_or_error("GetObject", err).map(Err),
         }
     }
 
@@ -85,7 +92,7 @@ impl S3Driver {
             .key(key)
             .send()
             .await;
-        settle(answer.map(|_| ()))
+        self.settle("HeadObject", answer.map(|_| ()))
     }
 
     /// `DeleteObject`.
@@ -97,19 +104,22 @@ impl S3Driver {
             .key(key)
             .send()
             .await;
-        settle(answer.map(|_| ()))
+        self.settle("DeleteObject", answer.map(|_| ()))
     }
 
     /// `ListObjectsV2` (action `s3:ListBucket`); returns the keys of the first page.
     pub async fn list_objects(&self, bucket: &str) -> S3Answer<Vec<String>> {
         let answer = self.client.list_objects_v2().bucket(bucket).send().await;
-        settle(answer.map(|output| {
-            output
-                .contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_owned))
-                .collect()
-        }))
+        self.settle(
+            "ListObjectsV2",
+            answer.map(|output| {
+                output
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned))
+                    .collect()
+            }),
+        )
     }
 
     /// `GetBucketLocation`; returns the location constraint (empty for `us-east-1`).
@@ -120,73 +130,46 @@ impl S3Driver {
             .bucket(bucket)
             .send()
             .await;
-        settle(answer.map(|output| {
-            output
-                .location_constraint()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_default()
-        }))
+        self.settle(
+            "GetBucketLocation",
+            answer.map(|output| {
+                output
+                    .location_constraint()
+                    .map(|c| c.as_str().to_owned())
+                    .unwrap_or_default()
+            }),
+        )
     }
 }
 
-fn settle<T, E, R>(answer: Result<T, SdkError<E, R>>) -> S3Answer<T>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: HttpStatus + std::fmt::Debug,
-{
-    match answer {
-        Ok(value) => Ok(Ok(value)),
-        Err(err) => refusal_or_error(err).map(Err),
-    }
-}
-
-/// The HTTP status of a raw response.
-trait HttpStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HttpStatus for aws_sdk_s3::config::http::HttpResponse {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
-}
-
-/// Splits an SDK error into an S3 refusal or a driver error.
-fn refusal_or_error<E, R>(err: SdkError<E, R>) -> Result<S3Refusal, DriverError>
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: HttpStatus + std::fmt::Debug,
-{
-    match &err {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status_code();
-            let inner = service.err();
-            let code = match (inner.code(), status) {
-                (Some(code), _) => code.to_owned(),
-                (None, 403) => "AccessDenied".to_owned(),
-                (None, 404) => "NotFound".to_owned(),
-                (None, other) => format!("HTTP {other}"),
-            };
-            Ok(S3Refusal {
-                status,
-                code,
-                message: inner.message().unwrap_or_default().to_owned(),
-            })
+impl S3Driver {
+    fn settle<T, E>(
+        &self,
+        operation: &str,
+        answer: Result<T, SdkError<E, HttpResponse>>,
+    ) -> S3Answer<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match answer {
+            Ok(value) => Ok(Ok(value)),
+            Err(err) => self.refusal_or_error(operation, err).map(Err),
         }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Err(DriverError::Unreachable(
-            format!("S3: {}", error_text(&err)),
-        )),
-        _ => Err(DriverError::Protocol(format!("S3: {}", error_text(&err)))),
     }
-}
 
-fn error_text(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+    /// Splits an SDK error into an S3 refusal or a driver error naming the call and endpoint.
+    fn refusal_or_error<E>(
+        &self,
+        operation: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Result<S3Refusal, DriverError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        classify(&format!("S3 {operation}"), &self.endpoint, err).map(|r| S3Refusal {
+            status: r.status,
+            code: r.code,
+            message: r.message,
+        })
     }
-    text
 }

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::DriverError;
+use super::houston::http_error;
+use super::timeouts::RequestTimeouts;
 
 /// A client of the sim's clock endpoint.
 pub struct SimClockDriver {
@@ -18,8 +20,8 @@ pub struct SimClockDriver {
 impl SimClockDriver {
     /// Builds the client (no network traffic).
     pub fn new(url: String, token: String) -> Result<Self, DriverError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
+        let http = RequestTimeouts::current()
+            .http()
             .build()
             .map_err(|e| DriverError::Protocol(format!("HTTP client: {e}")))?;
         Ok(Self { url, token, http })
@@ -35,13 +37,7 @@ impl SimClockDriver {
             .json(&json!({"advance_seconds": by.as_secs()}))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_connect() || e.is_timeout() {
-                    DriverError::Unreachable(format!("sim clock {}: {e}", self.url))
-                } else {
-                    DriverError::Protocol(format!("sim clock: {e}"))
-                }
-            })?;
+            .map_err(|e| http_error("sim clock", &self.url, &e))?;
         let status = response.status();
         let body: Value = response.json().await.map_err(|e| {
             DriverError::Protocol(format!(

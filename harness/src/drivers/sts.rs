@@ -1,9 +1,12 @@
 //! The STS driver: aws-sdk-sts against the target's STS endpoint.
 
+use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_sts::error::SdkError;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 use super::DriverError;
+use super::aws_error::{classify, endpoint_text};
+use super::timeouts::RequestTimeouts;
 
 /// Where STS is and which region to sign for.
 #[derive(Debug, Clone)]
@@ -74,6 +77,7 @@ impl StsDriver {
     fn config(endpoint: &AwsEndpoint) -> aws_sdk_sts::config::Builder {
         let mut builder = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .timeout_config(RequestTimeouts::current().aws())
             .region(Region::new(endpoint.region.clone()));
         if let Some(url) = &endpoint.url {
             builder = builder.endpoint_url(url);
@@ -99,7 +103,11 @@ impl StsDriver {
             .await;
         let output = match answer {
             Ok(output) => output,
-            Err(err) => return refusal_or_error(err).map(Err),
+            Err(err) => {
+                return self
+                    .refusal_or_error("AssumeRoleWithWebIdentity", err)
+                    .map(Err);
+            }
         };
         let arn = output
             .assumed_role_user()
@@ -133,8 +141,24 @@ impl StsDriver {
         );
         match client.get_caller_identity().send().await {
             Ok(output) => Ok(Ok(output.arn().unwrap_or_default().to_owned())),
-            Err(err) => refusal_or_error(err).map(Err),
+            Err(err) => self.refusal_or_error("GetCallerIdentity", err).map(Err),
         }
+    }
+
+    /// Where requests go, for messages.
+    fn endpoint_text(&self) -> String {
+        endpoint_text(self.endpoint.url.as_deref(), &self.endpoint.region)
+    }
+
+    fn refusal_or_error<E>(
+        &self,
+        operation: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Result<StsRefusal, DriverError>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        refusal(&format!("STS {operation}"), &self.endpoint_text(), err)
     }
 }
 
@@ -143,54 +167,37 @@ impl StsDriver {
 pub async fn default_chain_identity(
     region: Option<&str>,
 ) -> Result<Result<(String, String), StsRefusal>, DriverError> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(RequestTimeouts::current().aws());
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
     }
     let shared = loader.load().await;
+    let endpoint = endpoint_text(
+        None,
+        shared.region().map(|r| r.as_ref()).unwrap_or("(none)"),
+    );
     let client = aws_sdk_sts::Client::new(&shared);
     match client.get_caller_identity().send().await {
         Ok(out) => Ok(Ok((
             out.account().unwrap_or_default().to_owned(),
             out.arn().unwrap_or_default().to_owned(),
         ))),
-        Err(err) => refusal_or_error(err).map(Err),
+        Err(err) => refusal("STS GetCallerIdentity", &endpoint, err).map(Err),
     }
 }
 
 /// Splits an SDK error into a service refusal (with code) or a driver error.
-fn refusal_or_error<E, R>(err: SdkError<E, R>) -> Result<StsRefusal, DriverError>
+fn refusal<E>(
+    call: &str,
+    endpoint: &str,
+    err: SdkError<E, HttpResponse>,
+) -> Result<StsRefusal, DriverError>
 where
-    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match &err {
-        SdkError::ServiceError(service) => {
-            let inner = service.err();
-            Ok(StsRefusal {
-                code: inner.code().unwrap_or("Unknown").to_owned(),
-                message: inner.message().unwrap_or_default().to_owned(),
-            })
-        }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Err(DriverError::Unreachable(
-            format!("STS: {}", aws_smithy_error_text(&err)),
-        )),
-        _ => Err(DriverError::Protocol(format!(
-            "STS: {}",
-            aws_smithy_error_text(&err)
-        ))),
-    }
-}
-
-fn aws_smithy_error_text<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    err: &SdkError<E, R>,
-) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+    classify(call, endpoint, err).map(|r| StsRefusal {
+        code: r.code,
+        message: r.message,
+    })
 }

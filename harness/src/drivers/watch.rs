@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use kube::api::Api;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Resource, ResourceExt as _};
 use serde::de::DeserializeOwned;
 
 use super::DriverError;
+use super::timeouts::RequestTimeouts;
 
 /// The answer of a condition: done with a value, or not yet with a description of why.
 pub enum Check<T> {
@@ -25,8 +26,13 @@ pub enum Check<T> {
 /// Watches the objects `config` selects and returns the first value `check` yields `Done` for.
 ///
 /// `check` sees every currently known matching object (keyed by namespace/name) after the
-/// initial list and after each change. On timeout, the error carries the last `NotYet` text.
+/// initial list and after each change. On timeout, the error carries the last `NotYet` text:
+/// the condition did not hold. But when the API server at `endpoint` could not be heard (the
+/// initial list never arrived, or the watch was failing when time ran out), the timeout is an
+/// infrastructure error naming the server, never a verdict. Failed watches are retried with
+/// a backoff; each watch ends before the request read timeout (see [`RequestTimeouts`]).
 pub async fn wait_for<K, T, F>(
+    endpoint: &str,
     api: Api<K>,
     config: watcher::Config,
     timeout: Duration,
@@ -37,18 +43,24 @@ where
     F: FnMut(&BTreeMap<String, K>) -> Check<T>,
 {
     let mut last_seen = String::from("nothing observed yet");
+    // The last watch error, while no event has arrived since.
+    let mut failing: Option<String> = None;
+    let mut listed = false;
     let mut objects: BTreeMap<String, K> = BTreeMap::new();
     let mut buffer: BTreeMap<String, K> = BTreeMap::new();
-    let stream = watcher(api, config);
+    let config = config.timeout(RequestTimeouts::current().watch_seconds());
+    let stream = watcher(api, config).default_backoff();
     futures::pin_mut!(stream);
     let waited = tokio::time::timeout(timeout, async {
         while let Some(event) = stream.next().await {
             let event = match event {
-                Ok(event) => event,
+                Ok(event) => {
+                    failing = None;
+                    event
+                }
                 Err(err) => {
-                    // The watcher retries by itself on the next poll; connection errors that
-                    // never recover end in the timeout, reported with this text.
-                    last_seen = format!("watch error: {err}");
+                    // The watcher retries (with a backoff) on the next poll.
+                    failing = Some(super::error_chain(&err));
                     continue;
                 }
             };
@@ -63,6 +75,7 @@ where
                 }
                 watcher::Event::InitDone => {
                     objects = std::mem::take(&mut buffer);
+                    listed = true;
                     true
                 }
                 watcher::Event::Apply(obj) => {
@@ -84,9 +97,16 @@ where
         Err(DriverError::Protocol("the watch stream ended".to_owned()))
     })
     .await;
-    match waited {
-        Ok(result) => result,
-        Err(_) => Err(DriverError::Timeout {
+    let waited_for = humantime::format_duration(timeout);
+    match (waited, failing, listed) {
+        (Ok(result), _, _) => result,
+        (Err(_), Some(error), _) => Err(DriverError::Unreachable(format!(
+            "Kubernetes API at {endpoint}: the watch kept failing for {waited_for}: {error}"
+        ))),
+        (Err(_), None, false) => Err(DriverError::Unreachable(format!(
+            "Kubernetes API at {endpoint}: no answer to the watch's list within {waited_for}"
+        ))),
+        (Err(_), None, true) => Err(DriverError::Timeout {
             waited: timeout,
             last_seen,
         }),

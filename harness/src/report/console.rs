@@ -354,6 +354,15 @@ impl ConsoleReporter {
             ),
             self.paint(Paint::Bold, "Rules:"),
         ];
+        if report.interrupted {
+            lines.insert(
+                2,
+                self.paint(
+                    Paint::Red,
+                    "INTERRUPTED: the run was stopped by SIGINT or SIGTERM; scenarios that did not finish are errors",
+                ),
+            );
+        }
         let computed;
         let verdicts = if report.rules.is_empty() {
             computed = rule_verdicts(&report.scenarios);

@@ -77,6 +77,7 @@ pub fn merge(reports: Vec<(PathBuf, RunReport)>) -> Result<RunReport, MergeError
         merged.scenarios.extend(report.scenarios);
         merged.leftovers.extend(report.leftovers);
         merged.reruns.extend(report.reruns);
+        merged.interrupted |= report.interrupted;
     }
     merged
         .scenarios

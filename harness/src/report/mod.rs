@@ -4,8 +4,8 @@
 //! into per-rule verdicts; [`console`], [`junit`], [`json`] and [`html`] present a run;
 //! [`text`] holds the plain-text pieces they share, [`redact`] masks secrets in them, and
 //! [`junit_writer`] writes JUnit XML. [`merge`] joins the JSON reports of
-//! several shards; [`coverage`] traces rules to scenarios without running anything.
-
+//! several shards; [`coverage`] traces rules to scenarios without running anything;
+//! [`lock`] keeps a second run from writing into the same reports directory.
 pub mod console;
 pub mod coverage;
 pub mod differential;
@@ -15,6 +15,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod junit_writer;
+pub mod lock;
 pub mod merge;
 pub mod model;
 pub mod redact;

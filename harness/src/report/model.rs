@@ -229,6 +229,10 @@ pub struct RunReport {
     /// Re-runs of the scenarios that failed (`--suite qualify`); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reruns: Vec<Rerun>,
+    /// Whether SIGINT or SIGTERM stopped the run: scenarios that did not finish are errors,
+    /// and the run never counts as passed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// The re-runs of one failed scenario and what they say about it (`--suite qualify`).

@@ -851,6 +851,11 @@ impl S3Action {
         }
     }
 
+    /// Whether the action writes or removes an object (so its key must be the run's own).
+    pub fn changes_object(self) -> bool {
+        matches!(self, S3Action::PutObject | S3Action::DeleteObject)
+    }
+
     /// Whether the action is on an object (and so takes a `key`).
     pub fn on_object(self) -> bool {
         matches!(

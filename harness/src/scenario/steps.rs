@@ -935,8 +935,9 @@ fn s3_access(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Action> {
     }))
 }
 
-/// `{action, bucket, key?, expect}`: `key` exactly for object actions; a `put_object` key
-/// must name `{{run_id}}` so what a run writes is recognisable as its own.
+/// `{action, bucket, key?, expect}`: `key` exactly for object actions; a `put_object` or
+/// `delete_object` key must name `{{run_id}}`: a run writes only objects recognisable as its
+/// own, and deletes nothing else (a key without the run id could be someone's data).
 fn s3_operation(ctx: &mut Ctx<'_>, node: &Node) -> Option<S3Operation> {
     let fields = Fields::new(
         ctx,
@@ -955,11 +956,11 @@ fn s3_operation(ctx: &mut Ctx<'_>, node: &Node) -> Option<S3Operation> {
     let key = match (fields.entry("key"), action.on_object()) {
         (Some((_, value)), true) => {
             let key = ctx.template(value, "key", Scope::All)?;
-            if action == S3Action::PutObject && !template::has_placeholder(&key, "run_id") {
+            if action.changes_object() && !template::has_placeholder(&key, "run_id") {
                 ctx.error(
                     value.pos,
                     format!(
-                        "key `{key}` of `put_object` must contain `{{{{run_id}}}}`, so that objects a run writes are its own"
+                        "key `{key}` of `{action}` must contain `{{{{run_id}}}}`, so that a run writes and deletes only objects of its own"
                     ),
                 );
                 return None;

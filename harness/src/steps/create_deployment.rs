@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use super::{ScenarioContext, StepError, judge_platform, namespace_of};
 use crate::drivers::houston::RoleArg;
+use crate::cleanup::Owned;
 use crate::scenario::model::{CreateDeployment, Expect};
 
-/// Creates the deployment; on success labels its namespace with the run id for clean-up.
+/// Creates the deployment. The intent is recorded for clean-up before the request is sent
+/// (so a create cut off by a timeout or a signal is still removed or named as left over); on
+/// success the release's namespace is labelled with the run id.
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &CreateDeployment,
@@ -22,14 +25,16 @@ pub async fn run(
         step.executor.name(),
         step.actor.name()
     ));
-    let answer = ctx
-        .platform()?
+    let platform = ctx.platform()?;
+    let asked = ctx.release(&release, false);
+    ctx.owns(asked.clone());
+    let answer = platform
         .create_deployment(step.actor, &release, step.executor, &role)
         .await?;
     if answer.is_ok() {
-        ctx.track_release(&release, true);
+        ctx.owns(ctx.release(&release, true));
         let namespace = namespace_of(&release);
-        ctx.track_namespace(&namespace);
+        ctx.owns(Owned::Namespace(namespace.clone()));
         ctx.target
             .kube
             .label_namespace(&namespace, ctx.run_id, timeout)
@@ -41,6 +46,9 @@ pub async fn run(
         {
             ctx.note("role_arn", arn);
         }
+    } else {
+        // Refused: nothing was created (a deployment of that name may be someone else's).
+        ctx.disowns(&asked);
     }
     judge_platform(expect, answer, log)
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use crate::cleanup::Owned;
 use crate::scenario::model::CreatePod;
 
 /// Creates the pod and waits until it runs.
@@ -28,7 +29,15 @@ pub async fn run(
         .await?;
     ctx.target
         .kube
-        .create_bare_pod(&namespace, &name, &service_account, ctx.run_id, timeout)
+        .create_bare_pod(&namespace, &name, &service_account, ctx.run_id)
+        .await?;
+    ctx.owns(Owned::Pod {
+        namespace: namespace.clone(),
+        name: name.clone(),
+    });
+    ctx.target
+        .kube
+        .running_pod(&namespace, &name, timeout)
         .await?;
     log.push(format!(
         "created pod {namespace}/{name} under ServiceAccount {service_account}; it runs"

@@ -20,7 +20,7 @@ pub async fn run(
         .delete_deployment(step.actor, &release)
         .await?;
     if answer.is_ok() {
-        ctx.track_release(&release, false);
+        ctx.disowns(&ctx.release(&release, true));
     }
     judge_platform(expect, answer, log)
 }

@@ -19,10 +19,10 @@ mod expect_service_accounts;
 mod s3_access;
 mod update_deployment;
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::cleanup::{Ledger, Owned};
 use crate::drivers::DriverError;
 use crate::drivers::houston::{PlatformRefusal, RoleArg};
 use crate::drivers::platform::PlatformDriver;
@@ -30,6 +30,7 @@ use crate::scenario::model::{
     Action, Component, Expect, PlatformErrorKind, RoleInput, Step, Template,
 };
 use crate::scenario::template::TemplateContext;
+pub use crate::target::Installation;
 use crate::target::Target;
 
 /// Why a step did not pass.
@@ -86,41 +87,17 @@ pub struct ScenarioContext<'a> {
     pub run_id: &'a str,
     /// Fills in `{{...}}`.
     pub templates: TemplateContext,
-    /// Releases this scenario created through the platform and has not deleted.
-    pub releases: Mutex<BTreeSet<String>>,
-    /// Namespaces this scenario created or labelled.
-    pub namespaces: Mutex<BTreeSet<String>>,
+    /// What the run created and has not removed; this scenario's entries are under
+    /// `scope`.
+    pub ledger: Ledger,
+    /// This scenario's name in the ledger.
+    pub scope: String,
     /// Which of the target's platform installations the scenario's platform steps use.
     pub installation: Installation,
     /// The token the last `assume_role` step presented (for `token: previous`).
     pub last_token: Mutex<Option<String>>,
     /// What the target showed that reports put at hand (see [`ScenarioContext::note`]).
     pub evidence: Mutex<Vec<(String, String)>>,
-}
-
-/// Which platform installation a scenario talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Installation {
-    /// The target's platform, configured as the documents say.
-    #[default]
-    Documented,
-    /// The installation without `serviceAccountAnnotationKey` (capability
-    /// `platform-without-annotation-key`).
-    WithoutAnnotationKey,
-}
-
-impl Installation {
-    /// The installation a scenario's platform steps use.
-    pub fn for_scenario(scenario: &crate::scenario::model::Scenario) -> Self {
-        let keyless = scenario
-            .requires
-            .contains(&crate::scenario::model::Capability::PlatformWithoutAnnotationKey);
-        if keyless {
-            Installation::WithoutAnnotationKey
-        } else {
-            Installation::Documented
-        }
-    }
 }
 
 impl ScenarioContext<'_> {
@@ -149,13 +126,9 @@ impl ScenarioContext<'_> {
     /// The platform driver, or a broken step if the target has none (the planner skips
     /// scenarios that need one, so this is a harness bug when it happens).
     pub fn platform(&self) -> Result<&PlatformDriver, StepError> {
-        let platform = match self.installation {
-            Installation::Documented => self.target.platform.as_ref(),
-            Installation::WithoutAnnotationKey => {
-                self.target.platform_without_annotation_key.as_ref()
-            }
-        };
-        platform.ok_or_else(|| StepError::Broken("this target has no such platform API".to_owned()))
+        self.target
+            .platform_of(self.installation)
+            .ok_or_else(|| StepError::Broken("this target has no such platform API".to_owned()))
     }
 
     /// Renders a role input into what the platform driver sends.
@@ -178,21 +151,22 @@ impl ScenarioContext<'_> {
         }
     }
 
-    /// Remembers a namespace for clean-up.
-    pub fn track_namespace(&self, namespace: &str) {
-        if let Ok(mut set) = self.namespaces.lock() {
-            set.insert(namespace.to_owned());
-        }
+    /// Records something this scenario created (or is about to ask for) for clean-up.
+    pub fn owns(&self, owned: Owned) {
+        self.ledger.record(&self.scope, owned);
     }
 
-    /// Remembers (or forgets) a release for clean-up.
-    pub fn track_release(&self, release: &str, alive: bool) {
-        if let Ok(mut set) = self.releases.lock() {
-            if alive {
-                set.insert(release.to_owned());
-            } else {
-                set.remove(release);
-            }
+    /// Forgets something a step removed itself.
+    pub fn disowns(&self, owned: &Owned) {
+        self.ledger.forget(&self.scope, owned);
+    }
+
+    /// This scenario's platform deployment `release` as the ledger names it.
+    pub fn release(&self, release: &str, answered: bool) -> Owned {
+        Owned::Release {
+            installation: self.installation,
+            release: release.to_owned(),
+            answered,
         }
     }
 }
@@ -243,17 +217,15 @@ pub async fn run(
             }
         }
     };
-    // Inner waits use the same budget; this outer bound catches anything that does not.
+    // Inner waits use the same budget and report what they last saw; this outer bound
+    // catches a request that got no answer in time, which says nothing about the contract:
+    // an infrastructure error, not a failure.
     match tokio::time::timeout(timeout + Duration::from_secs(1), work).await {
         Ok(result) => result,
-        Err(_) => Err(StepError::failed(
-            format!(
-                "step did not finish within {}",
-                humantime::format_duration(timeout)
-            ),
-            "the step to finish",
-            "still running",
-        )),
+        Err(_) => Err(StepError::Broken(format!(
+            "step did not finish within {}: a request to the target got no answer in time",
+            humantime::format_duration(timeout)
+        ))),
     }
 }
 

@@ -56,14 +56,11 @@ pub async fn run(
     )
     .await
     .unwrap_or_else(|_| {
-        Err(StepError::failed(
-            format!(
-                "S3 operations did not finish within {}",
-                humantime::format_duration(timeout)
-            ),
-            "every operation answered",
-            "still waiting",
-        ))
+        // S3 did not answer in time: no verdict on the policy, an infrastructure error.
+        Err(StepError::Broken(format!(
+            "S3 operations did not finish within {}",
+            humantime::format_duration(timeout)
+        )))
     });
     let removed = remove_written(&s3, &written, log).await;
     checked.and(removed)

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rolecheck_sim::{FaultSet, Sim, SimConfig};
 
+use crate::cleanup::Ledger;
+
 use super::process::{ChildService, Service};
 use super::profile::{
     AwsSource, IssuerSource, KubeSource, LocalStackStart, PlatformSource, Profile, RoleSource,
@@ -15,12 +17,14 @@ use super::{
     DOCUMENTED_S3_POLICY, DOCUMENTED_TRUST_POLICY, Target, TargetError, TargetFacts, Teardown,
     driver,
 };
+use crate::cleanup::{Owned, TARGET_SCOPE};
 use crate::drivers::astro::AstroDriver;
 use crate::drivers::houston::{HoustonAccess, HoustonDriver};
 use crate::drivers::iam::IamDriver;
 use crate::drivers::kube::{KubeAccess, KubeDriver};
 use crate::drivers::manifest::ManifestDriver;
 use crate::drivers::platform::PlatformDriver;
+use crate::drivers::probe;
 use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::{AwsEndpoint, StsDriver};
 use crate::scenario::model::Actor;
@@ -39,6 +43,8 @@ pub struct StartOptions {
     pub faults: FaultSet,
     /// Whether real AWS is allowed (the interlock).
     pub allow_real_aws: bool,
+    /// Where the IAM role and OIDC provider the set-up creates are recorded until removed.
+    pub ledger: Ledger,
 }
 
 /// Brings the target of `profile` up. The interlock is checked before anything else, so a
@@ -140,11 +146,22 @@ impl Assembly<'_> {
         if let Some(cluster) = &local {
             kube = kube.with_bare_pods(super::attach::bare_pods(cluster)?);
         }
-        kube.server_version()
+        kube.probe()
             .await
-            .map_err(driver("reading the Kubernetes server version"))?;
+            .map_err(driver("checking the Kubernetes API"))?;
 
         let aws = self.aws(sim_endpoints.as_ref()).await?;
+        // Every endpoint answers before anything is created.
+        if let Some(url) = &aws.endpoint.url {
+            probe::http("STS/IAM endpoint", url)
+                .await
+                .map_err(driver("checking the STS/IAM endpoint"))?;
+        }
+        if let PlatformSource::Houston { url, .. } = &profile.platform {
+            probe::http("platform API", url)
+                .await
+                .map_err(driver("checking the platform API"))?;
+        }
         let sts = StsDriver::new(aws.endpoint.clone());
 
         let issuer = match (&profile.oidc.issuer, &sim_endpoints) {
@@ -168,6 +185,9 @@ impl Assembly<'_> {
                 .await
                 .map_err(driver("registering the cluster's OIDC provider in IAM"))?;
             if provider.created {
+                options
+                    .ledger
+                    .record(TARGET_SCOPE, Owned::OidcProvider(provider.arn.clone()));
                 self.teardown.push(Teardown::OidcProvider {
                     iam: aws.iam.clone(),
                     arn: provider.arn.clone(),
@@ -199,6 +219,9 @@ impl Assembly<'_> {
                     )
                     .await
                     .map_err(driver("creating the documented role"))?;
+                options
+                    .ledger
+                    .record(TARGET_SCOPE, Owned::IamRole(name.clone()));
                 self.teardown.push(Teardown::Role {
                     iam: aws.iam.clone(),
                     name,
@@ -240,6 +263,7 @@ impl Assembly<'_> {
                 oidc_provider_arn,
             },
             teardown: std::mem::take(&mut self.teardown),
+            ledger: options.ledger.clone(),
             sim: self.sim.take(),
             children: std::mem::take(&mut self.children),
         })
@@ -334,6 +358,7 @@ impl Assembly<'_> {
                     url: e.platform_url.clone(),
                     workspace_id: e.workspace_id.clone(),
                     tokens: super::sim::tokens(&e.platform_users),
+                    run_id: Some(self.run_id.to_owned()),
                 })
                 .map_err(driver("building the platform client"))?;
                 let keyless = &e.platform_without_annotation_key;
@@ -341,6 +366,7 @@ impl Assembly<'_> {
                     url: keyless.url.clone(),
                     workspace_id: keyless.workspace_id.clone(),
                     tokens: super::sim::tokens(&keyless.users),
+                    run_id: Some(self.run_id.to_owned()),
                 })
                 .map_err(driver(
                     "building the client of the platform without annotation key",
@@ -377,6 +403,7 @@ impl Assembly<'_> {
                     url: url.clone(),
                     workspace_id,
                     tokens: by_actor,
+                    run_id: Some(self.run_id.to_owned()),
                 })
                 .map_err(driver("building the platform client"))?;
                 Ok((Some(PlatformDriver::Houston(platform)), None))

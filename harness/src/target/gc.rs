@@ -1,12 +1,17 @@
 //! `rolecheck gc`: removes what killed runs left behind on a target: namespaces labelled
-//! `rolecheck.io/run-id` and IAM roles tagged with it or named `rolecheck-...`, older than a
-//! given age. It reaches the target through the same drivers as a run, but starts nothing:
-//! the target must already be running (a kubeconfig cluster, an STS/IAM endpoint, real AWS).
+//! `rolecheck.io/run-id`, platform deployments whose label carries it (a create cut off
+//! before its answer leaves such a deployment with an unlabelled namespace; the platform
+//! removes both), and IAM roles tagged with it, older than a given age. Roles merely named
+//! `rolecheck-...` without the tag are listed, and removed only with `--include-untagged`:
+//! a name proves nothing about who made them. It reaches the target through the same
+//! drivers as a run, but starts nothing: the target must already be running (a kubeconfig
+//! cluster, an STS/IAM endpoint, real AWS).
 
 use std::time::Duration;
 
-use super::profile::{AwsSource, KubeSource, LocalStackStart, Profile};
+use super::profile::{AwsSource, KubeSource, LocalStackStart, PlatformSource, Profile, TokenEnv};
 use super::{TargetError, driver};
+use crate::drivers::houston::{HoustonAccess, HoustonDriver};
 use crate::drivers::iam::IamDriver;
 use crate::drivers::kube::{KubeAccess, KubeDriver, RUN_ID_LABEL};
 use crate::drivers::sts::AwsEndpoint;
@@ -23,6 +28,8 @@ pub struct GcOptions {
     pub allow_real_aws: bool,
     /// Time budget for removing one namespace.
     pub timeout: Duration,
+    /// Whether roles named `rolecheck-...` without the run-id tag are removed too.
+    pub include_untagged: bool,
 }
 
 /// What `gc` found and did.
@@ -34,6 +41,9 @@ pub struct GcReport {
     pub kept: Vec<String>,
     /// Found but could not be removed, as `kind name: why` lines.
     pub failed: Vec<String>,
+    /// Found by name only, without the run-id label or tag: listed, not removed (unless
+    /// `--include-untagged`), as `kind name` lines.
+    pub untagged: Vec<String>,
 }
 
 impl GcReport {
@@ -46,13 +56,19 @@ impl GcReport {
         for line in &self.kept {
             out.push_str(&format!("kept    {line} (younger than --older-than)\n"));
         }
+        for line in &self.untagged {
+            out.push_str(&format!(
+                "left    {line} (named like a run's, but no run-id tag; --include-untagged removes it)\n"
+            ));
+        }
         for line in &self.failed {
             out.push_str(&format!("FAILED  {line}\n"));
         }
         out.push_str(&format!(
-            "{} removed, {} kept, {} failed\n",
+            "{} removed, {} kept, {} untagged left, {} failed\n",
             self.removed.len(),
             self.kept.len(),
+            self.untagged.len(),
             self.failed.len()
         ));
         out
@@ -156,6 +172,15 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
             Err(err) => report.failed.push(format!("{line}: {err}")),
         }
     }
+    if let PlatformSource::Houston {
+        url,
+        workspace,
+        tokens,
+    } = &profile.platform
+    {
+        let platform = houston(url, workspace, tokens).map_err(unsupported_owned(profile))?;
+        gc_deployments(&platform, options, &old_enough, &mut report).await?;
+    }
     if let Some(iam) = iam {
         let roles = iam
             .rolecheck_roles(ROLE_PREFIX)
@@ -171,6 +196,10 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
                 report.kept.push(line);
                 continue;
             }
+            if role.run_id.is_none() && !options.include_untagged {
+                report.untagged.push(line);
+                continue;
+            }
             match iam.delete_role(&role.name).await {
                 Ok(()) => report.removed.push(line),
                 Err(err) => report.failed.push(format!("{line}: {err}")),
@@ -178,4 +207,93 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
         }
     }
     Ok(report)
+}
+
+/// A Houston client for `gc` (admin token from the profile's environment variable).
+fn houston(url: &str, workspace: &str, tokens: &TokenEnv) -> Result<HoustonDriver, String> {
+    let env = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("environment variable {var} is not set"))
+    };
+    let workspace_id = match workspace.strip_prefix("env:") {
+        Some(var) => env(var)?,
+        None => workspace.to_owned(),
+    };
+    let admin = tokens
+        .admin
+        .as_deref()
+        .ok_or_else(|| "the profile names no admin token".to_owned())?;
+    HoustonDriver::new(HoustonAccess {
+        url: url.to_owned(),
+        workspace_id,
+        tokens: std::collections::HashMap::from([(
+            crate::scenario::model::Actor::Admin,
+            env(admin)?,
+        )]),
+        run_id: None,
+    })
+    .map_err(|e| e.to_string())
+}
+
+fn unsupported_owned(profile: &Profile) -> impl FnOnce(String) -> TargetError + '_ {
+    move |message| TargetError::Unsupported {
+        target: profile.name.clone(),
+        message,
+    }
+}
+
+/// Removes the platform deployments whose label carries a run id (and so were made by a
+/// run), old enough; deployments without it are someone else's and not even listed.
+async fn gc_deployments(
+    platform: &HoustonDriver,
+    options: &GcOptions,
+    old_enough: &impl Fn(Option<i64>) -> bool,
+    report: &mut GcReport,
+) -> Result<(), TargetError> {
+    let listed = platform
+        .deployments(None)
+        .await
+        .map_err(driver("listing platform deployments"))?
+        .map_err(|refusal| TargetError::Driver {
+            what: "listing platform deployments".to_owned(),
+            source: crate::drivers::DriverError::Api(refusal.message),
+        })?;
+    for deployment in listed {
+        let Some(run_id) = &deployment.run_id else {
+            continue;
+        };
+        let line = format!("deployment {} (run {run_id})", deployment.release);
+        let created = deployment
+            .created_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp());
+        if !old_enough(created) {
+            report.kept.push(line);
+            continue;
+        }
+        let deleted = tokio::time::timeout(
+            options.timeout,
+            platform.delete_by_id(
+                crate::scenario::model::Actor::Admin,
+                &deployment.release,
+                &deployment.id,
+            ),
+        )
+        .await;
+        match deleted {
+            Ok(Ok(Ok(()))) => report.removed.push(line),
+            Ok(Ok(Err(refusal))) => report
+                .failed
+                .push(format!("{line}: refused: {}", refusal.message)),
+            Ok(Err(err)) => report.failed.push(format!("{line}: {err}")),
+            Err(_) => report.failed.push(format!(
+                "{line}: not removed within {}",
+                humantime::format_duration(options.timeout)
+            )),
+        }
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::cleanup::{Ledger, Owned, TARGET_SCOPE};
 use crate::drivers::DriverError;
 use crate::drivers::iam::IamDriver;
 use crate::drivers::kube::KubeDriver;
@@ -46,6 +47,31 @@ pub struct TargetFacts {
     pub oidc_provider_arn: String,
 }
 
+/// Which of a target's platform installations a scenario talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Installation {
+    /// The target's platform, configured as the documents say.
+    #[default]
+    Documented,
+    /// The installation without `serviceAccountAnnotationKey` (capability
+    /// `platform-without-annotation-key`).
+    WithoutAnnotationKey,
+}
+
+impl Installation {
+    /// The installation a scenario's platform steps use.
+    pub fn for_scenario(scenario: &crate::scenario::model::Scenario) -> Self {
+        if scenario
+            .requires
+            .contains(&Capability::PlatformWithoutAnnotationKey)
+        {
+            Installation::WithoutAnnotationKey
+        } else {
+            Installation::Documented
+        }
+    }
+}
+
 /// Something that must be undone when the run ends.
 enum Teardown {
     /// Delete this IAM role.
@@ -76,6 +102,8 @@ pub struct Target {
     /// Built-in template values.
     pub facts: TargetFacts,
     teardown: Vec<Teardown>,
+    /// Where the set-up's creations are recorded until the teardown removes them.
+    ledger: Ledger,
     sim: Option<rolecheck_sim::Sim>,
     /// STS/IAM stand-ins run as child processes (killed on teardown, or when dropped).
     children: Vec<process::ChildService>,
@@ -126,24 +154,34 @@ pub enum TargetError {
 }
 
 impl Target {
+    /// The platform driver of an installation, when the target has it.
+    pub fn platform_of(&self, installation: Installation) -> Option<&PlatformDriver> {
+        match installation {
+            Installation::Documented => self.platform.as_ref(),
+            Installation::WithoutAnnotationKey => self.platform_without_annotation_key.as_ref(),
+        }
+    }
+
     /// Undoes what setting up the target did (roles, the embedded sim). Returns what could
     /// not be removed, as `kind name` lines.
     pub async fn teardown(mut self) -> Vec<String> {
         let mut leftovers = Vec::new();
         for step in self.teardown.drain(..).rev() {
             match step {
-                Teardown::Role { iam, name } => {
-                    if let Err(err) = iam.delete_role(&name).await {
+                Teardown::Role { iam, name } => match iam.delete_role(&name).await {
+                    Ok(()) => self.ledger.forget(TARGET_SCOPE, &Owned::IamRole(name)),
+                    Err(err) => {
                         tracing::warn!(%err, role = %name, "could not delete role");
                         leftovers.push(format!("iam-role {name}"));
                     }
-                }
-                Teardown::OidcProvider { iam, arn } => {
-                    if let Err(err) = iam.delete_oidc_provider(&arn).await {
+                },
+                Teardown::OidcProvider { iam, arn } => match iam.delete_oidc_provider(&arn).await {
+                    Ok(()) => self.ledger.forget(TARGET_SCOPE, &Owned::OidcProvider(arn)),
+                    Err(err) => {
                         tracing::warn!(%err, provider = %arn, "could not delete OIDC provider");
                         leftovers.push(format!("iam-oidc-provider {arn}"));
                     }
-                }
+                },
             }
         }
         if let Some(sim) = self.sim.take() {

@@ -440,6 +440,29 @@ enum KubeKind {
     Kubeconfig,
 }
 
+/// The `key` of `fields` as an endpoint URL: `http://` or `https://` with a host. Anything
+/// else is refused where it stands (a typo here would otherwise surface as a connection error
+/// in the middle of a run).
+fn endpoint_url(ctx: &mut Ctx<'_>, fields: &Fields<'_>, key: &str) -> Option<String> {
+    let node = fields.get(key)?;
+    let text = ctx.string(node, key)?;
+    let why = match reqwest::Url::parse(&text) {
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            format!("scheme `{}` is not http or https", url.scheme())
+        }
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => "it names no host".to_owned(),
+        Ok(_) => return Some(text),
+        Err(e) => e.to_string(),
+    };
+    ctx.error(
+        node.pos,
+        format!(
+            "{key} `{text}` is not an endpoint URL ({why}; expected e.g. http://127.0.0.1:4566)"
+        ),
+    );
+    None
+}
+
 /// `~/x` as `$HOME/x`.
 fn expand_home(path: &str) -> PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
@@ -478,6 +501,9 @@ fn aws_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<AwsSource> {
         )
     })?;
     let endpoint = optional_string(ctx, &fields, "endpoint")?;
+    if endpoint.is_some() {
+        endpoint_url(ctx, &fields, "endpoint")?;
+    }
     let region = optional_string(ctx, &fields, "region")?;
     let venv = optional_string(ctx, &fields, "venv")?;
     let start = match fields.get("start") {
@@ -642,7 +668,7 @@ fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<PlatformSource> {
         Driver::Houston => {
             let url = fields
                 .required(ctx, "url")
-                .and_then(|n| ctx.string(n, "url"));
+                .and_then(|_| endpoint_url(ctx, &fields, "url"));
             let workspace = fields
                 .required(ctx, "workspace")
                 .and_then(|n| ctx.string(n, "workspace"));

@@ -17,7 +17,7 @@ pub async fn start(faults: FaultSet, run_id: &str) -> Result<Target, TargetError
     let profile = Profile::named("sim")?;
     let options = StartOptions {
         faults,
-        allow_real_aws: false,
+        ..StartOptions::default()
     };
     super::assemble::start(&profile, &options, run_id).await
 }

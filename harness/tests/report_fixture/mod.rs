@@ -202,6 +202,7 @@ pub fn sample_report() -> RunReport {
         scenarios,
         leftovers: vec!["namespace astronomer-update-6756".to_owned()],
         reruns: vec![],
+        interrupted: false,
     }
 }
 
