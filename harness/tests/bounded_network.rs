@@ -21,7 +21,7 @@ const SERVICE_ACCOUNT: &str = r#"name: one-account
 description: One ServiceAccount.
 rules: [R12]
 steps:
-  - create_service_account: {namespace: "outside-{{run_id}}", name: one}
+  - create_service_account: {namespace: "outside-{{run_id}}", name: one, rules: [R12]}
 "#;
 
 /// Runs the scenario through `route` and returns (exit code, stderr).
@@ -195,7 +195,7 @@ description: Creates a ServiceAccount, then waits on a watch while the API serve
 rules: [R12]
 steps:
   - create_service_account: {namespace: "outside-{{run_id}}", name: one}
-  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 20s}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 20s, rules: [R12]}
 "#;
     let (code, console, report, junit) =
         silent_mid_run(&f, &proxy, &route, scenario, "create_service_account").await;

@@ -88,7 +88,7 @@ rules: [R12]
 steps:
   - create_service_account: {namespace: team-existing, name: "mine-{{run_id}}"}
   - create_service_account: {namespace: kube-system, name: "mine-{{run_id}}"}
-  - create_service_account: {namespace: "fresh-{{run_id}}", name: mine}
+  - create_service_account: {namespace: "fresh-{{run_id}}", name: mine, rules: [R12]}
 "#,
     );
     let profile = f.profile("running-sim", &Route::default());
@@ -139,7 +139,7 @@ async fn the_embedded_sim_run_never_removes_kube_system() {
 description: A ServiceAccount in kube-system.
 rules: [R12]
 steps:
-  - create_service_account: {namespace: kube-system, name: "mine-{{run_id}}"}
+  - create_service_account: {namespace: kube-system, name: "mine-{{run_id}}", rules: [R12]}
 "#,
     )
     .unwrap();

@@ -358,8 +358,8 @@ async fn gc_lists_untagged_roles_and_removes_them_only_when_asked() {
         .region(aws_sdk_iam::config::Region::new(e.region.clone()))
         .endpoint_url(&e.aws_url)
         .credentials_provider(aws_sdk_iam::config::Credentials::new(
-            "AKIAGCTEST",
-            "secret",
+            &e.aws_access_key_id,
+            &e.aws_secret_access_key,
             None,
             None,
             "test",
@@ -397,6 +397,8 @@ async fn gc_lists_untagged_roles_and_removes_them_only_when_asked() {
         .arg(&profile)
         .args(["--older-than", "0s", "--include-untagged"])
         .env("NO_COLOR", "1")
+        .env("AWS_ACCESS_KEY_ID", &e.aws_access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &e.aws_secret_access_key)
         .output()
         .await
         .unwrap();

@@ -38,7 +38,7 @@ description: Waits long enough for a second run to start.
 rules: [R12]
 steps:
   - create_service_account: {namespace: "first-{{run_id}}", name: waiting}
-  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s, rules: [R12]}
 "#,
     )
     .unwrap();

@@ -22,7 +22,7 @@ description: Creates a namespace, then waits for a deployment that never comes.
 rules: [R12]
 steps:
   - create_service_account: {namespace: "outside-{{run_id}}", name: waiting}
-  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 120s, rules: [R12]}
 "#;
 
 /// Whether the signal lands before or during it, it cannot finish first.
@@ -31,7 +31,7 @@ description: Creates a namespace, then waits a few seconds for a deployment that
 rules: [R12]
 steps:
   - create_service_account: {namespace: "short-{{run_id}}", name: waiting}
-  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 5s}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, timeout: 5s, rules: [R12]}
 "#;
 
 fn run_embedded(dir: &Path, scenario: &Path) -> Command {

@@ -413,7 +413,7 @@ impl KubeDriver {
             Ok(list) => list,
             // A server without admission registration (the sim) has none to remove.
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
-            Err(err) => return Err(api_error(err)),
+            Err(err) => return Err(self.api_error(err)),
         };
         Ok(list
             .items
@@ -442,7 +442,7 @@ impl KubeDriver {
         match api.delete(name, &DeleteParams::default()).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(err) => Err(api_error(err)),
+            Err(err) => Err(self.api_error(err)),
         }
     }
 

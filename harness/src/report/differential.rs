@@ -133,6 +133,7 @@ mod tests {
             target: "t".to_owned(),
             started_at: String::new(),
             duration: Duration::ZERO,
+            interrupted: false,
             scenarios: scenarios
                 .iter()
                 .map(|(name, outcome)| ScenarioResult {

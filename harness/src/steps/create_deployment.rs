@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::{ScenarioContext, StepError, judge_platform, namespace_of};
-use crate::drivers::houston::RoleArg;
 use crate::cleanup::Owned;
+use crate::drivers::houston::RoleArg;
 use crate::scenario::model::{CreateDeployment, Expect};
 
 /// Creates the deployment. The intent is recorded for clean-up before the request is sent

@@ -223,6 +223,7 @@ fn one_scenario_report(mut scenario: ScenarioResult, reruns: Vec<Rerun>) -> RunR
         target: "sim".to_owned(),
         started_at: "2026-11-03T09:00:00Z".to_owned(),
         duration: Duration::from_millis(4_000),
+        interrupted: false,
         rules: rule_verdicts(&scenarios),
         scenarios,
         leftovers: vec![],

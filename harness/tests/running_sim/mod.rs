@@ -138,6 +138,9 @@ impl RunningSim {
             .env("ROLECHECK_LOG", "rolecheck=info")
             .env(ADMIN_TOKEN_ENV, token("WORKSPACE_ADMIN"))
             .env(EDITOR_TOKEN_ENV, token("WORKSPACE_EDITOR"))
+            // The sim's IAM checks request signatures: sign with its own key.
+            .env("AWS_ACCESS_KEY_ID", &e.aws_access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &e.aws_secret_access_key)
             .kill_on_drop(true);
         command
     }
