@@ -193,3 +193,52 @@ async fn pod_identity_shadowing_is_named(#[case] fault: Option<Fault>) {
         (_, other) => panic!("{fault:?}: {other:?}\n{all}"),
     }
 }
+
+/// A failure's message is one line that states each promised value once, with every object
+/// showing the same difference named after it (issue 13, item 4).
+#[rstest]
+#[case::service_accounts(
+    Fault::AnnotationRemovable,
+    "role-annotation-cannot-be-removed",
+    "3 ServiceAccounts: eks.amazonaws.com/role-arn expected "
+)]
+#[case::stored_config(
+    Fault::ConfigNotStored,
+    "stored-config-without-role",
+    "1 stored config: "
+)]
+#[case::pods(
+    Fault::WrongTokenPath,
+    "create-with-role-injects-web-identity",
+    "3 pods: AWS_WEB_IDENTITY_TOKEN_FILE expected /var/run/secrets/eks.amazonaws.com/serviceaccount/token, got "
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_text_states_each_promise_once(
+    #[case] fault: Fault,
+    #[case] scenario: &str,
+    #[case] starts: &str,
+) {
+    let reports = tempfile::tempdir().unwrap();
+    let mut run = args(&reports, fault);
+    run.filter = vec![scenario.to_owned()];
+    let report = app::run(&run, quiet()).await.unwrap();
+    let all = summary(&report);
+    let [result] = report.scenarios.as_slice() else {
+        panic!("expected one scenario\n{all}");
+    };
+    let failed = result
+        .steps
+        .iter()
+        .find_map(|s| match &s.outcome {
+            Outcome::Failed { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no failed step\n{all}"));
+    assert!(!failed.contains('\n'), "not one line: {failed}");
+    assert!(failed.starts_with(starts), "{failed}");
+    assert_eq!(
+        failed.matches(" expected ").count(),
+        1,
+        "a promised value stated more than once: {failed}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{ScenarioContext, StepError};
+use super::{Mismatches, ScenarioContext, StepError};
 use crate::scenario::model::ExpectDeploymentConfig;
 
 /// The config entry the documents show.
@@ -29,33 +29,30 @@ pub async fn run(
     log.push(format!("deployment {release} config {config}"));
     let stored = config.get(ANNOTATIONS_FIELD);
     let value_of = |key: &str| stored.and_then(|a| a.get(key)).and_then(Value::as_str);
-    let mut expected = Vec::new();
-    let mut actual = Vec::new();
+    let object = format!("deployment {release}");
+    let mut differences = Mismatches::default();
     for (key, want) in &step.annotations {
         let (key, want) = (ctx.render(key)?, ctx.render(want)?);
         let got = value_of(&key);
         if got != Some(want.as_str()) {
-            expected.push(format!("{ANNOTATIONS_FIELD}.{key}={want}"));
-            actual.push(format!(
-                "{ANNOTATIONS_FIELD}.{key}={}",
-                got.unwrap_or("<absent>")
-            ));
+            let setting = format!("{ANNOTATIONS_FIELD}.{key}");
+            differences.push(&object, &setting, &want, got.unwrap_or("<absent>"));
         }
     }
     for key in &step.absent {
         let key = ctx.render(key)?;
         if let Some(got) = value_of(&key) {
-            expected.push(format!("no {ANNOTATIONS_FIELD}.{key}"));
-            actual.push(format!("{ANNOTATIONS_FIELD}.{key}={got}"));
+            differences.push(
+                &object,
+                &format!("{ANNOTATIONS_FIELD}.{key}"),
+                "<absent>",
+                got,
+            );
         }
     }
-    if expected.is_empty() {
+    if differences.is_empty() {
         Ok(())
     } else {
-        Err(StepError::failed(
-            format!("the stored config of {release} differs from the documents"),
-            expected.join("; "),
-            format!("{} (config {config})", actual.join("; ")),
-        ))
+        Err(differences.into_failure("stored config"))
     }
 }

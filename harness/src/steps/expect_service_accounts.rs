@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{Mismatches, ScenarioContext, StepError, component_selector, namespace_of};
 use crate::scenario::model::ExpectServiceAccounts;
 
 /// Checks every listed component's ServiceAccount; reports every mismatch at once.
@@ -18,8 +18,7 @@ pub async fn run(
     let present = ctx.render_map(&step.annotations)?;
     let absent = ctx.render_all(&step.absent)?;
 
-    let mut expected = Vec::new();
-    let mut actual = Vec::new();
+    let mut differences = Mismatches::default();
     for component in &step.components {
         let selector = component_selector(&release, *component);
         let name = ctx
@@ -32,33 +31,22 @@ pub async fn run(
         log.push(format!(
             "{component}: ServiceAccount {namespace}/{name} annotations {annotations:?}"
         ));
+        let object = format!("{namespace}/{name} ({component})");
         for (key, want) in &present {
             let got = annotations.get(key);
             if got != Some(want) {
-                expected.push(format!("{component} {name}: {key}={want}"));
-                actual.push(format!(
-                    "{component} {name}: {key}={}",
-                    got.map_or("<absent>".to_owned(), |v| v.clone())
-                ));
+                differences.push(&object, key, want, got.map_or("<absent>", String::as_str));
             }
         }
         for key in &absent {
             if let Some(got) = annotations.get(key) {
-                expected.push(format!("{component} {name}: no {key}"));
-                actual.push(format!("{component} {name}: {key}={got}"));
+                differences.push(&object, key, "<absent>", got);
             }
         }
     }
-    if expected.is_empty() {
+    if differences.is_empty() {
         Ok(())
     } else {
-        Err(StepError::failed(
-            format!(
-                "{} ServiceAccount annotation(s) differ from the documents",
-                expected.len()
-            ),
-            expected.join("; "),
-            actual.join("; "),
-        ))
+        Err(differences.into_failure("ServiceAccount"))
     }
 }
