@@ -4,7 +4,7 @@
 CARGO ?= cargo
 ROLECHECK = $(CARGO) run --quiet --bin rolecheck --
 
-.PHONY: run test venv xmllint fmt-check clippy unit build validate list bench moto localstack kind-up kind-down test-kind test-eks cluster cluster-down unit-with-cluster
+.PHONY: run test venv xmllint browser fmt-check clippy unit build validate list bench moto localstack kind-up kind-down test-kind test-eks cluster cluster-down unit-with-cluster
 
 ## Run all scenarios against the embedded sim; reports go to reports/.
 run:
@@ -12,12 +12,17 @@ run:
 
 ## Format check, lints and every test of the workspace, with the local cluster up (it is
 ## brought down at the end, also when tests fail or are interrupted).
-test: venv moto localstack xmllint fmt-check clippy unit-with-cluster
+test: venv moto localstack xmllint browser fmt-check clippy unit-with-cluster
 
 ## xmllint checks the JUnit report against its schema (harness/tests/junit_consumers.rs):
 ## Debian's libxml2-utils, installed once.
 xmllint:
 	@command -v xmllint >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq libxml2-utils >/dev/null; }
+
+## The HTML report's filter is run in a headless browser (harness/tests/report_html.rs):
+## Debian's chromium, installed once; the test runs it in its own network namespace.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -34,7 +39,7 @@ unit:
 unit-with-cluster:
 	@trap '$(MAKE) --no-print-directory cluster-down' EXIT INT TERM; \
 	$(MAKE) --no-print-directory cluster && \
-	ROLECHECK_LOCAL_CLUSTER=1 $(CARGO) test --workspace
+	ROLECHECK_LOCAL_CLUSTER=1 ROLECHECK_REQUIRE_BROWSER=1 $(CARGO) test --workspace
 	ROLECHECK_LOCAL_CLUSTER_DOWN=1 $(CARGO) test -p rolecheck --test local_cluster_down
 
 ## The real local cluster (Kubernetes 1.20.2 from Debian's packages, on loopback): the first

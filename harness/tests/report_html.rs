@@ -242,11 +242,9 @@ fn failures_and_errors_come_first() {
     );
 }
 
-/// The filter works without network: the page's own script reads `data-*` attributes that
-/// every scenario section and rule row carries, and the form offers every rule, verdict and
-/// tag of the run.
-#[test]
-fn the_filter_has_what_it_filters_on() {
+/// The verdict fixtures' scenarios in one report (failed, blocked, passed, skipped; tagged
+/// and untagged): what the filter tests filter.
+fn filter_report() -> RunReport {
     let reports = report_fixture::verdict_reports();
     let mut scenarios = Vec::new();
     for (_, r) in &reports {
@@ -258,7 +256,15 @@ fn the_filter_has_what_it_filters_on() {
     }
     report.scenarios = scenarios;
     report.rules = rolecheck::report::verdict::rule_verdicts(&report.scenarios);
-    let html = render_html(&report);
+    report
+}
+
+/// The filter works without network: the page's own script reads `data-*` attributes that
+/// every scenario section and rule row carries, and the form offers every rule, verdict and
+/// tag of the run.
+#[test]
+fn the_filter_has_what_it_filters_on() {
+    let html = render_html(&filter_report());
     let all = elements(&html);
     let options = |select: &str| -> Vec<String> {
         let mut inside = false;
@@ -351,4 +357,147 @@ fn a_later_failure_links_its_cause() {
         "cause linked in the failure list and the step row: {html}"
     );
     assert!(html.contains("likely cause: "));
+}
+
+// ---------------------------------------------------------------- the filter in a browser
+
+/// A headless Chromium: `ROLECHECK_BROWSER`, else `chromium` on the PATH (`make test`
+/// installs Debian's). `None` when there is none; `ROLECHECK_REQUIRE_BROWSER=1` (set by
+/// `make test`) makes that a failure instead of a skip.
+fn browser() -> Option<PathBuf> {
+    let found = std::env::var_os("ROLECHECK_BROWSER")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path)
+                    .flat_map(|dir| ["chromium", "chromium-browser"].map(|n| dir.join(n)))
+                    .find(|p| p.is_file())
+            })
+        });
+    if found.is_none() && std::env::var_os("ROLECHECK_REQUIRE_BROWSER").is_some() {
+        panic!("ROLECHECK_REQUIRE_BROWSER is set but no chromium was found");
+    }
+    found
+}
+
+/// The page at `file?query` as Chromium leaves it after its script ran (`--dump-dom`), in a
+/// network namespace of its own when one can be made (nothing can leave the machine), bounded
+/// by `timeout`.
+fn dump_dom(browser: &std::path::Path, page: &std::path::Path, query: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}?{query}", page.display());
+    let isolated = std::process::Command::new("unshare")
+        .args(["--net", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut command = std::process::Command::new(if isolated { "unshare" } else { "timeout" });
+    if isolated {
+        command.args(["--net", "timeout"]);
+    }
+    command
+        .arg("120")
+        .arg(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-domain-reliability",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(&url);
+    let out = command.output().expect("the browser starts");
+    assert!(
+        out.status.success(),
+        "{url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 DOM")
+}
+
+/// The scenarios a dumped page shows (its sections without `hidden`), and its `shown` count.
+fn shown(dom: &str) -> (Vec<String>, String) {
+    let mut names = Vec::new();
+    let mut rest = dom;
+    while let Some(at) = rest.find("data-scenario=\"") {
+        let tag_start = rest[..at].rfind('<').expect("inside a tag");
+        let tag_end = at + rest[at..].find('>').expect("tag ends");
+        let tag = &rest[tag_start..tag_end];
+        let value = &rest[at + "data-scenario=\"".len()..];
+        let name = &value[..value.find('"').expect("quoted")];
+        if !tag
+            .split_whitespace()
+            .any(|a| a == "hidden" || a.starts_with("hidden="))
+        {
+            names.push(name.to_owned());
+        }
+        rest = &rest[tag_end..];
+    }
+    let count = dom
+        .split("id=\"shown\">")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .unwrap_or_default()
+        .to_owned();
+    (names, count)
+}
+
+/// What the filter should show, computed here from the page's static `data-*` attributes.
+fn expected_shown(html: &str, rule: &str, verdict: &str, tag: &str) -> Vec<String> {
+    elements(html)
+        .into_iter()
+        .filter_map(|(_, a)| {
+            let name = get(&a, "data-scenario")?.to_owned();
+            let v = if rule.is_empty() {
+                get(&a, "data-verdict").unwrap_or_default().to_owned()
+            } else {
+                get(&a, "data-rule-verdicts")
+                    .unwrap_or_default()
+                    .split(' ')
+                    .find_map(|pair| pair.strip_prefix(&format!("{rule}:")))
+                    .unwrap_or("none")
+                    .to_owned()
+            };
+            let tags = get(&a, "data-tags").unwrap_or_default();
+            let ok = (rule.is_empty() || v != "none")
+                && (verdict.is_empty() || v == verdict)
+                && (tag.is_empty() || tags.split(' ').any(|t| t == tag));
+            ok.then_some(name)
+        })
+        .collect()
+}
+
+/// The filter, run by a real browser from the page's address, shows exactly the scenarios
+/// the chosen rule, verdict and tag select (issue 13, item 5), offline.
+#[rstest::rstest]
+#[case::everything("", "", "")]
+#[case::failed("", "failed", "")]
+#[case::blocked("", "blocked", "")]
+#[case::skipped("", "skipped", "")]
+#[case::rule("R5", "", "")]
+#[case::rule_and_verdict("R5", "blocked", "")]
+#[case::tag("", "", "smoke")]
+#[case::nothing_matches("R16", "failed", "")]
+fn the_filter_works_in_a_browser(#[case] rule: &str, #[case] verdict: &str, #[case] tag: &str) {
+    let Some(browser) = browser() else {
+        eprintln!("skipped: no headless browser (install chromium, or set ROLECHECK_BROWSER)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("index.html");
+    let html = render_html(&filter_report());
+    std::fs::write(&page, &html).unwrap();
+    let want = expected_shown(&html, rule, verdict, tag);
+    let dom = dump_dom(
+        &browser,
+        &page,
+        &format!("rule={rule}&verdict={verdict}&tag={tag}"),
+    );
+    let (names, count) = shown(&dom);
+    assert_eq!(names, want, "rule={rule} verdict={verdict} tag={tag}");
+    assert_eq!(count, want.len().to_string());
 }
