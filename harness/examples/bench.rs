@@ -87,7 +87,7 @@ async fn suite_times(jobs: Option<usize>) -> anyhow::Result<Vec<Duration>> {
             junit: reports.path().join("junit.xml"),
             json: reports.path().join("results.json"),
             fault: Vec::new(),
-            step_timeout: Duration::from_secs(60),
+            step_timeout: Some(Duration::from_secs(60)),
             cleanup_timeout: Duration::from_secs(30),
             paths: vec![root().join("scenarios")],
         };

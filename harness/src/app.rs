@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cleanup::{self, Ledger};
 use crate::cli::{
-    CoverageArgs, GcArgs, MergeArgs, OutputArgs, PathArgs, RunArgs, RunCommand, TargetArgs,
+    CoverageArgs, DoctorArgs, GcArgs, MergeArgs, OutputArgs, PathArgs, RunArgs, RunCommand,
+    TargetArgs,
 };
 use crate::plan::{self, Filter, Planned};
 use crate::report::console::ConsoleReporter;
@@ -75,8 +76,9 @@ pub struct RunSpec {
     pub faults: FaultSet,
     /// How many scenarios run at once.
     pub jobs: usize,
-    /// A step's time budget when the scenario names none.
-    pub step_timeout: Duration,
+    /// A step's time budget when the scenario names none (`None`: the profile's
+    /// `step_timeout`, else [`RunOptions`]' default).
+    pub step_timeout: Option<Duration>,
     /// Time budget for removing each object the run created.
     pub cleanup_timeout: Duration,
     /// Selection by name or rule (any matching; all when empty).
@@ -265,6 +267,16 @@ pub fn real_aws_allowed(flag: bool) -> bool {
     interlock::allowed(flag, std::env::var(interlock::ALLOW_ENV).ok().as_deref())
 }
 
+/// `rolecheck doctor`: the preflight of a target, without creating anything.
+pub async fn doctor(args: &DoctorArgs) -> Result<crate::doctor::Report, AppError> {
+    let profile = profile_for(&args.target, &args.access)?;
+    let options = StartOptions {
+        allow_real_aws: real_aws_allowed(args.access.allow_real_aws),
+        ..StartOptions::default()
+    };
+    Ok(target::assemble::preflight(&profile, &options).await?)
+}
+
 /// `rolecheck gc`: removes leftovers of killed runs from a running target.
 pub async fn gc(args: &GcArgs) -> Result<GcReport, AppError> {
     let profile = profile_for(&args.target, &args.access)?;
@@ -425,7 +437,10 @@ pub async fn execute(
     });
     let options = RunOptions {
         jobs: spec.jobs,
-        step_timeout: spec.step_timeout,
+        step_timeout: spec
+            .step_timeout
+            .or(target.step_timeout)
+            .unwrap_or_else(|| RunOptions::default().step_timeout),
         cleanup_timeout: spec.cleanup_timeout,
     };
     let mut results =

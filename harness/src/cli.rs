@@ -44,6 +44,10 @@ pub enum Command {
     /// Remove leftovers of killed runs from a running target: namespaces labelled
     /// `rolecheck.io/run-id` and IAM roles tagged with it or named `rolecheck-...`.
     Gc(GcArgs),
+    /// Check, without creating anything, that a target has what a run needs (cluster,
+    /// permissions, OIDC provider, AWS identity, bucket, platform tokens and roles, webhook);
+    /// prints a table (check, result, how to fix); exit 0 when all hold, 2 otherwise.
+    Doctor(DoctorArgs),
     /// Bring a local test environment up or down (`kind`: kind + webhook + LocalStack;
     /// `local`: a real Kubernetes 1.20 cluster on loopback built from Debian's packages).
     #[command(subcommand)]
@@ -85,6 +89,17 @@ pub struct GcArgs {
     /// default they are listed, not removed: nothing proves a run made them).
     #[arg(long)]
     pub include_untagged: bool,
+}
+
+/// Options of `rolecheck doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The target (a built-in profile name or `fixtures/targets/<name>.yaml`).
+    #[arg(long, default_value = "sim")]
+    pub target: String,
+    /// Profile file and real-AWS interlock.
+    #[command(flatten)]
+    pub access: TargetArgs,
 }
 
 /// `rolecheck env ...`.
@@ -283,9 +298,10 @@ pub struct RunArgs {
     /// Turn on a fault switch of the embedded sim (see the sim's fault list); repeatable.
     #[arg(long, value_name = "NAME")]
     pub fault: Vec<String>,
-    /// Time budget of a step that names none (at most 24h).
-    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_timeout)]
-    pub step_timeout: Duration,
+    /// Time budget of a step that names none (at most 24h) [default: the profile's
+    /// `step_timeout`, else 60s].
+    #[arg(long, value_parser = crate::duration::parse_timeout)]
+    pub step_timeout: Option<Duration>,
     /// Time budget for removing each object the run created; what is still there after it
     /// is listed as left behind and the run exits non-zero (at most 24h).
     #[arg(long, default_value = "60s", value_parser = crate::duration::parse_timeout)]

@@ -4,7 +4,8 @@
 //! scenario files -> [`scenario`] (model, loading, templating) -> [`plan`] (selection,
 //! capability skips) -> [`runner`] (parallelism, timeouts, clean-up) -> [`steps`] (one file per
 //! step kind) -> [`drivers`] (Kubernetes, STS/IAM, platform) -> [`report`] (events, console,
-//! JUnit, JSON, HTML). [`target`] says what a target is and which capabilities it has.
+//! JUnit, JSON, HTML). [`target`] says what a target is and which capabilities it has;
+//! [`doctor`] checks, before anything is created, that a target has what a run needs.
 //! [`suite`] adds suites and CI selection (shards, re-runs) on top of a plan, and
 //! [`selfcheck`] proves by fault injection that the suite notices breakage.
 
@@ -12,6 +13,7 @@ pub mod app;
 pub mod cleanup;
 pub mod cli;
 pub mod contract;
+pub mod doctor;
 pub mod drivers;
 pub mod duration;
 pub mod input;

@@ -111,6 +111,11 @@ fn run(cli: Cli) -> Result<u8, AppError> {
             print!("{}", app::targets()?);
             Ok(0)
         }
+        Command::Doctor(args) => {
+            let report = runtime()?.block_on(app::doctor(&args))?;
+            print!("{}", report.render());
+            Ok(if report.passed() { 0 } else { 2 })
+        }
         Command::Gc(args) => {
             let report = runtime()?.block_on(app::gc(&args))?;
             print!("{}", report.render());

@@ -197,6 +197,8 @@ fn template_context(
         region: facts.region.clone(),
         role_arn: facts.role_arn.clone(),
         oidc_provider_arn: facts.oidc_provider_arn.clone(),
+        bucket: facts.bucket.clone(),
+        other_bucket: facts.other_bucket.clone(),
     };
     TemplateContext::new(scenario, &builtins).map_err(|e| format!("scenario vars: {e}"))
 }

@@ -285,7 +285,7 @@ pub async fn selfcheck(
         target: "sim".to_owned(),
         faults,
         jobs: options.jobs.max(1),
-        step_timeout: options.step_timeout,
+        step_timeout: Some(options.step_timeout),
         cleanup_timeout: RunOptions::default().cleanup_timeout,
         filters: options.filters.clone(),
         only: None,

@@ -132,6 +132,10 @@ pub fn env_lines(endpoints: &Endpoints, kubeconfig: &Path) -> String {
             token_of(endpoints, "WORKSPACE_EDITOR"),
         ),
         (
+            "ROLECHECK_PLATFORM_VIEWER_TOKEN",
+            token_of(endpoints, "WORKSPACE_VIEWER"),
+        ),
+        (
             "ROLECHECK_PLATFORM_WORKSPACE",
             endpoints.workspace_id.clone(),
         ),

@@ -150,7 +150,7 @@ steps:
         junit: dir.path().join("junit.xml"),
         json: dir.path().join("results.json"),
         fault: Vec::new(),
-        step_timeout: Duration::from_secs(30),
+        step_timeout: Some(Duration::from_secs(30)),
         cleanup_timeout: Duration::from_secs(30),
         paths: vec![PathBuf::from(&scenario)],
     };

@@ -31,10 +31,11 @@ async fn fixture() -> Fixture {
     std::fs::write(
         dir.path().join("profile.yaml"),
         format!(
-            "name: running-sim\nkubernetes: {{source: kubeconfig, kubeconfig: '{}'}}\naws: {{service: endpoint, endpoint: '{}', region: {}}}\nplatform: {{driver: none}}\noidc: {{issuer: cluster}}\nrole: {{create: rolecheck-example-role}}\ncapabilities: [webhook]\n",
+            "name: running-sim\nkubernetes: {{source: kubeconfig, kubeconfig: '{}'}}\naws: {{service: endpoint, endpoint: '{}', region: {}}}\naccount: '{}'\nplatform: {{driver: none}}\noidc: {{issuer: cluster}}\nrole: {{create: 'rolecheck-example-{{run_id}}'}}\ncapabilities: [webhook]\n",
             kubeconfig.display(),
             e.aws_url,
-            e.region
+            e.region,
+            e.account_id
         ),
     )
     .unwrap();
@@ -45,10 +46,7 @@ async fn fixture() -> Fixture {
     .await
     .unwrap();
     let iam = IamDriver::with_static_credentials(
-        &AwsEndpoint {
-            url: Some(e.aws_url.clone()),
-            region: e.region.clone(),
-        },
+        &AwsEndpoint::local(e.aws_url.clone(), e.region.clone()),
         &e.aws_access_key_id,
         &e.aws_secret_access_key,
     );

@@ -240,10 +240,7 @@ async fn token_request_tokens_are_verified_by_the_sims_sts_through_the_real_jwks
 
     // The cluster's issuer registered in the sim's IAM, and a role trusting it.
     let endpoints = sim.endpoints().clone();
-    let endpoint = AwsEndpoint {
-        url: Some(endpoints.aws_url.clone()),
-        region: endpoints.region.clone(),
-    };
+    let endpoint = AwsEndpoint::local(endpoints.aws_url.clone(), endpoints.region.clone());
     let iam = IamDriver::with_static_credentials(
         &endpoint,
         &endpoints.aws_access_key_id,

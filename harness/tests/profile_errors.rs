@@ -23,7 +23,7 @@ kubernetes: {source: kubeconfig, context: kind-x}
 aws: {service: endpoint, endpoint: 'http://127.0.0.1:4566', region: eu-west-1}
 platform: {driver: manifest}
 oidc: {issuer: cluster, register: true}
-role: {create: rolecheck-r}
+role: {create: 'rolecheck-r-{run_id}'}
 capabilities: [webhook]
 ";
 
@@ -46,7 +46,10 @@ fn a_good_profile_parses_into_its_parts() {
         }
     );
     assert!(matches!(p.platform, PlatformSource::Manifest { .. }));
-    assert_eq!(p.role, RoleSource::Create("rolecheck-r".to_owned()));
+    assert_eq!(
+        p.role,
+        RoleSource::Create("rolecheck-r-{run_id}".to_owned())
+    );
     assert_eq!(p.capabilities.len(), 1);
 }
 
@@ -72,6 +75,17 @@ fn a_good_profile_parses_into_its_parts() {
     "missing required field `endpoint` in aws"
 )]
 #[case::role_prefix("role: {create: my-role}\n", "6:16", "must start with `rolecheck-`")]
+#[case::role_without_run_id(
+    "role: {create: rolecheck-fixed}\n",
+    "6:16",
+    "must contain `{run_id}` (a fixed name collides"
+)]
+#[case::s3_capability_without_buckets(
+    "capabilities: [webhook, s3]\n",
+    "7:15",
+    "capability `s3` needs the buckets"
+)]
+#[case::step_timeout_unit("step_timeout: 10\n", "8:15", "expected a duration with a unit")]
 #[case::token_in_profile(
     "platform: {driver: houston, url: 'https://h/v1', workspace: w, tokens: {admin: abc.def}}\n",
     "4:80",

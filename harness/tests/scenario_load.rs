@@ -267,6 +267,8 @@ fn builtins() -> BuiltinValues {
         region: "us-east-1".into(),
         role_arn: "arn:aws:iam::000000000000:role/airflow".into(),
         oidc_provider_arn: "arn:aws:iam::000000000000:oidc-provider/oidc.example".into(),
+        bucket: "astronomer-bucket".into(),
+        other_bucket: "other-bucket".into(),
     }
 }
 

@@ -49,6 +49,8 @@ struct Env {
     issuer: Arc<Issuer>,
     /// Seconds added to the wall clock STS reads.
     skew: Arc<AtomicI64>,
+    /// The administrator's long-term key.
+    admin: sts::AdminKey,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -66,6 +68,7 @@ impl Env {
                 .with_clock(Arc::new(move || {
                     Utc::now() + TimeDelta::seconds(clock_skew.load(Ordering::SeqCst))
                 }));
+        let admin = state.admin_key().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
@@ -75,6 +78,7 @@ impl Env {
             url,
             issuer,
             skew,
+            admin,
             _server: server,
         }
     }
@@ -412,6 +416,37 @@ async fn get_caller_identity_checks_key_signature_token_and_expiry() {
     assert_eq!(
         caller_error(&with(key, secret, token)).await,
         ("ExpiredToken".to_owned(), 403)
+    );
+}
+
+/// The operator's long-term key is the account's root user, as real STS answers
+/// `GetCallerIdentity` for an account's access key; a wrong secret is refused.
+#[tokio::test]
+async fn get_caller_identity_answers_the_administrators_key_as_the_account_root() {
+    let env = Env::start(FaultSet::none()).await;
+    let admin = |secret: &str| {
+        env.client(Credentials::new(
+            env.admin.access_key_id.clone(),
+            secret.to_owned(),
+            None,
+            None,
+            "t",
+        ))
+    };
+    let me = admin(&env.admin.secret_access_key)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.account(), Some(ACCOUNT));
+    assert_eq!(me.user_id(), Some(ACCOUNT));
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:root").as_str())
+    );
+    assert_eq!(
+        caller_error(&admin("wrong-secret")).await,
+        ("SignatureDoesNotMatch".to_owned(), 403)
     );
 }
 

@@ -567,3 +567,29 @@ async fn token_requests_are_verifiable_with_the_served_jwks() {
     assert_eq!(missing.code, 404);
     sim.shutdown().await;
 }
+
+/// The pod-identity webhook's registration is listed as EKS shows it, and a list with a
+/// label selector its (label-less) registration does not satisfy is empty, as the API
+/// server filters (`rolecheck gc` lists registrations by the run-id label).
+#[tokio::test]
+async fn the_webhook_registration_is_listed_and_label_selectors_filter_it() {
+    use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+    let (_sim, client) = start().await;
+    let api: Api<MutatingWebhookConfiguration> = Api::all(client);
+    let all = api.list(&ListParams::default()).await.unwrap();
+    let names: Vec<String> = all.items.iter().map(|c| c.name_any()).collect();
+    assert_eq!(names, ["pod-identity-webhook"]);
+    let hooks = all.items[0].webhooks.clone().unwrap_or_default();
+    assert_eq!(hooks[0].name, "pod-identity-webhook.amazonaws.com");
+    assert_eq!(hooks[0].failure_policy.as_deref(), Some("Ignore"));
+    let labelled = api
+        .list(&ListParams::default().labels("rolecheck.io/run-id"))
+        .await
+        .unwrap();
+    assert!(labelled.items.is_empty(), "{:?}", labelled.items);
+    let not_labelled = api
+        .list(&ListParams::default().labels("!rolecheck.io/run-id"))
+        .await
+        .unwrap();
+    assert_eq!(not_labelled.items.len(), 1);
+}

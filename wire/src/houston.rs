@@ -65,3 +65,30 @@ mutation DeleteDeployment($deploymentId: Uuid!) {
     workspace { id }
   }
 }"#;
+
+/// `appConfig`, as every CLI command sends it first (no token needed).
+pub const APP_CONFIG: &str = r#"
+query AppConfig {
+  appConfig {
+    version
+    baseDomain
+    smtpConfigured
+    manualReleaseNames
+  }
+}"#;
+
+/// `self`: the user a token belongs to and its role in each workspace (the preflight's
+/// token and role check).
+pub const SELF: &str = r#"
+query Self {
+  self {
+    user {
+      id
+      username
+      roleBindings {
+        role
+        workspace { id }
+      }
+    }
+  }
+}"#;

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use rolecheck_wire::houston::{CREATE_DEPLOYMENT, DELETE_DEPLOYMENT, UPDATE_DEPLOYMENT};
+use rolecheck_wire::houston::{
+    APP_CONFIG, CREATE_DEPLOYMENT, DELETE_DEPLOYMENT, SELF, UPDATE_DEPLOYMENT,
+};
 
 use super::DriverError;
 use super::kube::RUN_ID_LABEL;
@@ -94,6 +96,36 @@ pub struct HoustonAccess {
     /// The run whose deployments this driver creates (written into their labels); `None`
     /// for a client that creates nothing (`rolecheck gc`).
     pub run_id: Option<String>,
+}
+
+/// What `appConfig` says about the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppConfig {
+    /// Platform version.
+    pub version: String,
+    /// Base domain.
+    pub base_domain: String,
+    /// Whether clients choose release names (off: the platform generates them).
+    pub manual_release_names: bool,
+}
+
+/// The user a token belongs to, as `self` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUser {
+    /// Username.
+    pub username: String,
+    /// Role per workspace id (`WORKSPACE_ADMIN`, ...).
+    pub roles: Vec<(String, String)>,
+}
+
+impl TokenUser {
+    /// The user's role in `workspace`, if a member.
+    pub fn role_in(&self, workspace: &str) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|(w, _)| w == workspace)
+            .map(|(_, r)| r.as_str())
+    }
 }
 
 /// A Houston GraphQL client.
@@ -284,6 +316,83 @@ impl HoustonDriver {
             .map(|answer| answer.map(|()| true))
     }
 
+    /// The GraphQL URL.
+    pub fn url(&self) -> &str {
+        &self.access.url
+    }
+
+    /// The workspace id deployments go into.
+    pub fn workspace_id(&self) -> &str {
+        &self.access.workspace_id
+    }
+
+    /// Whether the driver has a token for `actor`.
+    pub fn has_token(&self, actor: Actor) -> bool {
+        self.access.tokens.contains_key(&actor)
+    }
+
+    /// `appConfig` (sent without a token, as the CLI does).
+    pub async fn app_config(&self) -> Result<Result<AppConfig, PlatformRefusal>, DriverError> {
+        let data = match self.post(None, APP_CONFIG, json!({})).await? {
+            Ok(data) => data,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let config = data
+            .get("appConfig")
+            .ok_or_else(|| DriverError::Protocol("appConfig missing in the answer".to_owned()))?;
+        let text = |key: &str| {
+            config
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(Ok(AppConfig {
+            version: text("version"),
+            base_domain: text("baseDomain"),
+            manual_release_names: config
+                .get("manualReleaseNames")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }))
+    }
+
+    /// `self` with `actor`'s token: who it is and its workspace roles.
+    pub async fn token_user(
+        &self,
+        actor: Actor,
+    ) -> Result<Result<TokenUser, PlatformRefusal>, DriverError> {
+        let data = match self.call(actor, SELF, json!({})).await? {
+            Ok(data) => data,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let user = data
+            .pointer("/self/user")
+            .ok_or_else(|| DriverError::Protocol("self.user missing in the answer".to_owned()))?;
+        let roles = user
+            .get("roleBindings")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|b| {
+                        Some((
+                            b.pointer("/workspace/id")?.as_str()?.to_owned(),
+                            b.get("role")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Ok(TokenUser {
+            username: user
+                .get("username")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            roles,
+        }))
+    }
+
     /// Whether this driver created a deployment with that release name and has not deleted it.
     pub fn knows(&self, release: &str) -> bool {
         self.ids
@@ -304,10 +413,20 @@ impl HoustonDriver {
                 actor.name()
             ))
         })?;
-        let response = self
-            .http
-            .post(&self.access.url)
-            .header("authorization", token)
+        self.post(Some(token), query, variables).await
+    }
+
+    async fn post(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Result<Result<Value, PlatformRefusal>, DriverError> {
+        let mut request = self.http.post(&self.access.url);
+        if let Some(token) = token {
+            request = request.header("authorization", token);
+        }
+        let response = request
             .header("accept", "application/json")
             .json(&json!({"query": query, "variables": variables}))
             .send()

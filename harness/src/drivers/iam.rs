@@ -35,21 +35,39 @@ pub struct RoleSummary {
 }
 
 impl IamDriver {
-    /// A client with the SDK's default credential chain (env, profile, SSO, IMDS), for real
-    /// AWS. IAM is global; `region` only picks the partition's endpoint.
+    /// A client with the SDK's default credential chain (env, profile, SSO,
+    /// `credential_process`, IMDS), for real AWS. IAM is global; `region` only picks the
+    /// partition's endpoint.
     pub async fn from_default_chain(region: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(RequestTimeouts::current().aws());
-        if let Some(region) = region {
-            loader = loader.region(Region::new(region.to_owned()));
+        let endpoint = AwsEndpoint::default_chain(region).await;
+        Self::for_endpoint(&endpoint, "AKIAROLECHECKSETUP", "rolecheck-setup-secret")
+    }
+
+    /// A client for `endpoint`: the shared configuration's credential chain and endpoint
+    /// settings when it has one (real AWS), else the static credentials (local stand-ins).
+    pub fn for_endpoint(endpoint: &AwsEndpoint, access_key: &str, secret: &str) -> Self {
+        match &endpoint.shared {
+            Some(shared) => Self {
+                client: aws_sdk_iam::Client::new(shared),
+                endpoint: endpoint_text(endpoint.url_text(), &endpoint.region),
+            },
+            None => Self::with_static_credentials(endpoint, access_key, secret),
         }
-        let shared = loader.load().await;
-        Self {
-            client: aws_sdk_iam::Client::new(&shared),
-            endpoint: endpoint_text(
-                None,
-                shared.region().map(|r| r.as_ref()).unwrap_or("(none)"),
-            ),
+    }
+
+    /// `GetOpenIDConnectProvider`: whether IAM has a provider with this ARN.
+    /// `Ok(Err(message))` when IAM answered that it has none (or refused to say).
+    pub async fn oidc_provider_exists(&self, arn: &str) -> Result<Result<(), String>, DriverError> {
+        let answer = self
+            .client
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await;
+        match answer {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => classify("IAM GetOpenIDConnectProvider", &self.endpoint, e)
+                .map(|refusal| Err(format!("{}: {}", refusal.code, refusal.message))),
         }
     }
 

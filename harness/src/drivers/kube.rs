@@ -446,6 +446,72 @@ impl KubeDriver {
         }
     }
 
+    /// `SelfSubjectAccessReview`: whether the driver's identity may `verb` the resource
+    /// (`group` `""` for core; `subresource` such as `exec` or `token`) in every namespace.
+    pub async fn may(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        subresource: Option<&str>,
+    ) -> Result<bool, DriverError> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(verb.to_owned()),
+                    group: Some(group.to_owned()),
+                    resource: Some(resource.to_owned()),
+                    subresource: subresource.map(str::to_owned),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let answer = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(|e| self.api_error(e))?;
+        Ok(answer.status.is_some_and(|s| s.allowed))
+    }
+
+    /// The cluster's MutatingWebhookConfigurations: (name, webhook names, whether one of its
+    /// webhooks is called on pod CREATE).
+    pub async fn pod_mutating_webhooks(
+        &self,
+    ) -> Result<Vec<(String, Vec<String>, bool)>, DriverError> {
+        use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+        let api: Api<MutatingWebhookConfiguration> = Api::all(self.client.clone());
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| self.api_error(e))?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|config| {
+                let hooks = config.webhooks.clone().unwrap_or_default();
+                let on_pod_create = hooks.iter().any(|hook| {
+                    hook.rules.iter().flatten().any(|rule| {
+                        let has = |list: &Option<Vec<String>>, want: &str| {
+                            list.iter().flatten().any(|v| v == want || v == "*")
+                        };
+                        has(&rule.resources, "pods") && has(&rule.operations, "CREATE")
+                    })
+                });
+                (
+                    config.name_any(),
+                    hooks.into_iter().map(|h| h.name).collect(),
+                    on_pod_create,
+                )
+            })
+            .collect())
+    }
+
     /// Names of the namespaces that carry the run-id label (any run id when `run_id` is None).
     pub async fn labelled_namespaces(
         &self,

@@ -19,6 +19,28 @@ use super::houston::{PlatformRefusal, RoleArg};
 use super::kube::{KubeDriver, RUN_ID_LABEL};
 use crate::scenario::model::{Actor, Component, Executor};
 
+/// One write of a create or update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Create or annotate a component's ServiceAccount.
+    ServiceAccount(Component),
+    /// Create or roll a component's workload (its pods).
+    Workload(Component),
+}
+
+/// The order of the writes: every ServiceAccount before any workload. The webhook reads a
+/// pod's ServiceAccount from its cache when the pod is created, and only waits for one that
+/// is missing, not for one whose annotation has not arrived yet: annotating and rolling one
+/// component after the other lets a pod of the first race the annotation of a later one's
+/// ServiceAccount in the cache (as Helm applies a chart: ServiceAccounts first).
+fn plan(components: &[Component]) -> Vec<Step> {
+    components
+        .iter()
+        .map(|c| Step::ServiceAccount(*c))
+        .chain(components.iter().map(|c| Step::Workload(*c)))
+        .collect()
+}
+
 /// The manifest driver.
 #[derive(Clone)]
 pub struct ManifestDriver {
@@ -76,10 +98,16 @@ impl ManifestDriver {
             RoleArg::Value(v) if !v.is_empty() => Some(v.as_str()),
             _ => None,
         };
-        for component in Component::ALL {
-            self.create_service_account(release, *component, role)
-                .await?;
-            self.create_deployment_object(release, *component).await?;
+        for step in plan(Component::ALL) {
+            match step {
+                Step::ServiceAccount(component) => {
+                    self.create_service_account(release, component, role)
+                        .await?;
+                }
+                Step::Workload(component) => {
+                    self.create_deployment_object(release, component).await?;
+                }
+            }
         }
         Ok(Ok(()))
     }
@@ -102,20 +130,26 @@ impl ManifestDriver {
         let rollout = chrono::Utc::now().to_rfc3339();
         let namespace = namespace_of(release);
         let client = self.kube.client().clone();
-        for component in Component::ALL {
-            let name = Self::object_name(release, *component);
-            let annotate =
-                serde_json::json!({"metadata": {"annotations": {&self.annotation_key: role}}});
-            Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&annotate))
-                .await
-                .map_err(|e| self.kube.api_error(e))?;
-            // A changed pod template rolls the pods, as the chart's upgrade does.
-            let roll = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"rolecheck.io/rolled-at": rollout}}}}});
-            Api::<Deployment>::namespaced(client.clone(), &namespace)
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&roll))
-                .await
-                .map_err(|e| self.kube.api_error(e))?;
+        for step in plan(Component::ALL) {
+            match step {
+                Step::ServiceAccount(component) => {
+                    let name = Self::object_name(release, component);
+                    let annotate = serde_json::json!({"metadata": {"annotations": {&self.annotation_key: role}}});
+                    Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
+                        .patch(&name, &PatchParams::default(), &Patch::Merge(&annotate))
+                        .await
+                        .map_err(|e| self.kube.api_error(e))?;
+                }
+                Step::Workload(component) => {
+                    // A changed pod template rolls the pods, as the chart's upgrade does.
+                    let name = Self::object_name(release, component);
+                    let roll = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"rolecheck.io/rolled-at": rollout}}}}});
+                    Api::<Deployment>::namespaced(client.clone(), &namespace)
+                        .patch(&name, &PatchParams::default(), &Patch::Merge(&roll))
+                        .await
+                        .map_err(|e| self.kube.api_error(e))?;
+                }
+            }
         }
         Ok(Ok(()))
     }
@@ -250,5 +284,25 @@ fn only_admin(actor: Actor) -> Result<(), DriverError> {
             "the manifest driver has no platform users; it cannot act as {}",
             actor.name()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_service_account_is_written_before_any_pod_rolls() {
+        let steps = plan(Component::ALL);
+        let last_sa = steps
+            .iter()
+            .rposition(|s| matches!(s, Step::ServiceAccount(_)))
+            .unwrap();
+        let first_workload = steps
+            .iter()
+            .position(|s| matches!(s, Step::Workload(_)))
+            .unwrap();
+        assert!(last_sa < first_workload, "{steps:?}");
+        assert_eq!(steps.len(), 2 * Component::ALL.len());
     }
 }

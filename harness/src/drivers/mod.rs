@@ -92,10 +92,7 @@ mod tests {
     #[tokio::test]
     async fn unreachable_sts_is_an_infrastructure_error_naming_call_and_endpoint() {
         let url = format!("http://127.0.0.1:{}", closed_port());
-        let sts = StsDriver::new(AwsEndpoint {
-            url: Some(url.clone()),
-            region: "us-west-2".to_owned(),
-        });
+        let sts = StsDriver::new(AwsEndpoint::local(url.clone(), "us-west-2"));
         let err = sts
             .assume_role_with_web_identity("arn:aws:iam::123456789012:role/r", "s", "t")
             .await
@@ -114,10 +111,7 @@ mod tests {
     async fn unreachable_iam_names_call_endpoint_and_what_happened() {
         let url = format!("http://127.0.0.1:{}", closed_port());
         let iam = super::iam::IamDriver::with_static_credentials(
-            &AwsEndpoint {
-                url: Some(url.clone()),
-                region: "us-east-1".to_owned(),
-            },
+            &AwsEndpoint::local(url.clone(), "us-east-1"),
             "AKIAEXAMPLE",
             "secret",
         );

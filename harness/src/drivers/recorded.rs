@@ -97,10 +97,7 @@ async fn stub(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>) {
 }
 
 fn sts_at(url: String) -> StsDriver {
-    StsDriver::new(AwsEndpoint {
-        url: Some(url),
-        region: "us-west-2".to_owned(),
-    })
+    StsDriver::new(AwsEndpoint::local(url, "us-west-2".to_owned()))
 }
 
 #[rstest::rstest]

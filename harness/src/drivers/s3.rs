@@ -2,7 +2,7 @@
 //! temporary credentials. It reports what S3 answered; the step decides what that means.
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::config::{BehaviorVersion, Region};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -38,18 +38,48 @@ impl S3Driver {
     /// Builds the client (no network traffic). A `None` endpoint URL uses the SDK's own
     /// endpoint resolution (real AWS); a set one is addressed path-style.
     pub fn new(endpoint: &AwsEndpoint, role: &AssumedRole) -> Self {
-        let mut builder = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .timeout_config(RequestTimeouts::current().aws())
-            .region(Region::new(endpoint.region.clone()))
-            .credentials_provider(role.credentials().clone());
-        if let Some(url) = &endpoint.url {
-            builder = builder.endpoint_url(url).force_path_style(true);
+        let builder = Self::config(endpoint).credentials_provider(role.credentials().clone());
+        Self {
+            client: aws_sdk_s3::Client::from_conf(builder.build()),
+            endpoint: endpoint_text(endpoint.url_text(), &endpoint.region),
+        }
+    }
+
+    /// A client acting as the operator: the default chain on real AWS, `credentials` on a
+    /// local endpoint (the preflight's `HeadBucket`).
+    pub fn for_operator(endpoint: &AwsEndpoint, credentials: Option<Credentials>) -> Self {
+        let mut builder = Self::config(endpoint);
+        if let Some(credentials) = credentials {
+            builder = builder.credentials_provider(credentials);
         }
         Self {
             client: aws_sdk_s3::Client::from_conf(builder.build()),
-            endpoint: endpoint_text(endpoint.url.as_deref(), &endpoint.region),
+            endpoint: endpoint_text(endpoint.url_text(), &endpoint.region),
         }
+    }
+
+    /// The shared configuration's settings on real AWS (path-style when the SDK's endpoint
+    /// settings point elsewhere than AWS, as a local S3 needs), else the local endpoint.
+    fn config(endpoint: &AwsEndpoint) -> aws_sdk_s3::config::Builder {
+        if let Some(shared) = &endpoint.shared {
+            let custom_endpoint = shared.endpoint_url().is_some()
+                || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+            return aws_sdk_s3::config::Builder::from(shared).force_path_style(custom_endpoint);
+        }
+        let mut builder = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .timeout_config(RequestTimeouts::current().aws())
+            .region(Region::new(endpoint.region.clone()));
+        if let Some(url) = &endpoint.url {
+            builder = builder.endpoint_url(url).force_path_style(true);
+        }
+        builder
+    }
+
+    /// `HeadBucket`: whether the bucket exists and the caller may see it.
+    pub async fn head_bucket(&self, bucket: &str) -> S3Answer<()> {
+        let answer = self.client.head_bucket().bucket(bucket).send().await;
+        self.settle("HeadBucket", answer.map(|_| ()))
     }
 
     /// `PutObject`.

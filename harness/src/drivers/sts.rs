@@ -15,6 +15,59 @@ pub struct AwsEndpoint {
     pub url: Option<String>,
     /// Region.
     pub region: String,
+    /// For real AWS: the SDK's shared configuration as the default chain loaded it
+    /// (credentials, and the standard endpoint settings `AWS_ENDPOINT_URL[_<SERVICE>]`),
+    /// which every client of the target is built from.
+    pub shared: Option<aws_config::SdkConfig>,
+}
+
+impl AwsEndpoint {
+    /// A local endpoint (the sim, a stand-in) at `url`.
+    pub fn local(url: impl Into<String>, region: impl Into<String>) -> Self {
+        Self {
+            url: Some(url.into()),
+            region: region.into(),
+            shared: None,
+        }
+    }
+
+    /// Real AWS through the SDK's default chain: credentials from env, profile (SSO,
+    /// `credential_process`), web identity or IMDS; endpoints from the SDK's own resolution
+    /// and its standard endpoint settings. No network traffic.
+    pub async fn default_chain(region: Option<&str>) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(RequestTimeouts::current().aws());
+        if let Some(region) = region {
+            loader = loader.region(Region::new(region.to_owned()));
+        }
+        let shared = loader.load().await;
+        Self {
+            url: None,
+            region: shared
+                .region()
+                .map(|r| r.as_ref().to_owned())
+                .unwrap_or_default(),
+            shared: Some(shared),
+        }
+    }
+
+    /// The endpoint URL requests go to when one is set: the target's, or the standard
+    /// `AWS_ENDPOINT_URL` setting the default chain loaded; `None` for the SDK's own
+    /// regional endpoints.
+    pub(crate) fn url_text(&self) -> Option<&str> {
+        self.url
+            .as_deref()
+            .or_else(|| self.shared.as_ref().and_then(|s| s.endpoint_url()))
+    }
+}
+
+/// Who a set of AWS credentials is (`GetCallerIdentity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// The account id.
+    pub account: String,
+    /// The caller's ARN.
+    pub arn: String,
 }
 
 /// Temporary credentials STS returned.
@@ -75,6 +128,9 @@ impl StsDriver {
     }
 
     fn config(endpoint: &AwsEndpoint) -> aws_sdk_sts::config::Builder {
+        if let Some(shared) = &endpoint.shared {
+            return aws_sdk_sts::config::Builder::from(shared);
+        }
         let mut builder = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .timeout_config(RequestTimeouts::current().aws())
@@ -83,6 +139,26 @@ impl StsDriver {
             builder = builder.endpoint_url(url);
         }
         builder
+    }
+
+    /// `GetCallerIdentity` as the operator: the default chain's credentials on real AWS,
+    /// `credentials` on a local endpoint.
+    pub async fn operator_identity(
+        &self,
+        credentials: Option<Credentials>,
+    ) -> Result<Result<CallerIdentity, StsRefusal>, DriverError> {
+        let mut config = Self::config(&self.endpoint);
+        if let Some(credentials) = credentials {
+            config = config.credentials_provider(credentials);
+        }
+        let client = aws_sdk_sts::Client::from_conf(config.build());
+        match client.get_caller_identity().send().await {
+            Ok(out) => Ok(Ok(CallerIdentity {
+                account: out.account().unwrap_or_default().to_owned(),
+                arn: out.arn().unwrap_or_default().to_owned(),
+            })),
+            Err(err) => self.refusal_or_error("GetCallerIdentity", err).map(Err),
+        }
     }
 
     /// `AssumeRoleWithWebIdentity` (an unsigned call). `Ok(Err(_))` is a refusal by STS;
@@ -147,7 +223,7 @@ impl StsDriver {
 
     /// Where requests go, for messages.
     fn endpoint_text(&self) -> String {
-        endpoint_text(self.endpoint.url.as_deref(), &self.endpoint.region)
+        endpoint_text(self.endpoint.url_text(), &self.endpoint.region)
     }
 
     fn refusal_or_error<E>(
@@ -166,25 +242,9 @@ impl StsDriver {
 /// against real AWS, for the real-AWS interlock. Returns (account, caller ARN).
 pub async fn default_chain_identity(
     region: Option<&str>,
-) -> Result<Result<(String, String), StsRefusal>, DriverError> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(RequestTimeouts::current().aws());
-    if let Some(region) = region {
-        loader = loader.region(Region::new(region.to_owned()));
-    }
-    let shared = loader.load().await;
-    let endpoint = endpoint_text(
-        None,
-        shared.region().map(|r| r.as_ref()).unwrap_or("(none)"),
-    );
-    let client = aws_sdk_sts::Client::new(&shared);
-    match client.get_caller_identity().send().await {
-        Ok(out) => Ok(Ok((
-            out.account().unwrap_or_default().to_owned(),
-            out.arn().unwrap_or_default().to_owned(),
-        ))),
-        Err(err) => refusal("STS GetCallerIdentity", &endpoint, err).map(Err),
-    }
+) -> Result<Result<CallerIdentity, StsRefusal>, DriverError> {
+    let endpoint = AwsEndpoint::default_chain(region).await;
+    StsDriver::new(endpoint).operator_identity(None).await
 }
 
 /// Splits an SDK error into a service refusal (with code) or a driver error.

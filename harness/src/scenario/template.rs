@@ -13,8 +13,8 @@ use super::model::{Scenario, Template};
 /// The names every scenario can use without declaring them.
 ///
 /// `release` is the scenario's own release name (see [`release_name`]), `namespace` is
-/// `astronomer-<release>`, `run_id` identifies the run, and `account`, `region`, `role_arn`
-/// and `oidc_provider_arn` come from the target profile.
+/// `astronomer-<release>`, `run_id` identifies the run, and `account`, `region`, `role_arn`,
+/// `oidc_provider_arn`, `bucket` and `other_bucket` come from the target profile.
 pub const BUILTINS: &[&str] = &[
     "release",
     "namespace",
@@ -23,6 +23,8 @@ pub const BUILTINS: &[&str] = &[
     "region",
     "role_arn",
     "oidc_provider_arn",
+    "bucket",
+    "other_bucket",
 ];
 
 /// A problem with a template's text or with filling it in.
@@ -121,6 +123,10 @@ pub struct BuiltinValues {
     pub role_arn: String,
     /// The cluster's OIDC provider ARN.
     pub oidc_provider_arn: String,
+    /// The S3 bucket the role's permission policy grants (empty when the target has none).
+    pub bucket: String,
+    /// An S3 bucket the policy does not grant (empty when the target has none).
+    pub other_bucket: String,
 }
 
 impl BuiltinValues {
@@ -139,6 +145,8 @@ impl BuiltinValues {
             ("region", self.region.clone()),
             ("role_arn", self.role_arn.clone()),
             ("oidc_provider_arn", self.oidc_provider_arn.clone()),
+            ("bucket", self.bucket.clone()),
+            ("other_bucket", self.other_bucket.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

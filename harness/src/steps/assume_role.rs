@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt as _;
 
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{ScenarioContext, StepError, component_selector, namespace_of, propagation};
 use crate::scenario::model::{AssumeRole, Expect, TokenSource, TokenTamper};
 
 /// The audience a token for a named ServiceAccount is requested for when the step names none
@@ -53,11 +53,27 @@ pub async fn run(
     log.push(format!(
         "AssumeRoleWithWebIdentity role={role} session={session}"
     ));
-    let answer = ctx
-        .target
-        .sts
-        .assume_role_with_web_identity(&role, &session, &token)
-        .await?;
+    let sts = &ctx.target.sts;
+    let call = || sts.assume_role_with_web_identity(&role, &session, &token);
+    let answer = match expect {
+        Expect::Success => {
+            let (answer, retried) =
+                propagation::until_accepted(ctx.target.propagation, call).await?;
+            if let Some(retried) = retried {
+                log.push(retried.describe());
+            }
+            answer
+        }
+        _ => {
+            if let Some(waited) = propagation::settled(ctx.target.propagation).await {
+                log.push(format!(
+                    "waited {} for IAM to settle after the run created the role, so the refusal judged is the stable one",
+                    humantime::format_duration(Duration::from_secs(waited.as_secs()))
+                ));
+            }
+            call().await?
+        }
+    };
     match (expect, answer) {
         (Expect::Success, Ok(assumed)) => {
             log.push(format!("STS: assumed {}", assumed.assumed_role_arn));

@@ -16,6 +16,7 @@ mod expect_pods;
 mod expect_sdk_credentials;
 mod expect_server_version;
 mod expect_service_accounts;
+pub mod propagation;
 mod s3_access;
 mod update_deployment;
 

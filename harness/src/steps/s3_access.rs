@@ -31,12 +31,15 @@ pub async fn run(
     log.push(format!(
         "AssumeRoleWithWebIdentity role={role} session={session}"
     ));
-    let assumed = match ctx
-        .target
-        .sts
-        .assume_role_with_web_identity(&role, &session, &token)
-        .await?
-    {
+    let sts = &ctx.target.sts;
+    let (answer, retried) = super::propagation::until_accepted(ctx.target.propagation, || {
+        sts.assume_role_with_web_identity(&role, &session, &token)
+    })
+    .await?;
+    if let Some(retried) = retried {
+        log.push(retried.describe());
+    }
+    let assumed = match answer {
         Ok(assumed) => assumed,
         Err(r) => {
             return Err(StepError::failed(

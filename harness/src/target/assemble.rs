@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_sts::config::Credentials;
+
 use rolecheck_sim::{FaultSet, Sim, SimConfig};
 
 use crate::cleanup::Ledger;
@@ -24,7 +26,6 @@ use crate::drivers::iam::IamDriver;
 use crate::drivers::kube::{KubeAccess, KubeDriver};
 use crate::drivers::manifest::ManifestDriver;
 use crate::drivers::platform::PlatformDriver;
-use crate::drivers::probe;
 use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::{AwsEndpoint, StsDriver};
 use crate::scenario::model::Actor;
@@ -48,22 +49,21 @@ pub struct StartOptions {
 }
 
 /// Brings the target of `profile` up. The interlock is checked before anything else, so a
-/// refused real-AWS run makes no network call.
+/// refused real-AWS run makes no network call; then the parts are reached and the preflight
+/// ([`crate::doctor`]) runs before anything is created: a failed check stops the start with
+/// [`TargetError::Preflight`].
 pub async fn start(
     profile: &Profile,
     options: &StartOptions,
     run_id: &str,
 ) -> Result<Target, TargetError> {
     super::interlock::check(profile, options.allow_real_aws)?;
+    super::interlock::rehearsal_guard(profile, &std::env::vars().collect::<Vec<_>>())?;
     let uses_sim = profile.kubernetes == KubeSource::Sim
         || profile.aws == AwsSource::Sim
         || profile.platform == PlatformSource::Sim;
     if options.faults.iter().next().is_some() && !uses_sim {
         return Err(TargetError::FaultsNeedSim);
-    }
-    if profile.aws.is_real_aws() {
-        let lines = super::interlock::announce(profile).await?;
-        eprintln!("{lines}");
     }
     let mut up = Assembly {
         profile,
@@ -72,12 +72,30 @@ pub async fn start(
         children: Vec::new(),
         teardown: Vec::new(),
     };
-    match up.assemble(options).await {
+    let result = match up.connect(options).await {
+        Ok(parts) => {
+            let (report, findings) = parts.preflight(profile, options.allow_real_aws).await;
+            if !report.passed() {
+                Err(TargetError::Preflight(report))
+            } else {
+                if let (true, Some(identity)) =
+                    (profile.aws.is_real_aws(), findings.identity.as_ref())
+                {
+                    eprintln!(
+                        "{}",
+                        super::interlock::describe(identity, &profile.kubernetes)
+                    );
+                }
+                up.finish(options, parts, findings).await
+            }
+        }
+        Err(err) => Err(err),
+    };
+    match result {
         Ok(target) => Ok(target),
         Err(err) => {
             // Undo what was done before the error, in reverse.
-            let partial = up.into_partial_target();
-            if let Some(partial) = partial {
+            if let Some(partial) = up.into_partial_target() {
                 let left = partial.teardown().await;
                 for item in left {
                     tracing::warn!(leftover = %item, "could not remove after a failed start");
@@ -86,6 +104,33 @@ pub async fn start(
             Err(err)
         }
     }
+}
+
+/// `rolecheck doctor`: reaches the target's parts (starting the embedded sim or a stand-in
+/// where the profile says so), runs the preflight, stops what it started. Creates nothing in
+/// the cluster, IAM, S3 or the platform.
+pub async fn preflight(
+    profile: &Profile,
+    options: &StartOptions,
+) -> Result<crate::doctor::Report, TargetError> {
+    super::interlock::rehearsal_guard(profile, &std::env::vars().collect::<Vec<_>>())?;
+    let mut up = Assembly {
+        profile,
+        run_id: "preflight",
+        sim: None,
+        children: Vec::new(),
+        teardown: Vec::new(),
+    };
+    let result = match up.connect(options).await {
+        Ok(parts) => Ok(parts.preflight(profile, options.allow_real_aws).await.0),
+        Err(err) => Err(err),
+    };
+    if let Some(partial) = up.into_partial_target() {
+        for item in partial.teardown().await {
+            tracing::warn!(leftover = %item, "could not remove after the preflight");
+        }
+    }
+    result
 }
 
 struct Assembly<'a> {
@@ -100,10 +145,57 @@ struct Assembly<'a> {
 struct Aws {
     endpoint: AwsEndpoint,
     iam: IamDriver,
+    /// The operator's credentials on a local endpoint (`None`: the default chain).
+    operator_credentials: Option<Credentials>,
+}
+
+/// The target's parts, reached but with nothing created yet.
+struct Parts {
+    sim: Option<rolecheck_sim::Endpoints>,
+    kube: Result<KubeDriver, String>,
+    cluster: String,
+    aws: Aws,
+    sts: StsDriver,
+    platform: Result<(Option<PlatformDriver>, Option<PlatformDriver>), String>,
+}
+
+impl Parts {
+    /// The preflight over these parts.
+    async fn preflight(
+        &self,
+        profile: &Profile,
+        allow_real_aws: bool,
+    ) -> (crate::doctor::Report, crate::doctor::Findings) {
+        let houston = match (&self.platform, &profile.platform) {
+            (Ok((Some(PlatformDriver::Houston(h)), _)), _) => Some(Ok(h)),
+            (Ok(_), _) => None,
+            (Err(why), _) => Some(Err(why.clone())),
+        };
+        let subject = crate::doctor::Subject {
+            profile,
+            allow_real_aws,
+            kube: self.kube.as_ref().map_err(Clone::clone),
+            cluster: self.cluster.clone(),
+            sts: &self.sts,
+            iam: &self.aws.iam,
+            operator_credentials: self.aws.operator_credentials.clone(),
+            sim_aws: match (&profile.aws, &self.sim) {
+                (AwsSource::Sim, Some(e)) => {
+                    Some((e.account_id.clone(), e.oidc_provider_arn.clone()))
+                }
+                _ => None,
+            },
+            houston,
+        };
+        crate::doctor::check(&subject).await
+    }
 }
 
 impl Assembly<'_> {
-    async fn assemble(&mut self, options: &StartOptions) -> Result<Target, TargetError> {
+    /// Starts what the profile runs in-process or as a child (the sim, a stand-in) and builds
+    /// the clients of every part. A part that cannot be reached is left for the preflight to
+    /// report; only what cannot even be tried is an error here.
+    async fn connect(&mut self, options: &StartOptions) -> Result<Parts, TargetError> {
         let profile = self.profile;
         let local = match profile.kubernetes {
             KubeSource::Local => Some(super::local::LocalCluster::load()?),
@@ -125,7 +217,7 @@ impl Assembly<'_> {
         }
         let sim_endpoints = self.sim.as_ref().map(|s| s.endpoints().clone());
 
-        let kube = match (&profile.kubernetes, &sim_endpoints) {
+        let kube_access = match (&profile.kubernetes, &sim_endpoints) {
             (KubeSource::Sim, Some(e)) => KubeAccess::Token {
                 url: e.kube_url.clone(),
                 token: e.kube_token.clone(),
@@ -140,44 +232,79 @@ impl Assembly<'_> {
             },
             (KubeSource::Sim, None) => return Err(self.unsupported("the sim is not running")),
         };
-        let mut kube = KubeDriver::connect(&kube)
-            .await
-            .map_err(driver("connecting to the Kubernetes API"))?;
-        if let Some(cluster) = &local {
-            kube = kube.with_bare_pods(super::attach::bare_pods(cluster)?);
-        }
-        kube.probe()
-            .await
-            .map_err(driver("checking the Kubernetes API"))?;
+        let kube = match KubeDriver::connect(&kube_access).await {
+            Ok(kube) => match &local {
+                Some(cluster) => Ok(kube.with_bare_pods(super::attach::bare_pods(cluster)?)),
+                None => Ok(kube),
+            },
+            Err(e) => Err(format!("connecting to the Kubernetes API: {e}")),
+        };
+        let cluster = super::interlock::cluster_description(&profile.kubernetes);
 
+        // Whether every endpoint answers (start-up probes) is the preflight's first question
+        // about each part, asked before anything is created.
         let aws = self.aws(sim_endpoints.as_ref()).await?;
-        // Every endpoint answers before anything is created.
-        if let Some(url) = &aws.endpoint.url {
-            probe::http("STS/IAM endpoint", url)
-                .await
-                .map_err(driver("checking the STS/IAM endpoint"))?;
-        }
-        if let PlatformSource::Houston { url, .. } = &profile.platform {
-            probe::http("platform API", url)
-                .await
-                .map_err(driver("checking the platform API"))?;
-        }
         let sts = StsDriver::new(aws.endpoint.clone());
+        let platform = match &kube {
+            Ok(kube) => self
+                .platform(sim_endpoints.as_ref(), kube)
+                .map_err(|e| e.to_string()),
+            Err(_) => Ok((None, None)),
+        };
+        Ok(Parts {
+            sim: sim_endpoints,
+            kube,
+            cluster,
+            aws,
+            sts,
+            platform,
+        })
+    }
 
-        let issuer = match (&profile.oidc.issuer, &sim_endpoints) {
-            (IssuerSource::Sim, Some(e)) => e.oidc_issuer.clone(),
-            (IssuerSource::Sim, None) => return Err(self.unsupported("the sim is not running")),
-            (IssuerSource::Cluster, _) => kube
+    /// After the preflight: registers the OIDC provider and creates the role where the
+    /// profile says so, and assembles the target.
+    async fn finish(
+        &mut self,
+        options: &StartOptions,
+        parts: Parts,
+        findings: crate::doctor::Findings,
+    ) -> Result<Target, TargetError> {
+        let profile = self.profile;
+        let Parts {
+            sim: sim_endpoints,
+            kube,
+            aws,
+            sts,
+            platform,
+            ..
+        } = parts;
+        let kube = kube.map_err(|why| self.unsupported(&why))?;
+        let (platform, platform_without_annotation_key) =
+            platform.map_err(|why| self.unsupported(&why))?;
+        let issuer = match findings.issuer {
+            Some(issuer) => issuer,
+            None => kube
                 .service_account_issuer()
                 .await
                 .map_err(driver("reading the cluster's service-account issuer"))?,
-            (IssuerSource::Url(url), _) => url.clone(),
         };
-        let provider_host = issuer.trim_start_matches("https://").to_owned();
+        let provider_host = issuer
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .to_owned();
+        // The account: the profile's, else who the operator's credentials are (defect: an
+        // empty account made the trust principal `arn:aws:iam:::oidc-provider/...`).
+        let account = resolve_account(profile.account.as_deref(), findings.identity.as_ref())
+            .ok_or_else(|| {
+                self.unsupported(
+                    "the AWS account is unknown: set `account` in the profile (GetCallerIdentity did not say)",
+                )
+            })?;
         let mut oidc_provider_arn = match (&profile.aws, &sim_endpoints) {
             (AwsSource::Sim, Some(e)) => Some(e.oidc_provider_arn.clone()),
             _ => None,
         };
+        let mut created_at = None;
         if profile.oidc.register {
             let provider = aws
                 .iam
@@ -188,6 +315,7 @@ impl Assembly<'_> {
                 options
                     .ledger
                     .record(TARGET_SCOPE, Owned::OidcProvider(provider.arn.clone()));
+                created_at = Some(tokio::time::Instant::now());
                 self.teardown.push(Teardown::OidcProvider {
                     iam: aws.iam.clone(),
                     arn: provider.arn.clone(),
@@ -200,28 +328,25 @@ impl Assembly<'_> {
             RoleSource::Use(arn) => arn.clone(),
             RoleSource::Create(name) => {
                 let name = name.replace("{run_id}", self.run_id);
-                let account_hint = profile
-                    .account
-                    .clone()
-                    .or_else(|| oidc_provider_arn.as_deref().and_then(account_of))
-                    .or_else(|| sim_endpoints.as_ref().map(|e| e.account_id.clone()))
-                    .unwrap_or_default();
-                let trust_policy = DOCUMENTED_TRUST_POLICY
-                    .replace("{{account}}", &account_hint)
-                    .replace("{{oidc_provider}}", &provider_host);
+                let trust_policy = trust_policy(&account, &provider_host);
+                let permission = profile
+                    .s3
+                    .as_ref()
+                    .map(|s3| DOCUMENTED_S3_POLICY.replace("{{bucket}}", &s3.bucket));
+                let policies: Vec<(&str, &str)> = permission
+                    .as_deref()
+                    .map(|p| ("rolecheck-s3", p))
+                    .into_iter()
+                    .collect();
                 let arn = aws
                     .iam
-                    .create_role(
-                        &name,
-                        &trust_policy,
-                        &[("astronomer-bucket", DOCUMENTED_S3_POLICY)],
-                        self.run_id,
-                    )
+                    .create_role(&name, &trust_policy, &policies, self.run_id)
                     .await
                     .map_err(driver("creating the documented role"))?;
                 options
                     .ledger
                     .record(TARGET_SCOPE, Owned::IamRole(name.clone()));
+                created_at = Some(tokio::time::Instant::now());
                 self.teardown.push(Teardown::Role {
                     iam: aws.iam.clone(),
                     name,
@@ -229,16 +354,9 @@ impl Assembly<'_> {
                 arn
             }
         };
-        let account = profile
-            .account
-            .clone()
-            .or_else(|| account_of(&role_arn))
-            .unwrap_or_default();
         let oidc_provider_arn = oidc_provider_arn
             .unwrap_or_else(|| format!("arn:aws:iam::{account}:oidc-provider/{provider_host}"));
 
-        let (platform, platform_without_annotation_key) =
-            self.platform(sim_endpoints.as_ref(), &kube)?;
         let clock = match (&profile.kubernetes, &sim_endpoints) {
             (KubeSource::Sim, Some(e)) => Some(
                 SimClockDriver::new(e.clock_url.clone(), e.kube_token.clone())
@@ -246,6 +364,11 @@ impl Assembly<'_> {
             ),
             _ => None,
         };
+        let (bucket, other_bucket) = profile
+            .s3
+            .as_ref()
+            .map(|s| (s.bucket.clone(), s.other_bucket.clone()))
+            .unwrap_or_default();
 
         Ok(Target {
             name: profile.name.clone(),
@@ -261,7 +384,14 @@ impl Assembly<'_> {
                 region: aws.endpoint.region.clone(),
                 role_arn,
                 oidc_provider_arn,
+                bucket,
+                other_bucket,
             },
+            propagation: super::Propagation {
+                since: created_at,
+                window: profile.iam_propagation,
+            },
+            step_timeout: profile.step_timeout,
             teardown: std::mem::take(&mut self.teardown),
             ledger: options.ledger.clone(),
             sim: self.sim.take(),
@@ -272,12 +402,19 @@ impl Assembly<'_> {
     /// STS/IAM of the profile, started if it runs as a child process.
     async fn aws(&mut self, sim: Option<&rolecheck_sim::Endpoints>) -> Result<Aws, TargetError> {
         let local_with = |url: String, region: String, key: &StaticKey| {
-            let endpoint = AwsEndpoint {
-                url: Some(url),
-                region,
-            };
+            let endpoint = AwsEndpoint::local(url, region);
             let iam = IamDriver::with_static_credentials(&endpoint, &key.id, &key.secret);
-            Aws { endpoint, iam }
+            Aws {
+                endpoint,
+                iam,
+                operator_credentials: Some(Credentials::new(
+                    key.id.clone(),
+                    key.secret.clone(),
+                    None,
+                    None,
+                    "rolecheck-setup",
+                )),
+            }
         };
         // The stand-ins accept any static credentials.
         let local = |url: String, region: String| local_with(url, region, &StaticKey::stand_in());
@@ -327,19 +464,19 @@ impl Assembly<'_> {
                 region.clone(),
                 &StaticKey::from_env_or_stand_in(),
             )),
-            AwsSource::RealAws { region } => {
-                let iam = IamDriver::from_default_chain(region.as_deref()).await;
-                let region = match region {
-                    Some(r) => r.clone(),
-                    None => default_region().await.ok_or_else(|| {
-                        self.unsupported(
-                            "no AWS region: set `aws.region` in the profile or AWS_REGION",
-                        )
-                    })?,
-                };
+            AwsSource::RealAws { region, .. } => {
+                let endpoint = AwsEndpoint::default_chain(region.as_deref()).await;
+                if endpoint.region.is_empty() {
+                    return Err(self.unsupported(
+                        "the default credential chain has no AWS region: set `aws.region` in the profile or AWS_REGION",
+                    ));
+                }
+                let stand_in = StaticKey::stand_in();
+                let iam = IamDriver::for_endpoint(&endpoint, &stand_in.id, &stand_in.secret);
                 Ok(Aws {
-                    endpoint: AwsEndpoint { url: None, region },
+                    endpoint,
                     iam,
+                    operator_credentials: None,
                 })
             }
         }
@@ -389,6 +526,18 @@ impl Assembly<'_> {
                     Some(var) => self.env(var)?,
                     None => workspace.clone(),
                 };
+                let url = match url.strip_prefix("env:") {
+                    Some(var) => {
+                        let url = self.env(var)?;
+                        if let Some(why) = super::profile::endpoint_url_problem(&url) {
+                            return Err(self.unsupported(&format!(
+                                "environment variable {var} (the platform URL) is `{url}`, not an endpoint URL ({why})"
+                            )));
+                        }
+                        url
+                    }
+                    None => url.clone(),
+                };
                 let mut by_actor = HashMap::new();
                 for (actor, var) in [
                     (Actor::Admin, &tokens.admin),
@@ -400,7 +549,7 @@ impl Assembly<'_> {
                     }
                 }
                 let platform = HoustonDriver::new(HoustonAccess {
-                    url: url.clone(),
+                    url,
                     workspace_id,
                     tokens: by_actor,
                     run_id: Some(self.run_id.to_owned()),
@@ -509,12 +658,24 @@ pub fn account_of(arn: &str) -> Option<String> {
     (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())).then(|| account.to_owned())
 }
 
-/// The default chain's region (env, profile).
-async fn default_region() -> Option<String> {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    shared.region().map(|r| r.as_ref().to_owned())
+/// The account of the role's trust principal: the profile's, else the operator's
+/// (`GetCallerIdentity`); never empty.
+pub fn resolve_account(
+    profile: Option<&str>,
+    identity: Option<&crate::drivers::sts::CallerIdentity>,
+) -> Option<String> {
+    profile
+        .map(str::to_owned)
+        .or_else(|| identity.map(|i| i.account.clone()))
+        .filter(|a| !a.is_empty())
+}
+
+/// The documented trust policy for `account` and the issuer `provider_host` (the issuer URL
+/// without its scheme).
+pub fn trust_policy(account: &str, provider_host: &str) -> String {
+    DOCUMENTED_TRUST_POLICY
+        .replace("{{account}}", account)
+        .replace("{{oidc_provider}}", provider_host)
 }
 
 /// Static credentials for a local AWS endpoint.
@@ -562,6 +723,33 @@ mod tests {
     #[case("not-an-arn", None)]
     fn account_ids_come_from_arns(#[case] arn: &str, #[case] want: Option<&str>) {
         assert_eq!(account_of(arn).as_deref(), want);
+    }
+
+    #[test]
+    fn the_trust_principal_names_the_callers_account_when_the_profile_sets_none() {
+        // fixtures/targets/eks.yaml sets no account and does not register the provider.
+        let eks = Profile::named("eks").unwrap();
+        assert_eq!(eks.account, None);
+        assert!(!eks.oidc.register);
+        let identity = crate::drivers::sts::CallerIdentity {
+            account: "123456789012".to_owned(),
+            arn: "arn:aws:sts::123456789012:assumed-role/admin/me".to_owned(),
+        };
+        let account = resolve_account(eks.account.as_deref(), Some(&identity)).unwrap();
+        let policy = trust_policy(&account, "oidc.eks.us-west-2.amazonaws.com/id/ABC");
+        assert!(
+            policy.contains(
+                "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC"
+            ),
+            "{policy}"
+        );
+        assert!(!policy.contains("iam:::"), "{policy}");
+        // The profile's account wins; no account at all is refused, never an empty one.
+        assert_eq!(
+            resolve_account(Some("210987654321"), Some(&identity)).as_deref(),
+            Some("210987654321")
+        );
+        assert_eq!(resolve_account(None, None), None);
     }
 
     #[tokio::test]

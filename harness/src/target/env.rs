@@ -2,10 +2,15 @@
 //! and the real local cluster of the `local` target ([`super::local`]).
 //!
 //! Up: a kind cluster from `fixtures/kind/cluster.yaml` (fixed service-account issuer), the
-//! pod-identity webhook from `fixtures/kind/pod-identity-webhook/` with a certificate this
-//! command generates, LocalStack (STS, IAM) through testcontainers on 127.0.0.1:4566, and the
-//! cluster's issuer registered as an IAM OIDC provider there. Runs (`--target kind`) create
-//! and remove the role themselves. Down: the cluster and the container go.
+//! pod-identity webhook from `fixtures/kind/pod-identity-webhook/` (image pinned by digest)
+//! with a certificate this command generates, LocalStack (STS, IAM) through testcontainers on
+//! 127.0.0.1:4566, the cluster's issuer registered as an IAM OIDC provider there, and a smoke
+//! test (an annotated ServiceAccount's pod must be mutated). Runs (`--target kind`) create and
+//! remove the role themselves. Down: the cluster and the container go.
+//!
+//! `up` can run again on an existing environment: the cluster, the LocalStack container and
+//! a certificate the cluster already trusts are reused; a replaced certificate restarts the
+//! running webhook, which otherwise keeps serving the old one.
 //!
 //! Needs Docker, `kind` and `kubectl` on PATH, and a build with `--features kind`
 //! (`make kind-up`).
@@ -132,6 +137,109 @@ async fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Result<String
     }
 }
 
+/// The webhook image: the canonical registry and repository its project publishes to
+/// (README "Container Images", the build workflow's `REPO`), at its newest release tag.
+/// `env up` runs it pinned by digest.
+pub const WEBHOOK_IMAGE: &str = "public.ecr.aws/eks/amazon-eks-pod-identity-webhook:v0.6.17";
+
+/// Where the webhook image's digest is pinned (under `fixtures/`), once resolved.
+pub const WEBHOOK_DIGEST_PIN: &str = "kind/pod-identity-webhook/image.digest";
+
+/// The Secret holding the webhook's key pair and the CA that signed it.
+pub const WEBHOOK_SECRET: &str = "pod-identity-webhook-cert";
+
+/// `reference` pinned by digest: `<repository>@sha256:...` from `docker image inspect`'s
+/// repo digests (one per line), which must match `pin` when one is given.
+pub fn pinned_image(
+    reference: &str,
+    repo_digests: &str,
+    pin: Option<&str>,
+) -> Result<String, String> {
+    let repository = match reference.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => reference,
+    };
+    let digest = repo_digests
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix(&format!("{repository}@")))
+        .filter(|d| {
+            d.strip_prefix("sha256:")
+                .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .ok_or_else(|| {
+            format!("no sha256 digest of {repository} in `docker image inspect`: {repo_digests:?}")
+        })?;
+    if let Some(pin) = pin.map(str::trim).filter(|p| !p.is_empty())
+        && pin != digest
+    {
+        return Err(format!(
+            "{reference} is now {digest}, but {WEBHOOK_DIGEST_PIN} pins {pin}: the tag moved; check the release and update the pin"
+        ));
+    }
+    Ok(format!("{repository}@{digest}"))
+}
+
+/// What to do about the LocalStack container of an earlier `env up`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerAction {
+    /// It is running: use it.
+    Reuse,
+    /// It exists but is stopped: start it.
+    Start,
+    /// There is none: create it.
+    Create,
+}
+
+/// Decides from `docker inspect --format {{.State.Running}}` (`None`: no such container).
+pub fn container_action(running: Option<&str>) -> ContainerAction {
+    match running.map(str::trim) {
+        None => ContainerAction::Create,
+        Some("true") => ContainerAction::Reuse,
+        Some(_) => ContainerAction::Start,
+    }
+}
+
+/// What to do about the webhook's certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertAction {
+    /// The Secret's CA is the one the MutatingWebhookConfiguration trusts: keep both.
+    Reuse,
+    /// Make a new certificate, trust its CA, restart a running webhook.
+    Replace,
+}
+
+/// Decides from the Secret's `ca.crt` and the configuration's `caBundle` (both base64, as
+/// `kubectl get -o jsonpath` prints them; `None` or empty when missing).
+pub fn cert_action(secret_ca: Option<&str>, trusted_bundle: Option<&str>) -> CertAction {
+    match (
+        secret_ca.map(str::trim).filter(|s| !s.is_empty()),
+        trusted_bundle.map(str::trim).filter(|s| !s.is_empty()),
+    ) {
+        (Some(ca), Some(bundle)) if ca == bundle => CertAction::Reuse,
+        _ => CertAction::Replace,
+    }
+}
+
+/// Writes a file only its owner can read (mode 0600 on Unix): private keys.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(contents)
+}
+
 /// The MutatingWebhookConfiguration with the CA filled in.
 pub fn webhook_configuration(template: &str, ca_pem: &str) -> String {
     use base64::Engine as _;
@@ -199,109 +307,211 @@ async fn kind_up() -> Result<String, TargetError> {
         .await?;
         done.push(format!("created kind cluster {CLUSTER}"));
     }
-    let kubectl = |args: Vec<String>| {
+    let kubectl = |args: &[&str]| {
         let mut all = vec!["--kubeconfig".to_owned(), kubeconfig_arg.clone()];
-        all.extend(args);
+        all.extend(args.iter().map(|a| (*a).to_owned()));
         all
     };
+    let kubectl_run = |args: Vec<String>, stdin: Option<String>| async move {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("kubectl", &refs, stdin.as_deref()).await
+    };
 
-    // The webhook's certificate: a CA and a serving certificate for its Service.
-    let (ca_pem, cert_pem, key_pem) = webhook_certificate()?;
-    let scratch = std::env::temp_dir().join(format!("rolecheck-kind-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).map_err(|e| env_error(format!("{e}")))?;
-    let cert_file = scratch.join("tls.crt");
-    let key_file = scratch.join("tls.key");
-    std::fs::write(&cert_file, &cert_pem).map_err(|e| env_error(format!("{e}")))?;
-    std::fs::write(&key_file, &key_pem).map_err(|e| env_error(format!("{e}")))?;
-    let secret = run(
-        "kubectl",
-        &kubectl(vec![
-            "-n".into(),
-            "kube-system".into(),
-            "create".into(),
-            "secret".into(),
-            "tls".into(),
-            "pod-identity-webhook-cert".into(),
-            format!("--cert={}", cert_file.display()),
-            format!("--key={}", key_file.display()),
-            "--dry-run=client".into(),
-            "-o".into(),
-            "yaml".into(),
-        ])
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>(),
+    // The webhook image, pinned by digest.
+    run("docker", &["pull", WEBHOOK_IMAGE], None).await?;
+    let digests = run(
+        "docker",
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{join .RepoDigests \"\\n\"}}",
+            WEBHOOK_IMAGE,
+        ],
         None,
     )
     .await?;
-    let _ = std::fs::remove_dir_all(&scratch);
-    run(
-        "kubectl",
-        &kubectl(vec!["apply".into(), "-f".into(), "-".into()])
+    let pin_file = fixtures.join(WEBHOOK_DIGEST_PIN);
+    let pin = std::fs::read_to_string(&pin_file).ok();
+    let image = pinned_image(WEBHOOK_IMAGE, &digests, pin.as_deref()).map_err(env_error)?;
+    if pin.is_none() {
+        done.push(format!(
+            "resolved {WEBHOOK_IMAGE} to {image}: commit its digest to {} to pin it",
+            pin_file.display()
+        ));
+    }
+
+    // The webhook's certificate: reused when the cluster already trusts the one stored in
+    // the Secret, else a new one, and the running webhook restarted to serve it.
+    let secret_ca = kubectl_run(
+        kubectl(&[
+            "-n",
+            "kube-system",
+            "get",
+            "secret",
+            WEBHOOK_SECRET,
+            "-o",
+            "jsonpath={.data.ca\\.crt}",
+        ]),
+        None,
+    )
+    .await
+    .ok();
+    let trusted = kubectl_run(
+        kubectl(&[
+            "get",
+            "mutatingwebhookconfiguration",
+            "pod-identity-webhook",
+            "-o",
+            "jsonpath={.webhooks[0].clientConfig.caBundle}",
+        ]),
+        None,
+    )
+    .await
+    .ok();
+    let webhook_existed = kubectl_run(
+        kubectl(&[
+            "-n",
+            "kube-system",
+            "get",
+            "deployment",
+            "pod-identity-webhook",
+            "-o",
+            "name",
+        ]),
+        None,
+    )
+    .await
+    .is_ok();
+    let webhook_dir = fixtures.join("kind/pod-identity-webhook");
+    let cert = cert_action(secret_ca.as_deref(), trusted.as_deref());
+    if cert == CertAction::Replace {
+        let (ca_pem, cert_pem, key_pem) = webhook_certificate()?;
+        let scratch = std::env::temp_dir().join(format!("rolecheck-kind-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).map_err(|e| env_error(format!("{e}")))?;
+        let files = [
+            ("tls.crt", cert_pem.as_str()),
+            ("tls.key", key_pem.as_str()),
+            ("ca.crt", ca_pem.as_str()),
+        ];
+        for (name, text) in files {
+            write_private(&scratch.join(name), text.as_bytes())
+                .map_err(|e| env_error(format!("{}: {e}", scratch.join(name).display())))?;
+        }
+        let mut args = vec![
+            "-n",
+            "kube-system",
+            "create",
+            "secret",
+            "generic",
+            WEBHOOK_SECRET,
+            "--type=kubernetes.io/tls",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ];
+        let from: Vec<String> = files
             .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        Some(&secret),
+            .map(|(name, _)| format!("--from-file={name}={}", scratch.join(name).display()))
+            .collect();
+        args.extend(from.iter().map(String::as_str));
+        let secret = kubectl_run(kubectl(&args), None).await;
+        let _ = std::fs::remove_dir_all(&scratch);
+        kubectl_run(kubectl(&["apply", "-f", "-"]), Some(secret?)).await?;
+        let template = std::fs::read_to_string(webhook_dir.join("20-mutatingwebhook.yaml.tmpl"))
+            .map_err(|e| env_error(format!("{e}")))?;
+        kubectl_run(
+            kubectl(&["apply", "-f", "-"]),
+            Some(webhook_configuration(&template, &ca_pem)),
+        )
+        .await?;
+        done.push("generated a new webhook certificate".to_owned());
+    } else {
+        done.push("reused the webhook certificate the cluster already trusts".to_owned());
+    }
+    let rbac = webhook_dir.join("00-rbac.yaml").display().to_string();
+    kubectl_run(kubectl(&["apply", "-f", &rbac]), None).await?;
+    let deployment = std::fs::read_to_string(webhook_dir.join("10-deployment.yaml"))
+        .map_err(|e| env_error(format!("{e}")))?;
+    kubectl_run(
+        kubectl(&["apply", "-f", "-"]),
+        Some(deployment.replace("${WEBHOOK_IMAGE}", &image)),
     )
     .await?;
-    let webhook_dir = fixtures.join("kind/pod-identity-webhook");
-    for file in ["00-rbac.yaml", "10-deployment.yaml"] {
-        let path = webhook_dir.join(file).display().to_string();
-        run(
-            "kubectl",
-            &kubectl(vec!["apply".into(), "-f".into(), path])
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
+    if cert == CertAction::Replace && webhook_existed {
+        // A running webhook keeps serving the certificate it loaded at start.
+        kubectl_run(
+            kubectl(&[
+                "-n",
+                "kube-system",
+                "rollout",
+                "restart",
+                "deployment/pod-identity-webhook",
+            ]),
             None,
         )
         .await?;
+        done.push("restarted the webhook to serve the new certificate".to_owned());
     }
-    let template = std::fs::read_to_string(webhook_dir.join("20-mutatingwebhook.yaml.tmpl"))
-        .map_err(|e| env_error(format!("{e}")))?;
-    run(
-        "kubectl",
-        &kubectl(vec!["apply".into(), "-f".into(), "-".into()])
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-        Some(&webhook_configuration(&template, &ca_pem)),
-    )
-    .await?;
-    run(
-        "kubectl",
-        &kubectl(vec![
-            "-n".into(),
-            "kube-system".into(),
-            "rollout".into(),
-            "status".into(),
-            "deployment/pod-identity-webhook".into(),
-            "--timeout=180s".into(),
-        ])
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>(),
+    kubectl_run(
+        kubectl(&[
+            "-n",
+            "kube-system",
+            "rollout",
+            "status",
+            "deployment/pod-identity-webhook",
+            "--timeout=180s",
+        ]),
         None,
     )
     .await?;
-    done.push("installed the pod-identity webhook with a generated certificate".to_owned());
+    done.push(format!("pod-identity webhook running ({image})"));
 
-    // LocalStack with STS and IAM, on the port the kind profile names.
-    let container = LocalStack::default()
-        .with_env_var("SERVICES", "sts,iam")
-        .with_container_name(LOCALSTACK_CONTAINER)
-        .with_mapped_port(4566, 4566.tcp())
-        .start()
-        .await
-        .map_err(|e| env_error(format!("starting LocalStack: {e}")))?;
-    // The container outlives this command (a later `run --target kind` uses it); `env down
-    // kind` removes it by name.
-    std::mem::forget(container);
-    done.push(format!(
-        "started LocalStack ({LOCALSTACK_CONTAINER}) on 127.0.0.1:4566"
-    ));
+    // LocalStack with STS and IAM, on the port the kind profile names: the container of an
+    // earlier `env up` is reused (or started again), never created twice under its name.
+    let state = run(
+        "docker",
+        &[
+            "inspect",
+            "--format",
+            "{{.State.Running}}",
+            LOCALSTACK_CONTAINER,
+        ],
+        None,
+    )
+    .await
+    .ok();
+    match container_action(state.as_deref()) {
+        ContainerAction::Reuse => {
+            done.push(format!(
+                "LocalStack ({LOCALSTACK_CONTAINER}) already running"
+            ));
+        }
+        ContainerAction::Start => {
+            run("docker", &["start", LOCALSTACK_CONTAINER], None).await?;
+            wait_for_port(4566, std::time::Duration::from_secs(60)).await?;
+            done.push(format!(
+                "started the existing container {LOCALSTACK_CONTAINER}"
+            ));
+        }
+        ContainerAction::Create => {
+            let container = LocalStack::default()
+                .with_env_var("SERVICES", "sts,iam")
+                .with_container_name(LOCALSTACK_CONTAINER)
+                .with_mapped_port(4566, 4566.tcp())
+                .start()
+                .await
+                .map_err(|e| env_error(format!("starting LocalStack: {e}")))?;
+            // The container outlives this command (a later `run --target kind` uses it);
+            // `env down kind` removes it by name.
+            std::mem::forget(container);
+            done.push(format!(
+                "started LocalStack ({LOCALSTACK_CONTAINER}) on 127.0.0.1:4566"
+            ));
+        }
+    }
 
-    // The cluster's issuer as an IAM OIDC provider in LocalStack.
+    // The cluster's issuer as an IAM OIDC provider in LocalStack (an existing one is kept).
     let kube =
         crate::drivers::kube::KubeDriver::connect(&crate::drivers::kube::KubeAccess::Kubeconfig {
             path: Some(kubeconfig.to_path_buf()),
@@ -314,10 +524,7 @@ async fn kind_up() -> Result<String, TargetError> {
         .await
         .map_err(|e| env_error(format!("reading the issuer: {e}")))?;
     let iam = crate::drivers::iam::IamDriver::with_static_credentials(
-        &crate::drivers::sts::AwsEndpoint {
-            url: Some("http://127.0.0.1:4566".to_owned()),
-            region: "us-east-1".to_owned(),
-        },
+        &crate::drivers::sts::AwsEndpoint::local("http://127.0.0.1:4566", "us-east-1"),
         "test",
         "test",
     );
@@ -330,7 +537,38 @@ async fn kind_up() -> Result<String, TargetError> {
         .await
         .map_err(|e| env_error(format!("registering the OIDC provider: {e}")))?;
     done.push(format!("registered {} for {issuer}", provider.arn));
+
+    // Mis-wiring fails here, not as rule failures later.
+    let suffix = format!("{:08x}", rand::random::<u32>());
+    let line = super::smoke::webhook_smoke_test(&kube, &suffix)
+        .await
+        .map_err(env_error)?;
+    done.push(line);
     Ok(done.join("\n"))
+}
+
+/// Waits until something accepts TCP connections on a loopback port (a restarted
+/// container's service), bounded by `within`.
+#[cfg(feature = "kind")]
+async fn wait_for_port(port: u16, within: std::time::Duration) -> Result<(), TargetError> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() + delay > deadline {
+            return Err(env_error(format!(
+                "nothing listens on 127.0.0.1:{port} after {}",
+                humantime::format_duration(within)
+            )));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(2));
+    }
 }
 
 /// A CA and a serving certificate (PEM) for `pod-identity-webhook.kube-system.svc`.
@@ -369,6 +607,86 @@ mod tests {
         )
         .unwrap();
         assert!(!webhook_configuration(&template, "x").contains("${CA_BUNDLE}"));
+    }
+
+    #[test]
+    fn the_webhook_image_is_pinned_by_digest_from_its_canonical_registry() {
+        let hex = "a".repeat(64);
+        let digests = format!(
+            "docker.io/amazon/amazon-eks-pod-identity-webhook@sha256:{}\npublic.ecr.aws/eks/amazon-eks-pod-identity-webhook@sha256:{hex}\n",
+            "b".repeat(64)
+        );
+        let pinned = pinned_image(WEBHOOK_IMAGE, &digests, None).unwrap();
+        assert_eq!(
+            pinned,
+            format!("public.ecr.aws/eks/amazon-eks-pod-identity-webhook@sha256:{hex}")
+        );
+        let same = format!("sha256:{hex}\n");
+        assert_eq!(
+            pinned_image(WEBHOOK_IMAGE, &digests, Some(&same)).unwrap(),
+            pinned
+        );
+        let moved = pinned_image(WEBHOOK_IMAGE, &digests, Some("sha256:0000")).unwrap_err();
+        assert!(moved.contains("the tag moved"), "{moved}");
+        assert!(pinned_image(WEBHOOK_IMAGE, "", None).is_err());
+        // The manifest takes the pinned image; nothing else names an image.
+        let deployment = std::fs::read_to_string(
+            fixtures().join("kind/pod-identity-webhook/10-deployment.yaml"),
+        )
+        .unwrap();
+        let images: Vec<&str> = deployment
+            .lines()
+            .filter(|l| l.trim_start().starts_with("image:"))
+            .collect();
+        assert_eq!(images, ["          image: ${WEBHOOK_IMAGE}"]);
+    }
+
+    #[test]
+    fn a_second_env_up_reuses_the_container_and_the_trusted_certificate() {
+        assert_eq!(container_action(None), ContainerAction::Create);
+        assert_eq!(container_action(Some("true\n")), ContainerAction::Reuse);
+        assert_eq!(container_action(Some("false")), ContainerAction::Start);
+        assert_eq!(cert_action(None, None), CertAction::Replace);
+        assert_eq!(cert_action(Some("Q0E="), Some("Q0E=")), CertAction::Reuse);
+        // A Secret whose CA the configuration does not trust (or an older Secret without
+        // ca.crt) is replaced, and the running webhook restarted.
+        assert_eq!(cert_action(Some("Q0E="), Some("T0xE")), CertAction::Replace);
+        assert_eq!(cert_action(Some(""), Some("Q0E=")), CertAction::Replace);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_keys_are_written_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tls.key");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"KEY").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"KEY");
+    }
+
+    #[test]
+    fn the_kind_api_server_does_not_accept_sts_tokens_as_credentials() {
+        let config = std::fs::read_to_string(fixtures().join("kind/cluster.yaml")).unwrap();
+        let audiences = config
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("api-audiences:"))
+            .unwrap();
+        assert!(!audiences.contains("sts.amazonaws.com"), "{audiences}");
+    }
+
+    #[test]
+    fn the_kind_role_name_carries_the_run_id() {
+        let kind = crate::target::profile::Profile::named("kind").unwrap();
+        match kind.role {
+            crate::target::profile::RoleSource::Create(name) => {
+                assert!(name.contains("{run_id}"), "{name}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

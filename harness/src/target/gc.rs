@@ -78,6 +78,7 @@ impl GcReport {
 /// Removes the leftovers of killed runs from the target of `profile`.
 pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, TargetError> {
     super::interlock::check(profile, options.allow_real_aws)?;
+    super::interlock::rehearsal_guard(profile, &std::env::vars().collect::<Vec<_>>())?;
     let unsupported = |message: &str| TargetError::Unsupported {
         target: profile.name.clone(),
         message: message.to_owned(),
@@ -101,15 +102,12 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
         } => {
             let key = super::assemble::StaticKey::from_env_or_stand_in();
             Some(IamDriver::with_static_credentials(
-                &AwsEndpoint {
-                    url: Some(url.clone()),
-                    region: region.clone(),
-                },
+                &AwsEndpoint::local(url.clone(), region.clone()),
                 &key.id,
                 &key.secret,
             ))
         }
-        AwsSource::RealAws { region } => {
+        AwsSource::RealAws { region, .. } => {
             let lines = super::interlock::announce(profile).await?;
             eprintln!("{lines}");
             Some(IamDriver::from_default_chain(region.as_deref()).await)

@@ -5,7 +5,7 @@
 //! STS who the default credential chain is only after the check passed.
 
 use super::TargetError;
-use super::profile::{KubeSource, Profile};
+use super::profile::{AwsSource, KubeSource, Profile};
 use crate::drivers::sts;
 
 /// The environment variable that allows real AWS like `--allow-real-aws`.
@@ -26,15 +26,93 @@ pub fn check(profile: &Profile, allow: bool) -> Result<(), TargetError> {
     Ok(())
 }
 
+/// The SDK's standard endpoint settings a rehearsal of the real-AWS path reads.
+const ENDPOINT_VARS: &[&str] = &[
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_S3",
+];
+
+/// A rehearsal profile (`aws: {service: aws, rehearsal: true}`) runs the real-AWS code path
+/// against local stand-ins: refuse unless the SDK's standard endpoint settings send STS and
+/// IAM to loopback (and nothing anywhere else), and IMDS is off. No network traffic.
+pub fn rehearsal_guard(profile: &Profile, env: &[(String, String)]) -> Result<(), TargetError> {
+    let AwsSource::RealAws {
+        rehearsal: true, ..
+    } = &profile.aws
+    else {
+        return Ok(());
+    };
+    let refuse = |why: String| TargetError::Unsupported {
+        target: profile.name.clone(),
+        message: format!(
+            "a rehearsal profile only runs against loopback stand-ins: {why} (set AWS_ENDPOINT_URL=http://127.0.0.1:<port>)"
+        ),
+    };
+    let get = |name: &str| {
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    if get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(refuse(
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true".to_owned(),
+        ));
+    }
+    for name in ENDPOINT_VARS {
+        if let Some(url) = get(name)
+            && !is_loopback_url(url)
+        {
+            return Err(refuse(format!("{name}={url} is not a loopback URL")));
+        }
+    }
+    if !get("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Err(refuse(
+            "AWS_EC2_METADATA_DISABLED=true is not set (a credential chain falling back to IMDS would leave loopback)".to_owned(),
+        ));
+    }
+    for service in ["STS", "IAM"] {
+        if get("AWS_ENDPOINT_URL").is_none()
+            && get(&format!("AWS_ENDPOINT_URL_{service}")).is_none()
+        {
+            return Err(refuse(format!(
+                "neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_{service} is set"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `url` is `http(s)://` to 127.0.0.0/8, `[::1]` or `localhost`.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Who the run is: the AWS account and caller (STS `GetCallerIdentity` with the default
 /// chain) and the cluster (kubeconfig context and server), as lines to print before anything
 /// is created.
 pub async fn announce(profile: &Profile) -> Result<String, TargetError> {
     let region = match &profile.aws {
-        super::profile::AwsSource::RealAws { region } => region.as_deref(),
+        super::profile::AwsSource::RealAws { region, .. } => region.as_deref(),
         _ => None,
     };
-    let (account, caller) = match sts::default_chain_identity(region).await {
+    let identity = match sts::default_chain_identity(region).await {
         Ok(Ok(identity)) => identity,
         Ok(Err(refusal)) => {
             return Err(TargetError::Unsupported {
@@ -52,17 +130,28 @@ pub async fn announce(profile: &Profile) -> Result<String, TargetError> {
             });
         }
     };
-    Ok(format!(
-        "real AWS: account {account} as {caller}\ncluster: {}",
-        cluster_description(&profile.kubernetes)
-    ))
+    Ok(describe(&identity, &profile.kubernetes))
+}
+
+/// The lines a real-AWS run prints before it creates anything.
+pub fn describe(identity: &sts::CallerIdentity, cluster: &KubeSource) -> String {
+    format!(
+        "real AWS: account {} as {}\ncluster: {}",
+        identity.account,
+        identity.arn,
+        cluster_description(cluster)
+    )
 }
 
 /// The kubeconfig context and API server a profile points at, read from the kubeconfig
 /// without contacting the cluster.
 pub fn cluster_description(source: &KubeSource) -> String {
-    let KubeSource::Kubeconfig { path, context } = source else {
-        return "the embedded sim".to_owned();
+    let (path, context) = match source {
+        KubeSource::Kubeconfig { path, context } => (path, context),
+        KubeSource::Local => {
+            return "the local cluster of `rolecheck env up local` (its cluster.json)".to_owned();
+        }
+        KubeSource::Sim => return "the embedded sim".to_owned(),
     };
     let config = match path {
         Some(path) => kube::config::Kubeconfig::read_from(path),
@@ -123,6 +212,34 @@ mod tests {
         assert!(err.to_string().contains("--allow-real-aws"), "{err}");
         assert!(check(&eks, true).is_ok());
         assert!(check(&Profile::named("moto").unwrap(), false).is_ok());
+    }
+
+    const IMDS_OFF: (&str, &str) = ("AWS_EC2_METADATA_DISABLED", "true");
+
+    #[rstest]
+    #[case(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), IMDS_OFF], None)]
+    #[case(&[("AWS_ENDPOINT_URL_STS", "http://localhost:1"), ("AWS_ENDPOINT_URL_IAM", "http://[::1]:2"), IMDS_OFF], None)]
+    #[case(&[IMDS_OFF], Some("neither AWS_ENDPOINT_URL nor AWS_ENDPOINT_URL_STS"))]
+    #[case(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")], Some("AWS_EC2_METADATA_DISABLED=true is not set"))]
+    #[case(&[("AWS_ENDPOINT_URL", "https://sts.amazonaws.com")], Some("is not a loopback URL"))]
+    #[case(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), ("AWS_ENDPOINT_URL_S3", "http://10.0.0.1:9000")], Some("AWS_ENDPOINT_URL_S3=http://10.0.0.1:9000"))]
+    #[case(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")], Some("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))]
+    fn a_rehearsal_only_runs_against_loopback(
+        #[case] env: &[(&str, &str)],
+        #[case] refused: Option<&str>,
+    ) {
+        let profile = Profile::named("eks-rehearsal").unwrap();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        match (rehearsal_guard(&profile, &env), refused) {
+            (Ok(()), None) => {}
+            (Err(err), Some(want)) => assert!(err.to_string().contains(want), "{err}"),
+            (answer, want) => panic!("{answer:?} but wanted {want:?}"),
+        }
+        // The real eks profile is not a rehearsal: no endpoint is required.
+        assert!(rehearsal_guard(&Profile::named("eks").unwrap(), &[]).is_ok());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod local;
 pub mod process;
 pub mod profile;
 pub mod sim;
+pub mod smoke;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,7 +29,8 @@ pub const DOCUMENTED_TRUST_POLICY: &str = include_str!(concat!(
     "/../fixtures/policies/trust-policy.json"
 ));
 
-/// The permission policy the documents print (S3 access to `astronomer-bucket`).
+/// The permission policy the documents print (S3 access to `astronomer-bucket`), with the
+/// bucket as `{{bucket}}` to fill in from the profile (bucket names are global).
 pub const DOCUMENTED_S3_POLICY: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../fixtures/policies/s3-policy.json"
@@ -45,6 +47,34 @@ pub struct TargetFacts {
     pub role_arn: String,
     /// ARN of the cluster's IAM OIDC provider.
     pub oidc_provider_arn: String,
+    /// The S3 bucket the role's permission policy grants (`{{bucket}}`; empty without `s3`).
+    pub bucket: String,
+    /// An S3 bucket the policy does not grant (`{{other_bucket}}`; empty without `s3`).
+    pub other_bucket: String,
+}
+
+/// IAM's eventual consistency for what the run created: right after `CreateRole` or
+/// `CreateOpenIDConnectProvider`, real STS may refuse a valid token for several seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Propagation {
+    /// When the run last created the role or provider (`None`: it created neither).
+    pub since: Option<tokio::time::Instant>,
+    /// How long IAM may take to honour them (the profile's `role.propagation`).
+    pub window: std::time::Duration,
+}
+
+impl Propagation {
+    /// None: nothing created, or nothing to wait for.
+    pub const NONE: Propagation = Propagation {
+        since: None,
+        window: std::time::Duration::ZERO,
+    };
+
+    /// When the window closes, if the run created something and the window is not over.
+    pub fn until(&self) -> Option<tokio::time::Instant> {
+        let end = self.since? + self.window;
+        (end > tokio::time::Instant::now()).then_some(end)
+    }
 }
 
 /// Which of a target's platform installations a scenario talks to.
@@ -101,6 +131,10 @@ pub struct Target {
     pub clock: Option<SimClockDriver>,
     /// Built-in template values.
     pub facts: TargetFacts,
+    /// IAM's eventual consistency for the role the run created.
+    pub propagation: Propagation,
+    /// The profile's default step timeout, if it sets one.
+    pub step_timeout: Option<std::time::Duration>,
     teardown: Vec<Teardown>,
     /// Where the set-up's creations are recorded until the teardown removes them.
     ledger: Ledger,
@@ -151,6 +185,9 @@ pub enum TargetError {
     /// The embedded sim did not start.
     #[error("starting the embedded sim: {0:#}")]
     Sim(anyhow::Error),
+    /// A preflight check failed: nothing was created.
+    #[error("the preflight failed, nothing was created:\n{}", .0.render())]
+    Preflight(crate::doctor::Report),
 }
 
 impl Target {

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::scenario::decode::{Ctx, Fields, is_null};
 use crate::scenario::error::LoadErrors;
@@ -26,6 +27,10 @@ const BUILT_IN: &[(&str, &str)] = &[
     (
         "local",
         include_str!("../../../fixtures/targets/local.yaml"),
+    ),
+    (
+        "eks-rehearsal",
+        include_str!("../../../fixtures/targets/eks-rehearsal.yaml"),
     ),
 ];
 
@@ -55,10 +60,31 @@ pub struct Profile {
     pub account: Option<String>,
     /// The role scenarios assume.
     pub role: RoleSource,
+    /// How long after the run created its role (or OIDC provider) IAM may still refuse it
+    /// (eventual consistency): positive STS answers are retried within it, negative ones are
+    /// only judged after it. Default: 60s on real AWS, none elsewhere.
+    pub iam_propagation: Duration,
+    /// The S3 buckets of the permission policy (capability `s3` needs them).
+    pub s3: Option<S3Buckets>,
+    /// The time budget of a step that names none, when the profile sets one (a real
+    /// platform's first rollout pulls images and runs migrations: minutes). `--step-timeout`
+    /// overrides it.
+    pub step_timeout: Option<Duration>,
     /// What the target can show.
     pub capabilities: BTreeSet<Capability>,
     /// Why the target lacks some capabilities (shown with the skips they cause).
     pub why_not: BTreeMap<Capability, String>,
+}
+
+/// The S3 buckets a target's S3 scenario uses: the one the role's permission policy grants
+/// (`{{bucket}}`, substituted into the documented policy) and one it does not
+/// (`{{other_bucket}}`). Bucket names are global: on real AWS both must be the operator's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Buckets {
+    /// The bucket the policy grants.
+    pub bucket: String,
+    /// A bucket the policy does not grant.
+    pub other_bucket: String,
 }
 
 /// Where the Kubernetes API is.
@@ -124,6 +150,10 @@ pub enum AwsSource {
     RealAws {
         /// Region; the default chain's when `None`.
         region: Option<String>,
+        /// A rehearsal of the real-AWS path: the SDK's standard endpoint settings
+        /// (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`) must point at loopback, or the
+        /// run refuses to start.
+        rehearsal: bool,
     },
 }
 
@@ -152,7 +182,8 @@ pub enum PlatformSource {
     Sim,
     /// A Houston GraphQL API.
     Houston {
-        /// GraphQL URL (`https://houston.<baseDomain>/v1`).
+        /// GraphQL URL (`https://houston.<baseDomain>/v1`), or the environment variable holding
+        /// it (`env:NAME`).
         url: String,
         /// Workspace id, or the environment variable holding it (`env:NAME`).
         workspace: String,
@@ -267,7 +298,7 @@ impl Profile {
 pub enum ProfileError {
     /// No built-in profile of that name and no such file.
     #[error(
-        "unknown target `{name}`{hint}: no fixtures/targets/{name}.yaml and no built-in profile (known: sim, moto, localstack, kind, eks, local; or pass --profile PATH)"
+        "unknown target `{name}`{hint}: no fixtures/targets/{name}.yaml and no built-in profile (known: sim, moto, localstack, kind, eks, eks-rehearsal, local; or pass --profile PATH)"
     )]
     Unknown {
         /// The name asked for.
@@ -289,9 +320,14 @@ const TOP_KEYS: &[&str] = &[
     "oidc",
     "account",
     "role",
+    "s3",
+    "step_timeout",
     "capabilities",
     "why_not",
 ];
+
+/// How long IAM may take to honour a new role on real AWS, when the profile does not say.
+pub const REAL_AWS_IAM_PROPAGATION: Duration = Duration::from_secs(60);
 
 fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile> {
     let fields = Fields::new(ctx, root, "the profile", TOP_KEYS)?;
@@ -341,9 +377,26 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
     let role = fields
         .required(ctx, "role")
         .and_then(|n| role_source(ctx, n));
+    let s3 = match fields.get("s3") {
+        None => Some(None),
+        Some(n) => s3_buckets(ctx, n).map(Some),
+    };
+    let step_timeout = match fields.get("step_timeout") {
+        None => Some(None),
+        Some(n) => ctx.duration(n, "step_timeout").map(Some),
+    };
     let capabilities = fields
         .required(ctx, "capabilities")
         .and_then(|n| capabilities(ctx, n));
+    if let (Some(caps), Some(None)) = (&capabilities, &s3)
+        && caps.contains(&Capability::S3)
+        && let Some(n) = fields.get("capabilities")
+    {
+        ctx.error(
+            n.pos,
+            "capability `s3` needs the buckets: add `s3: {bucket: <yours>, other_bucket: <another of yours>}` (bucket names are global)",
+        );
+    }
     let why_not = match fields.get("why_not") {
         None => Some(BTreeMap::new()),
         Some(n) => why_not(ctx, n, capabilities.as_ref()),
@@ -370,6 +423,10 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         );
     }
 
+    let iam_propagation = role.as_ref().and_then(|(_, p)| *p).unwrap_or(match &aws {
+        Some(AwsSource::RealAws { .. }) => REAL_AWS_IAM_PROPAGATION,
+        _ => Duration::ZERO,
+    });
     Some(Profile {
         name: name?,
         description: description?,
@@ -379,7 +436,10 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         platform: platform?,
         oidc: oidc?,
         account: account?,
-        role: role?,
+        iam_propagation,
+        role: role?.0,
+        s3: s3?,
+        step_timeout: step_timeout?,
         capabilities: capabilities?,
         why_not: why_not?,
     })
@@ -442,25 +502,50 @@ enum KubeKind {
 
 /// The `key` of `fields` as an endpoint URL: `http://` or `https://` with a host. Anything
 /// else is refused where it stands (a typo here would otherwise surface as a connection error
-/// in the middle of a run).
-fn endpoint_url(ctx: &mut Ctx<'_>, fields: &Fields<'_>, key: &str) -> Option<String> {
+/// in the middle of a run). With `env_allowed`, `env:NAME` names the environment variable
+/// that holds the URL (checked when the target is assembled).
+fn endpoint_url(
+    ctx: &mut Ctx<'_>,
+    fields: &Fields<'_>,
+    key: &str,
+    env_allowed: bool,
+) -> Option<String> {
     let node = fields.get(key)?;
     let text = ctx.string(node, key)?;
-    let why = match reqwest::Url::parse(&text) {
-        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
-            format!("scheme `{}` is not http or https", url.scheme())
+    if env_allowed && let Some(var) = text.strip_prefix("env:") {
+        if !var.is_empty() && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Some(text);
         }
-        Ok(url) if url.host_str().is_none_or(str::is_empty) => "it names no host".to_owned(),
-        Ok(_) => return Some(text),
-        Err(e) => e.to_string(),
-    };
-    ctx.error(
-        node.pos,
-        format!(
-            "{key} `{text}` is not an endpoint URL ({why}; expected e.g. http://127.0.0.1:4566)"
-        ),
-    );
-    None
+        ctx.error(
+            node.pos,
+            format!("{key} `{text}`: `env:` must be followed by an environment variable name"),
+        );
+        return None;
+    }
+    match endpoint_url_problem(&text) {
+        None => Some(text),
+        Some(why) => {
+            ctx.error(
+                node.pos,
+                format!(
+                    "{key} `{text}` is not an endpoint URL ({why}; expected e.g. http://127.0.0.1:4566)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Why `text` is not an endpoint URL (`http://` or `https://` with a host), or `None` when it is.
+pub(crate) fn endpoint_url_problem(text: &str) -> Option<String> {
+    match reqwest::Url::parse(text) {
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            Some(format!("scheme `{}` is not http or https", url.scheme()))
+        }
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => Some("it names no host".to_owned()),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// `~/x` as `$HOME/x`.
@@ -485,7 +570,14 @@ fn aws_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<AwsSource> {
         ctx,
         node,
         "aws",
-        &["service", "endpoint", "region", "start", "venv"],
+        &[
+            "service",
+            "endpoint",
+            "region",
+            "start",
+            "venv",
+            "rehearsal",
+        ],
     )?;
     let service = fields.required(ctx, "service").and_then(|n| {
         ctx.choice(
@@ -502,7 +594,7 @@ fn aws_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<AwsSource> {
     })?;
     let endpoint = optional_string(ctx, &fields, "endpoint")?;
     if endpoint.is_some() {
-        endpoint_url(ctx, &fields, "endpoint")?;
+        endpoint_url(ctx, &fields, "endpoint", false)?;
     }
     let region = optional_string(ctx, &fields, "region")?;
     let venv = optional_string(ctx, &fields, "venv")?;
@@ -526,6 +618,13 @@ fn aws_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<AwsSource> {
     if service != Service::LocalStack {
         refuse(ctx, "start", "only applies to `service: localstack`");
     }
+    if service != Service::Aws {
+        refuse(ctx, "rehearsal", "only applies to `service: aws`");
+    }
+    let rehearsal = match fields.get("rehearsal") {
+        None => false,
+        Some(n) => boolean(ctx, n, "aws rehearsal")?,
+    };
     if !matches!(service, Service::Moto | Service::LocalStack) {
         refuse(
             ctx,
@@ -597,7 +696,7 @@ fn aws_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<AwsSource> {
                 "endpoint",
                 "does not apply to `service: aws` (the SDK's regional endpoints are used)",
             );
-            Some(AwsSource::RealAws { region })
+            Some(AwsSource::RealAws { region, rehearsal })
         }
     }
 }
@@ -668,7 +767,7 @@ fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<PlatformSource> {
         Driver::Houston => {
             let url = fields
                 .required(ctx, "url")
-                .and_then(|_| endpoint_url(ctx, &fields, "url"));
+                .and_then(|_| endpoint_url(ctx, &fields, "url", true));
             let workspace = fields
                 .required(ctx, "workspace")
                 .and_then(|n| ctx.string(n, "workspace"));
@@ -781,33 +880,45 @@ fn boolean(ctx: &mut Ctx<'_>, node: &Node, what: &str) -> Option<bool> {
     }
 }
 
-fn role_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<RoleSource> {
-    let fields = Fields::new(ctx, node, "role", &["create", "use"])?;
-    match (fields.get("create"), fields.get("use")) {
+fn role_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<(RoleSource, Option<Duration>)> {
+    let fields = Fields::new(ctx, node, "role", &["create", "use", "propagation"])?;
+    let propagation = match fields.get("propagation") {
+        None => None,
+        Some(n) => Some(ctx.duration(n, "role propagation")?),
+    };
+    let source = match (fields.get("create"), fields.get("use")) {
         (Some(n), None) => {
             let name = ctx.string(n, "role name")?;
-            if name.starts_with("rolecheck-") {
-                Some(RoleSource::Create(name))
-            } else {
+            if !name.starts_with("rolecheck-") {
                 ctx.error(
                     n.pos,
                     format!(
                         "role name `{name}` must start with `rolecheck-` (so `rolecheck gc` can find leftovers)"
                     ),
                 );
-                None
+                return None;
             }
+            if !name.contains("{run_id}") {
+                ctx.error(
+                    n.pos,
+                    format!(
+                        "role name `{name}` must contain `{{run_id}}` (a fixed name collides with the role a killed run left behind)"
+                    ),
+                );
+                return None;
+            }
+            RoleSource::Create(name)
         }
         (None, Some(n)) => {
             let arn = ctx.string(n, "role ARN")?;
             if arn.starts_with("arn:aws:iam::") && arn.contains(":role/") {
-                Some(RoleSource::Use(arn))
+                RoleSource::Use(arn)
             } else {
                 ctx.error(
                     n.pos,
                     format!("`{arn}` is not a role ARN (arn:aws:iam::<account>:role/<name>)"),
                 );
-                None
+                return None;
             }
         }
         (Some(_), Some(_)) => {
@@ -815,13 +926,48 @@ fn role_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<RoleSource> {
                 fields.pos(),
                 "role: give either `create` or `use`, not both",
             );
-            None
+            return None;
         }
         (None, None) => {
             ctx.error(fields.pos(), "role: give `create: <name>` or `use: <arn>`");
+            return None;
+        }
+    };
+    Some((source, propagation))
+}
+
+fn s3_buckets(ctx: &mut Ctx<'_>, node: &Node) -> Option<S3Buckets> {
+    let fields = Fields::new(ctx, node, "s3", &["bucket", "other_bucket"])?;
+    let mut name = |key: &str| {
+        let n = fields.required(ctx, key)?;
+        let name = ctx.string(n, key)?;
+        let ok = (3..=63).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+        if ok {
+            Some(name)
+        } else {
+            ctx.error(
+                n.pos,
+                format!(
+                    "`{name}` is not an S3 bucket name (3-63 lower-case letters, digits, `-`, `.`)"
+                ),
+            );
             None
         }
+    };
+    let bucket = name("bucket");
+    let other_bucket = name("other_bucket");
+    let (bucket, other_bucket) = (bucket?, other_bucket?);
+    if bucket == other_bucket {
+        ctx.error(fields.pos(), "s3: `other_bucket` must differ from `bucket`");
+        return None;
     }
+    Some(S3Buckets {
+        bucket,
+        other_bucket,
+    })
 }
 
 fn capabilities(ctx: &mut Ctx<'_>, node: &Node) -> Option<BTreeSet<Capability>> {
@@ -902,6 +1048,28 @@ mod tests {
     }
 
     #[test]
+    fn the_bucket_is_a_profile_value_and_s3_needs_it() {
+        let sim = Profile::named("sim").unwrap();
+        assert_eq!(sim.s3.unwrap().bucket, "astronomer-bucket");
+        let eks = Profile::named("eks").unwrap();
+        assert!(eks.s3.is_none());
+        assert!(!eks.capabilities.contains(&Capability::S3));
+        assert_eq!(eks.step_timeout, Some(Duration::from_secs(600)));
+        let policy = super::super::DOCUMENTED_S3_POLICY.replace("{{bucket}}", "my-bucket");
+        assert!(policy.contains("arn:aws:s3:::my-bucket/*"), "{policy}");
+        assert!(!policy.contains("astronomer-bucket"), "{policy}");
+        let scenario =
+            include_str!("../../../scenarios/assumed-role-reaches-astronomer-bucket.yaml");
+        for line in scenario.lines().filter(|l| l.contains("bucket:")) {
+            assert!(
+                line.contains("bucket: \"{{bucket}}\"")
+                    || line.contains("bucket: \"{{other_bucket}}\""),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
     fn only_eks_is_real_aws() {
         let real: Vec<String> = Profile::built_in()
             .unwrap()
@@ -909,6 +1077,6 @@ mod tests {
             .filter(|p| p.aws.is_real_aws())
             .map(|p| p.name)
             .collect();
-        assert_eq!(real, ["eks"]);
+        assert_eq!(real, ["eks", "eks-rehearsal"]);
     }
 }

@@ -88,7 +88,7 @@ impl RunningSim {
         std::fs::write(
             &path,
             format!(
-                "name: {name}\nkubernetes: {{source: kubeconfig, kubeconfig: '{}'}}\naws: {{service: endpoint, endpoint: '{aws_url}', region: {}}}\nplatform: {platform}\noidc: {{issuer: cluster}}\nrole: {{create: rolecheck-example-role}}\ncapabilities: {capabilities}\n",
+                "name: {name}\nkubernetes: {{source: kubeconfig, kubeconfig: '{}'}}\naws: {{service: endpoint, endpoint: '{aws_url}', region: {}}}\nplatform: {platform}\noidc: {{issuer: cluster}}\nrole: {{create: \"rolecheck-example-{{run_id}}\"}}\ncapabilities: {capabilities}\n",
                 kubeconfig.display(),
                 e.region
             ),

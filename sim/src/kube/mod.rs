@@ -33,6 +33,7 @@ use crate::faults::{Fault, FaultSet};
 use crate::oidc::Issuer;
 use crate::webhook::WebhookOptions;
 
+mod access_review;
 mod admission;
 mod controller;
 mod discovery;
@@ -49,6 +50,7 @@ pub mod table;
 mod token;
 pub mod validation;
 mod watch;
+mod webhook_registration;
 
 pub use patch::PatchKind;
 pub use routes::router;
@@ -162,6 +164,8 @@ pub struct ApiServer {
     shutdown: CancellationToken,
     /// The cluster's EKS Pod Identity associations (read by the webhook).
     associations: Arc<Associations>,
+    /// When the API server started (RFC 3339), the creation time of built-in objects.
+    started_at: String,
 }
 
 impl std::fmt::Debug for ApiServer {
@@ -182,9 +186,17 @@ fn key(resource: Resource, namespace: Option<&str>, name: &str) -> Key {
 }
 
 impl ApiServer {
+    /// When the API server started (RFC 3339).
+    pub fn started_at(&self) -> String {
+        self.started_at.clone()
+    }
+
     /// Creates the API server, with the namespaces every cluster has (`default`,
     /// `kube-system`, `kube-public`, `kube-node-lease`) and their `default` ServiceAccounts.
     pub fn new(options: KubeOptions, issuer: Arc<Issuer>) -> Arc<Self> {
+        let started_at = issuer
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let api = Arc::new(Self {
             issuer,
             store: Store::new(),
@@ -192,6 +204,7 @@ impl ApiServer {
             shutdown: CancellationToken::new(),
             associations: Arc::new(Associations::new(&options.account_id, &options.region)),
             options,
+            started_at,
         });
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let created = api.create(Resource::Namespace, None, json!({"metadata": {"name": ns}}));

@@ -18,7 +18,7 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::table::{self, IncludeObject};
 use super::watch::{self, WatchRequest};
 use super::{ApiError, ApiServer, Part, Resource};
-use super::{discovery, openapi};
+use super::{access_review, discovery, openapi, webhook_registration};
 use crate::faults::Fault;
 use crate::oidc::{DISCOVERY_PATH, JWKS_PATH};
 
@@ -61,6 +61,22 @@ pub fn router(api: Arc<ApiServer>, token: String) -> Router {
         .route("/readyz", get(ok))
         .route(DISCOVERY_PATH, get(oidc_discovery))
         .route(JWKS_PATH, get(jwks))
+        .route(
+            access_review::PATH,
+            axum::routing::post(self_subject_access_review),
+        )
+        .route(
+            webhook_registration::COLLECTION_PATH,
+            get(webhook_registrations),
+        )
+        .route(
+            &format!(
+                "{}/{}",
+                webhook_registration::COLLECTION_PATH,
+                webhook_registration::NAME
+            ),
+            get(webhook_registration),
+        )
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(ctx)
@@ -85,6 +101,51 @@ pub(crate) fn body_error(rejection: &BytesRejection, limit: usize) -> ApiError {
 async fn version(State(ctx): State<Ctx>) -> Response {
     let old = ctx.api.options.faults.has(Fault::OldServerVersion);
     axum::Json(discovery::version(old)).into_response()
+}
+
+async fn self_subject_access_review(
+    State(ctx): State<Ctx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&ctx, &headers) {
+        return ApiError::unauthorized().into_response();
+    }
+    match json_body(&body).and_then(|b| access_review::review(&b)) {
+        Ok(answer) => json_response(StatusCode::CREATED, answer),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The registrations, filtered by `?labelSelector=` as the API server filters a list (the
+/// registration carries no labels, so a selector that requires one leaves the list empty).
+async fn webhook_registrations(State(ctx): State<Ctx>, uri: Uri, headers: HeaderMap) -> Response {
+    if !authorized(&ctx, &headers) {
+        return ApiError::unauthorized().into_response();
+    }
+    let query: HashMap<String, String> = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let labels = match LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str)) {
+        Ok(labels) => labels,
+        Err(err) => return err.into_response(),
+    };
+    let mut list = webhook_registration::list(&ctx.api.started_at());
+    if let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
+        items.retain(|item| labels.matches(item));
+    }
+    json_response(StatusCode::OK, list)
+}
+
+async fn webhook_registration(State(ctx): State<Ctx>, headers: HeaderMap) -> Response {
+    if !authorized(&ctx, &headers) {
+        return ApiError::unauthorized().into_response();
+    }
+    json_response(
+        StatusCode::OK,
+        webhook_registration::object(&ctx.api.started_at()),
+    )
 }
 
 async fn ok() -> &'static str {

@@ -31,6 +31,11 @@ impl Caller {
         &self.user.email
     }
 
+    /// The caller's user record (id, workspace memberships).
+    pub fn user(&self) -> &super::store::User {
+        &self.user
+    }
+
     fn role_in(&self, workspace: Uuid) -> Result<WorkspaceRole, PlatformError> {
         self.user.role_in(workspace).ok_or_else(|| {
             PlatformError::forbidden(format!(

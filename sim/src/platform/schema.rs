@@ -124,6 +124,33 @@ pub struct Workspace {
     pub id: Uuid,
 }
 
+/// A user's role in one workspace (`RoleBinding`).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct RoleBinding {
+    /// `WORKSPACE_ADMIN`, `WORKSPACE_EDITOR` or `WORKSPACE_VIEWER`.
+    pub role: String,
+    /// The workspace.
+    pub workspace: Workspace,
+}
+
+/// A platform user as `self` shows it.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct User {
+    /// User id.
+    pub id: Uuid,
+    /// Username (the email).
+    pub username: String,
+    /// Role bindings, one per workspace.
+    pub role_bindings: Vec<RoleBinding>,
+}
+
+/// The signed-in user (`AuthUser`).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AuthUser {
+    /// The user.
+    pub user: User,
+}
+
 /// Image tags of the deployment (`astro deploy` reads them).
 #[derive(Debug, Clone, SimpleObject)]
 pub struct DeployInfo {
@@ -258,6 +285,29 @@ impl Query {
             base_domain: options.base_domain.clone(),
             smtp_configured: false,
             manual_release_names: options.manual_release_names,
+        })
+    }
+
+    /// The user the request's token belongs to, with a role binding per workspace.
+    #[graphql(name = "self")]
+    async fn self_(&self, ctx: &Context<'_>) -> async_graphql::Result<AuthUser> {
+        let (_, caller) = caller(ctx)?;
+        let user = caller.user();
+        Ok(AuthUser {
+            user: User {
+                id: Uuid(user.id),
+                username: user.email.clone(),
+                role_bindings: user
+                    .memberships
+                    .iter()
+                    .map(|(workspace, role)| RoleBinding {
+                        role: role.as_str().to_owned(),
+                        workspace: Workspace {
+                            id: Uuid(*workspace),
+                        },
+                    })
+                    .collect(),
+            },
         })
     }
 
@@ -435,6 +485,8 @@ mod tests {
             "manualReleaseNames: Boolean!",
             "releaseName: String!",
             "deployInfo: DeployInfo!",
+            "self: AuthUser!",
+            "roleBindings: [RoleBinding!]!",
         ] {
             assert!(sdl.contains(needle), "SDL lacks `{needle}`:\n{sdl}");
         }

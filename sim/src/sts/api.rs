@@ -1,5 +1,6 @@
 //! STS actions: `AssumeRoleWithWebIdentity` (token checks in the order AWS makes them,
-//! then the role's trust policy) and `GetCallerIdentity` (SigV4 with issued credentials).
+//! then the role's trust policy) and `GetCallerIdentity` (SigV4 with issued credentials or the
+//! administrator's key).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -350,12 +351,28 @@ pub(crate) fn authenticate_admin(
     Err(invalid_client_token())
 }
 
-/// `GetCallerIdentity`.
+/// `GetCallerIdentity`. Real STS answers it for any valid credentials: the administrator's
+/// long-term key (signed for service `sts`) is the account's root user, whose `UserId` is the
+/// account id; issued session credentials are their assumed role.
 pub(crate) fn get_caller_identity(
     state: &AwsState,
     request: &SignedRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<String, AwsError> {
+    let auth = Authorization::from_headers(request.headers)?;
+    let admin = state.admin_key();
+    if auth.access_key == admin.access_key_id {
+        if auth.service != "sts" {
+            return Err(SigV4Error::Mismatch.into());
+        }
+        request.verify(&auth, &admin.secret_access_key)?;
+        let account = state.iam().account();
+        let mut xml = Xml::new();
+        xml.text("Arn", &format!("arn:aws:iam::{account}:root"))
+            .text("UserId", account)
+            .text("Account", account);
+        return Ok(xml.finish());
+    }
     let session = authenticate(state, request, now)?;
     let mut xml = Xml::new();
     xml.text("Arn", &session.assumed_role_arn)

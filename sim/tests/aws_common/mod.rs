@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 /// The role name the tests create (the documents call theirs `example-role`).
 pub const ROLE: &str = "example-role";
 
-/// The documents' permission policy: S3 access to `astronomer-bucket`.
+/// The documents' permission policy, with the bucket as `{{bucket}}` (the tests fill in
+/// `astronomer-bucket`).
 pub const S3_POLICY: &str = include_str!("../../../fixtures/policies/s3-policy.json");
 
 /// The documents' trust policy, with `{{account}}` and `{{oidc_provider}}` to fill.
@@ -59,7 +60,7 @@ impl Env {
         iam.put_role_policy()
             .role_name(ROLE)
             .policy_name("astronomer-bucket")
-            .policy_document(S3_POLICY)
+            .policy_document(S3_POLICY.replace("{{bucket}}", "astronomer-bucket"))
             .send()
             .await
             .expect("PutRolePolicy");

@@ -1,0 +1,323 @@
+//! AWS checks: who the operator's credentials are and whether real AWS is allowed, the
+//! cluster's OIDC issuer and its IAM OIDC provider, the S3 bucket, and (on EKS) Pod Identity.
+
+use super::{Check, Report, Subject};
+use crate::drivers::probe;
+use crate::drivers::sts::CallerIdentity;
+use crate::target::interlock;
+use crate::target::profile::{AwsSource, IssuerSource, Profile};
+
+/// The identity row.
+pub const IDENTITY: &str = "aws identity";
+/// The interlock row.
+pub const INTERLOCK: &str = "real-aws interlock";
+/// The issuer row.
+pub const ISSUER: &str = "oidc issuer";
+/// The IAM OIDC provider row.
+pub const OIDC_PROVIDER: &str = "iam oidc provider";
+/// The bucket row.
+pub const BUCKET: &str = "s3 bucket";
+/// The Pod Identity row.
+pub const POD_IDENTITY: &str = "pod identity associations";
+
+/// `GetCallerIdentity` with the operator's credentials.
+pub async fn identity(subject: &Subject<'_>, report: &mut Report) -> Option<CallerIdentity> {
+    if let Some((account, _)) = &subject.sim_aws {
+        report.checks.push(Check::ok(
+            IDENTITY,
+            format!("the embedded sim's account {account}"),
+        ));
+        return Some(CallerIdentity {
+            account: account.clone(),
+            arn: format!("arn:aws:iam::{account}:root"),
+        });
+    }
+    let fix = match &subject.profile.aws {
+        AwsSource::RealAws { .. } => {
+            "give the default credential chain credentials: `aws sso login --profile P` and AWS_PROFILE=P, a credential_process profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; `aws sts get-caller-identity` must answer"
+        }
+        _ => {
+            "start the STS/IAM endpoint the profile names (`make moto` / `make localstack` for the stand-ins)"
+        }
+    };
+    // The start-up probe of a set endpoint (a stand-in, or the SDK's endpoint settings): a
+    // silent one is named within seconds, and nothing else is asked of it.
+    if let Some(url) = subject.sts.endpoint().url_text()
+        && let Err(err) = probe::http("STS/IAM endpoint", url).await
+    {
+        report
+            .checks
+            .push(Check::failed(IDENTITY, err.to_string(), fix));
+        return None;
+    }
+    match subject
+        .sts
+        .operator_identity(subject.operator_credentials.clone())
+        .await
+    {
+        Ok(Ok(identity)) if identity.account.len() == 12 => {
+            report.checks.push(Check::ok(
+                IDENTITY,
+                format!("account {} as {}", identity.account, identity.arn),
+            ));
+            Some(identity)
+        }
+        Ok(Ok(identity)) => {
+            report.checks.push(Check::failed(
+                IDENTITY,
+                format!(
+                    "GetCallerIdentity answered without a 12-digit account (`{}`)",
+                    identity.account
+                ),
+                "set `account` in the profile",
+            ));
+            None
+        }
+        Ok(Err(refusal)) => match (&subject.profile.account, subject.profile.aws.is_real_aws()) {
+            // A local endpoint whose STS only knows the credentials it issued (the sim's):
+            // the profile names the account.
+            (Some(account), false) => {
+                report.checks.push(Check::skipped(
+                    IDENTITY,
+                    format!(
+                        "the endpoint's STS does not identify the operator's static credentials ({}); the profile's account {account} is used",
+                        refusal.code
+                    ),
+                ));
+                Some(CallerIdentity {
+                    account: account.clone(),
+                    arn: format!("arn:aws:iam::{account}:root"),
+                })
+            }
+            _ => {
+                report.checks.push(Check::failed(
+                    IDENTITY,
+                    format!(
+                        "GetCallerIdentity refused: {}: {}",
+                        refusal.code, refusal.message
+                    ),
+                    fix,
+                ));
+                None
+            }
+        },
+        Err(err) => {
+            report.checks.push(Check::failed(
+                IDENTITY,
+                format!("GetCallerIdentity: {err}"),
+                fix,
+            ));
+            None
+        }
+    }
+}
+
+/// The real-AWS interlock (only real-AWS profiles need it).
+pub fn interlock(subject: &Subject<'_>, report: &mut Report) {
+    if !subject.profile.aws.is_real_aws() {
+        report.checks.push(Check::skipped(
+            INTERLOCK,
+            "the profile does not use real AWS",
+        ));
+    } else if subject.allow_real_aws {
+        report.checks.push(Check::ok(
+            INTERLOCK,
+            "real AWS allowed (--allow-real-aws or ROLECHECK_ALLOW_REAL_AWS=1)",
+        ));
+    } else {
+        report.checks.push(Check::failed(
+            INTERLOCK,
+            "real AWS is not allowed: a run would refuse to start",
+            format!(
+                "pass --allow-real-aws or set {}=1 once you have checked the account above",
+                interlock::ALLOW_ENV
+            ),
+        ));
+    }
+}
+
+/// The issuer URL: the profile's, or the cluster's discovery document.
+pub async fn issuer(subject: &Subject<'_>, kube_up: bool, report: &mut Report) -> Option<String> {
+    match &subject.profile.oidc.issuer {
+        IssuerSource::Url(url) => {
+            report
+                .checks
+                .push(Check::ok(ISSUER, format!("{url} (from the profile)")));
+            Some(url.clone())
+        }
+        IssuerSource::Sim if subject.sim_aws.is_some() || subject.kube.is_ok() => {
+            issuer_from_cluster(subject, kube_up, report).await
+        }
+        IssuerSource::Sim => {
+            report
+                .checks
+                .push(Check::skipped(ISSUER, "the embedded sim is not running"));
+            None
+        }
+        IssuerSource::Cluster => issuer_from_cluster(subject, kube_up, report).await,
+    }
+}
+
+async fn issuer_from_cluster(
+    subject: &Subject<'_>,
+    kube_up: bool,
+    report: &mut Report,
+) -> Option<String> {
+    let (Ok(kube), true) = (&subject.kube, kube_up) else {
+        report.checks.push(Check::skipped(
+            ISSUER,
+            "the Kubernetes API is not reachable",
+        ));
+        return None;
+    };
+    match kube.service_account_issuer().await {
+        Ok(url) => {
+            report.checks.push(Check::ok(
+                ISSUER,
+                format!("{url} (the cluster's /.well-known/openid-configuration)"),
+            ));
+            Some(url)
+        }
+        Err(err) => {
+            report.checks.push(Check::failed(
+                ISSUER,
+                format!("reading /.well-known/openid-configuration: {err}"),
+                "set `oidc.issuer` in the profile to the cluster's issuer URL (EKS: `aws eks describe-cluster --name <cluster> --query cluster.identity.oidc.issuer`)",
+            ));
+            None
+        }
+    }
+}
+
+/// The issuer's IAM OIDC provider exists (`GetOpenIDConnectProvider`), unless the run
+/// registers it itself.
+pub async fn oidc_provider(
+    subject: &Subject<'_>,
+    identity: Option<&CallerIdentity>,
+    issuer: Option<&str>,
+    report: &mut Report,
+) {
+    if subject.profile.oidc.register {
+        report.checks.push(Check::ok(
+            OIDC_PROVIDER,
+            "the run registers the issuer (CreateOpenIDConnectProvider) and removes it afterwards",
+        ));
+        return;
+    }
+    let arn = match (&subject.sim_aws, identity, issuer) {
+        (Some((_, arn)), _, _) => arn.clone(),
+        (None, Some(identity), Some(issuer)) => provider_arn(&identity.account, issuer),
+        _ => {
+            report.checks.push(Check::skipped(
+                OIDC_PROVIDER,
+                "needs the AWS account and the issuer (see above)",
+            ));
+            return;
+        }
+    };
+    let fix = format!(
+        "create the provider as the documents say (`eksctl utils associate-iam-oidc-provider --cluster <cluster> --approve`, or IAM CreateOpenIDConnectProvider for {} with client id sts.amazonaws.com), or set `oidc: {{register: true}}`",
+        issuer.unwrap_or("the issuer")
+    );
+    match subject.iam.oidc_provider_exists(&arn).await {
+        Ok(Ok(())) => report
+            .checks
+            .push(Check::ok(OIDC_PROVIDER, format!("{arn} exists"))),
+        Ok(Err(answer)) => report.checks.push(Check::failed(
+            OIDC_PROVIDER,
+            format!("{arn}: {answer}"),
+            fix,
+        )),
+        Err(err) => report.checks.push(Check::failed(
+            OIDC_PROVIDER,
+            format!("GetOpenIDConnectProvider {arn}: {err}"),
+            fix,
+        )),
+    }
+}
+
+/// `arn:aws:iam::<account>:oidc-provider/<issuer without https://>`.
+pub fn provider_arn(account: &str, issuer: &str) -> String {
+    let host_path = issuer
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    format!("arn:aws:iam::{account}:oidc-provider/{host_path}")
+}
+
+/// `HeadBucket` on the profile's bucket with the operator's credentials.
+pub async fn bucket(subject: &Subject<'_>, report: &mut Report) {
+    let Some(buckets) = &subject.profile.s3 else {
+        report.checks.push(Check::skipped(
+            BUCKET,
+            "no `s3.bucket` in the profile (capability `s3` off)",
+        ));
+        return;
+    };
+    if subject.sim_aws.is_some() {
+        report.checks.push(Check::skipped(
+            BUCKET,
+            format!(
+                "the embedded sim's S3 answers only STS-issued credentials; it creates {} at start",
+                buckets.bucket
+            ),
+        ));
+        return;
+    }
+    let fix = format!(
+        "create the bucket (`aws s3 mb s3://{}`) or name one of yours in `s3.bucket`: names are global, so a bucket you do not own is someone else's",
+        buckets.bucket
+    );
+    let answer = crate::drivers::s3::S3Driver::for_operator(
+        subject.sts.endpoint(),
+        subject.operator_credentials.clone(),
+    )
+    .head_bucket(&buckets.bucket)
+    .await;
+    match answer {
+        Ok(Ok(())) => report.checks.push(Check::ok(
+            BUCKET,
+            format!("{} exists and answers HeadBucket", buckets.bucket),
+        )),
+        Ok(Err(refusal)) => report.checks.push(Check::failed(
+            BUCKET,
+            format!(
+                "HeadBucket {}: {} ({})",
+                buckets.bucket, refusal.code, refusal.status
+            ),
+            fix,
+        )),
+        Err(err) => report.checks.push(Check::failed(
+            BUCKET,
+            format!("HeadBucket {}: {err}", buckets.bucket),
+            fix,
+        )),
+    }
+}
+
+/// EKS Pod Identity associations shadow the role annotation when present.
+pub fn pod_identity_associations(profile: &Profile) -> Check {
+    if profile.aws.is_real_aws() {
+        Check::skipped(
+            POD_IDENTITY,
+            "not checked by this build (needs the EKS API): run `aws eks list-pod-identity-associations --cluster-name <cluster>` and make sure none covers astronomer-* namespaces",
+        )
+    } else {
+        Check::skipped(POD_IDENTITY, "not an EKS cluster")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_arns_name_the_issuer_without_scheme() {
+        assert_eq!(
+            provider_arn(
+                "123456789012",
+                "https://oidc.eks.us-west-2.amazonaws.com/id/ABC"
+            ),
+            "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC"
+        );
+    }
+}
