@@ -141,3 +141,59 @@ steps:
     assert_eq!(cleanup.kind, "cleanup");
     assert_eq!(cleanup.outcome, Outcome::Passed);
 }
+
+/// A step that names no timeout gets the profile's `step_timeout`, and `--step-timeout` wins
+/// over the profile (the eks profile sets 10m for a real platform's first rollout). The wait
+/// never holds, so the step's failure names the budget it had.
+#[test]
+fn the_profiles_step_timeout_applies_unless_the_command_line_sets_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = include_str!("../../fixtures/targets/sim.yaml");
+    let profile = dir.path().join("slow.yaml");
+    std::fs::write(
+        &profile,
+        format!(
+            "{}step_timeout: 1s\n",
+            sim.replace("name: sim\n", "name: slow\n")
+        ),
+    )
+    .unwrap();
+    let scenario = dir.path().join("never.yaml");
+    std::fs::write(
+        &scenario,
+        r#"name: never-annotated
+description: Waits for ServiceAccounts of a release nobody creates, with no step timeout.
+rules: [R12]
+steps:
+  - create_service_account: {namespace: "outside-{{run_id}}", name: one}
+  - expect_service_accounts: {release: "never-{{run_id}}", annotations: {a: b}, rules: [R12]}
+"#,
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let json = dir.path().join("results.json");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+            .arg("run")
+            .arg("--profile")
+            .arg(&profile)
+            .args(extra)
+            .arg("--json")
+            .arg(&json)
+            .arg("--junit")
+            .arg(dir.path().join("junit.xml"))
+            .arg(&scenario)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        std::fs::read_to_string(&json).unwrap()
+    };
+    let from_profile = run(&[]);
+    assert!(
+        from_profile.contains("timed out after 1s"),
+        "{from_profile}"
+    );
+    let from_cli = run(&["--step-timeout", "2s"]);
+    assert!(from_cli.contains("timed out after 2s"), "{from_cli}");
+}
