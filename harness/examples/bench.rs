@@ -88,7 +88,7 @@ async fn suite_times(jobs: Option<usize>) -> anyhow::Result<Vec<Duration>> {
             json: reports.path().join("results.json"),
             fault: Vec::new(),
             step_timeout: Some(Duration::from_secs(60)),
-            cleanup_timeout: Duration::from_secs(30),
+            cleanup_timeout: Some(Duration::from_secs(30)),
             paths: vec![root().join("scenarios")],
         };
         let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());

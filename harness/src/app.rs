@@ -74,13 +74,15 @@ pub struct RunSpec {
     pub target: String,
     /// Fault switches of the embedded sim.
     pub faults: FaultSet,
-    /// How many scenarios run at once.
-    pub jobs: usize,
+    /// How many scenarios run at once (`None`: the profile's `jobs`, else [`RunOptions`]'
+    /// default).
+    pub jobs: Option<usize>,
     /// A step's time budget when the scenario names none (`None`: the profile's
     /// `step_timeout`, else [`RunOptions`]' default).
     pub step_timeout: Option<Duration>,
-    /// Time budget for removing each object the run created.
-    pub cleanup_timeout: Duration,
+    /// Time budget for removing each object the run created (`None`: the profile's
+    /// `cleanup_timeout`, else [`RunOptions`]' default).
+    pub cleanup_timeout: Option<Duration>,
     /// Selection by name or rule (any matching; all when empty).
     pub filters: Vec<Filter>,
     /// Only these scenario names (`--rerun-failed`), when set.
@@ -101,7 +103,7 @@ impl RunSpec {
         Ok(Self {
             target: args.target.clone(),
             faults: parse_faults(&args.fault)?,
-            jobs: args.jobs.unwrap_or_else(|| RunOptions::default().jobs),
+            jobs: args.jobs,
             step_timeout: args.step_timeout,
             cleanup_timeout: args.cleanup_timeout,
             filters: args.filter.iter().map(|f| Filter::parse(f)).collect(),
@@ -436,12 +438,18 @@ pub async fn execute(
         total: planned.len(),
     });
     let options = RunOptions {
-        jobs: spec.jobs,
+        jobs: spec
+            .jobs
+            .or(target.jobs)
+            .unwrap_or_else(|| RunOptions::default().jobs),
         step_timeout: spec
             .step_timeout
             .or(target.step_timeout)
             .unwrap_or_else(|| RunOptions::default().step_timeout),
-        cleanup_timeout: spec.cleanup_timeout,
+        cleanup_timeout: spec
+            .cleanup_timeout
+            .or(target.cleanup_timeout)
+            .unwrap_or_else(|| RunOptions::default().cleanup_timeout),
     };
     let mut results =
         runner::run(&target, planned, &run_id, &options, &events, cancel, ledger).await;

@@ -283,7 +283,9 @@ pub struct RunArgs {
     /// The target to run against (`sim` is the embedded reference environment).
     #[arg(long, default_value = "sim")]
     pub target: String,
-    /// How many scenarios run at once (default: the number of cores).
+    /// How many scenarios run at once [default: the target profile's `jobs` (the sim, moto
+    /// and LocalStack: 8, their work is waiting, not computing; a real cluster: 4, its
+    /// kubelet starts pods one by one), else the number of cores].
     #[arg(short = 'j', long)]
     pub jobs: Option<usize>,
     /// Run only scenarios whose name contains NAME or that check RULE (`R5`); repeatable.
@@ -303,9 +305,10 @@ pub struct RunArgs {
     #[arg(long, value_parser = crate::duration::parse_timeout)]
     pub step_timeout: Option<Duration>,
     /// Time budget for removing each object the run created; what is still there after it
-    /// is listed as left behind and the run exits non-zero (at most 24h).
-    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_timeout)]
-    pub cleanup_timeout: Duration,
+    /// is listed as left behind and the run exits non-zero (at most 24h) [default: the
+    /// target profile's `cleanup_timeout` (a real cluster: 3m), else 60s].
+    #[arg(long, value_parser = crate::duration::parse_timeout)]
+    pub cleanup_timeout: Option<Duration>,
     /// Scenario files or directories of `*.yaml` files.
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,

@@ -284,9 +284,9 @@ pub async fn selfcheck(
     let spec = |faults: FaultSet| RunSpec {
         target: "sim".to_owned(),
         faults,
-        jobs: options.jobs.max(1),
+        jobs: Some(options.jobs.max(1)),
         step_timeout: Some(options.step_timeout),
-        cleanup_timeout: RunOptions::default().cleanup_timeout,
+        cleanup_timeout: Some(RunOptions::default().cleanup_timeout),
         filters: options.filters.clone(),
         only: None,
         partition: None,

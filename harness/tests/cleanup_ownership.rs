@@ -151,7 +151,7 @@ steps:
         json: dir.path().join("results.json"),
         fault: Vec::new(),
         step_timeout: Some(Duration::from_secs(30)),
-        cleanup_timeout: Duration::from_secs(30),
+        cleanup_timeout: Some(Duration::from_secs(30)),
         paths: vec![PathBuf::from(&scenario)],
     };
     let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());

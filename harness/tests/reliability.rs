@@ -19,7 +19,7 @@ fn args(dir: &std::path::Path) -> RunArgs {
         json: dir.join("results.json"),
         fault: Vec::new(),
         step_timeout: Some(Duration::from_secs(30)),
-        cleanup_timeout: Duration::from_secs(30),
+        cleanup_timeout: Some(Duration::from_secs(30)),
         paths: vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")],
     }
 }

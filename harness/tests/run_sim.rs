@@ -22,7 +22,7 @@ fn args(reports: &tempfile::TempDir, faults: &[&str], filters: &[&str]) -> RunAr
         json: reports.path().join("results.json"),
         fault: faults.iter().map(|s| (*s).to_owned()).collect(),
         step_timeout: Some(Duration::from_secs(20)),
-        cleanup_timeout: Duration::from_secs(30),
+        cleanup_timeout: Some(Duration::from_secs(30)),
         paths: vec![suite_dir()],
     }
 }

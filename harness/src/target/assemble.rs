@@ -392,6 +392,8 @@ impl Assembly<'_> {
                 window: profile.iam_propagation,
             },
             step_timeout: profile.step_timeout,
+            jobs: profile.jobs,
+            cleanup_timeout: profile.cleanup_timeout,
             teardown: std::mem::take(&mut self.teardown),
             ledger: options.ledger.clone(),
             sim: self.sim.take(),

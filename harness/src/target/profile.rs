@@ -70,6 +70,12 @@ pub struct Profile {
     /// platform's first rollout pulls images and runs migrations: minutes). `--step-timeout`
     /// overrides it.
     pub step_timeout: Option<Duration>,
+    /// How many scenarios run at once when `-j` does not say: the target's own limit (the
+    /// sim and moto answer at once, a real cluster's kubelet starts pods one by one).
+    pub jobs: Option<usize>,
+    /// The time budget for removing each object the run created, when `--cleanup-timeout`
+    /// does not say (a real namespace with running pods takes longer than the sim's).
+    pub cleanup_timeout: Option<Duration>,
     /// What the target can show.
     pub capabilities: BTreeSet<Capability>,
     /// Why the target lacks some capabilities (shown with the skips they cause).
@@ -322,6 +328,8 @@ const TOP_KEYS: &[&str] = &[
     "role",
     "s3",
     "step_timeout",
+    "jobs",
+    "cleanup_timeout",
     "capabilities",
     "why_not",
 ];
@@ -385,6 +393,16 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         None => Some(None),
         Some(n) => ctx.duration(n, "step_timeout").map(Some),
     };
+    let jobs = match fields.get("jobs") {
+        None => Some(None),
+        Some(n) => ctx
+            .positive_integer(n, "jobs")
+            .map(|j| Some(usize::try_from(j).unwrap_or(usize::MAX))),
+    };
+    let cleanup_timeout = match fields.get("cleanup_timeout") {
+        None => Some(None),
+        Some(n) => ctx.duration(n, "cleanup_timeout").map(Some),
+    };
     let capabilities = fields
         .required(ctx, "capabilities")
         .and_then(|n| capabilities(ctx, n));
@@ -440,6 +458,8 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         role: role?.0,
         s3: s3?,
         step_timeout: step_timeout?,
+        jobs: jobs?,
+        cleanup_timeout: cleanup_timeout?,
         capabilities: capabilities?,
         why_not: why_not?,
     })
