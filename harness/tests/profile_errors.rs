@@ -91,6 +91,9 @@ fn a_good_profile_parses_into_its_parts() {
     "4:80",
     "is not an environment variable name"
 )]
+#[case::jobs_zero("jobs: 0\n", "8:7", "jobs: must be positive")]
+#[case::jobs_not_a_number("jobs: many\n", "8:7", "jobs: expected an integer")]
+#[case::cleanup_timeout_unit("cleanup_timeout: 3\n", "8:18", "expected a duration with a unit")]
 #[case::account_digits("account: 12345\n", "8:10", "must be 12 digits")]
 #[case::endpoint_not_a_url(
     "aws: {service: endpoint, endpoint: '127.0.0.1:4566', region: eu-west-1}\n",

@@ -197,3 +197,76 @@ steps:
     let from_cli = run(&["--step-timeout", "2s"]);
     assert!(from_cli.contains("timed out after 2s"), "{from_cli}");
 }
+
+/// A profile's `jobs` is how many scenarios run at once when `-j` does not say: with
+/// `jobs: 1` no two scenarios' running times overlap (each waits a second for a release
+/// nobody creates). The built-in profiles set it per target.
+#[test]
+fn the_profiles_jobs_apply_unless_the_command_line_sets_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = include_str!("../../fixtures/targets/sim.yaml");
+    assert!(sim.contains("\njobs: 8\n"), "the sim's profile sets 8");
+    let profile = dir.path().join("one.yaml");
+    std::fs::write(
+        &profile,
+        sim.replace("name: sim\n", "name: one\n")
+            .replace("\njobs: 8\n", "\njobs: 1\n"),
+    )
+    .unwrap();
+    for i in 0..3 {
+        std::fs::write(
+            dir.path().join(format!("wait-{i}.yaml")),
+            format!(
+                r#"name: wait-{i}
+description: Waits a second for ServiceAccounts of a release nobody creates.
+rules: [R12]
+steps:
+  - expect_service_accounts: {{release: "never-{{{{run_id}}}}", annotations: {{a: b}}, timeout: 1s, rules: [R12]}}
+"#
+            ),
+        )
+        .unwrap();
+    }
+    let json = dir.path().join("results.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        .arg("run")
+        .arg("--profile")
+        .arg(&profile)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(dir.path().join("junit.xml"))
+        .args((0..3).map(|i| dir.path().join(format!("wait-{i}.yaml"))))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let mut spans: Vec<(f64, f64)> = report["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let start = chrono::DateTime::parse_from_rfc3339(s["started_at"].as_str().unwrap())
+                .unwrap()
+                .timestamp_millis() as f64
+                / 1000.0;
+            (start, start + s["duration"].as_f64().unwrap())
+        })
+        .collect();
+    assert_eq!(spans.len(), 3);
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for pair in spans.windows(2) {
+        // Millisecond timestamps: allow their rounding, not a second scenario's wait.
+        assert!(
+            pair[1].0 + 0.002 >= pair[0].1,
+            "scenarios overlapped with jobs: 1: {spans:?}"
+        );
+    }
+}

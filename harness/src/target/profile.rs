@@ -1061,6 +1061,23 @@ mod tests {
         }
     }
 
+    /// How many scenarios run at once, and how long clean-up may take, fit each target.
+    #[rstest::rstest]
+    #[case::sim("sim", Some(8), None)]
+    #[case::local("local", Some(4), Some(Duration::from_secs(180)))]
+    #[case::kind("kind", Some(4), Some(Duration::from_secs(180)))]
+    #[case::eks("eks", Some(4), Some(Duration::from_secs(300)))]
+    #[case::moto("moto", None, None)]
+    fn built_in_profiles_set_their_targets_defaults(
+        #[case] name: &str,
+        #[case] jobs: Option<usize>,
+        #[case] cleanup: Option<Duration>,
+    ) {
+        let profile = Profile::named(name).unwrap();
+        assert_eq!(profile.jobs, jobs);
+        assert_eq!(profile.cleanup_timeout, cleanup);
+    }
+
     #[test]
     fn the_sim_profile_lists_the_sims_capabilities() {
         let profile = Profile::named("sim").unwrap();
