@@ -141,6 +141,7 @@ async fn run_scenario(
         installation: Installation::for_scenario(&scenario),
         last_token: Mutex::new(None),
         evidence: Mutex::new(Vec::new()),
+        release_names: Mutex::new(std::collections::BTreeMap::new()),
     };
 
     // After a failed step that changed the target (or any error), the remaining steps are

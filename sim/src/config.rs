@@ -31,6 +31,16 @@ pub struct SimConfig {
     /// Platform config `astronomer.houston.config.deployments.serviceAccountAnnotationKey`;
     /// `None` means the key is not set (the feature is off).
     pub service_account_annotation_key: Option<String>,
+    /// Houston's `deployments.manualReleaseNames`: off (Houston's default), the platform
+    /// names every release itself (`<adjective>-<noun>-<4 digits>`) and ignores a requested
+    /// `releaseName`; on, it honours it.
+    pub manual_release_names: bool,
+    /// The Airflow chart's `workers.persistence.enabled` as the platform installs it: on (the
+    /// chart's default), Celery workers are a StatefulSet; off, a Deployment.
+    pub worker_persistence: bool,
+    /// The namespace the platform itself is installed in; each deployment's namespace is
+    /// `<platform namespace>-<release>` (the documents show `astronomer-...`).
+    pub platform_namespace: String,
     /// How long a pod stays Pending before it turns Running.
     pub pod_start_delay: Duration,
     /// The webhook's informer lag (issue 4 §3), off when zero (the default).
@@ -74,6 +84,9 @@ impl Default for SimConfig {
             region: "us-west-2".to_owned(),
             oidc_id: random_oidc_id(),
             service_account_annotation_key: Some("eks.amazonaws.com/role-arn".to_owned()),
+            manual_release_names: false,
+            worker_persistence: true,
+            platform_namespace: "astronomer".to_owned(),
             pod_start_delay: Duration::from_millis(20),
             webhook_lookup_delay: Duration::ZERO,
             webhook_lookup_grace: Duration::ZERO,

@@ -28,6 +28,8 @@ pub struct PlatformUser {
     pub email: String,
     /// The API token to send in the `authorization` header.
     pub token: String,
+    /// The password for local login (`createToken`, what `astro auth login` sends).
+    pub password: String,
 }
 
 /// A second platform installation: its GraphQL URL, workspace and users.

@@ -21,6 +21,14 @@ use serde_json::{Value, json};
 
 const COMPONENTS: [&str; 3] = ["webserver", "scheduler", "worker"];
 
+/// A sim whose platform honours requested release names (`manualReleaseNames` on).
+fn manual_names() -> SimConfig {
+    SimConfig {
+        manual_release_names: true,
+        ..SimConfig::default()
+    }
+}
+
 fn revision(workload: &Value) -> String {
     as_string(&workload["spec"]["template"]["metadata"]["annotations"]["rolecheck.sim/revision"])
 }
@@ -34,14 +42,22 @@ async fn app_config_answers_without_a_token() {
     assert_eq!(status, StatusCode::OK);
     let config = &body["data"]["appConfig"];
     assert_eq!(config["version"], "0.16.0");
-    assert_eq!(config["manualReleaseNames"], true);
+    // Houston's default: the platform names releases itself.
+    assert_eq!(config["manualReleaseNames"], false);
+    let manual = Env::start(SimConfig {
+        manual_release_names: true,
+        ..SimConfig::default()
+    })
+    .await;
+    let (_, body) = manual.post(None, json!({"query": query})).await;
+    assert_eq!(body["data"]["appConfig"]["manualReleaseNames"], true);
     assert_eq!(config["smtpConfigured"], false);
     assert!(config["baseDomain"].as_str().is_some_and(|d| !d.is_empty()));
 }
 
 #[tokio::test]
 async fn admin_create_with_role_binds_every_component() {
-    let env = Env::start(SimConfig::default()).await;
+    let env = Env::start(manual_names()).await;
     let body = env
         .create("ADMIN", Some("arithmetic-radiation-6756"), ROLE_A)
         .await;
@@ -63,11 +79,11 @@ async fn admin_create_with_role_binds_every_component() {
         .kube_get(&format!("/api/v1/namespaces/astronomer-{release}"))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(ns["metadata"]["labels"]["platform"], "astronomer");
+    assert_eq!(ns["metadata"]["labels"]["platform-release"], "astronomer");
     for component in COMPONENTS {
         let sa = env.service_account(release, component).await;
         assert_eq!(sa["metadata"]["annotations"][KEY], ROLE_A, "{component}");
-        assert_eq!(sa["metadata"]["labels"]["component"], component);
+        assert_eq!(sa["metadata"]["labels"]["release"], release);
         let workload = env
             .workload(release, component)
             .await
@@ -75,7 +91,7 @@ async fn admin_create_with_role_binds_every_component() {
         let pod_spec = &workload["spec"]["template"]["spec"];
         assert_eq!(
             pod_spec["serviceAccountName"],
-            format!("{release}-{component}")
+            format!("{release}-{component}-serviceaccount")
         );
         assert_eq!(pod_spec["containers"][0]["name"], component);
         assert_eq!(
@@ -95,7 +111,7 @@ async fn admin_create_with_role_binds_every_component() {
 #[case::celery("CeleryExecutor", true)]
 #[tokio::test]
 async fn workers_run_only_with_celery(#[case] executor: &str, #[case] worker: bool) {
-    let env = Env::start(SimConfig::default()).await;
+    let env = Env::start(manual_names()).await;
     let vars = json!({
         "label": "x", "workspaceId": env.endpoints().workspace_id, "releaseName": "exec-test",
         "config": {"executor": executor}, "cloudRole": "",
@@ -125,11 +141,77 @@ async fn generated_release_names_have_houston_shape() {
 }
 
 #[rstest]
+#[case::houston_default(false)]
+#[case::manual(true)]
+#[tokio::test]
+async fn a_requested_release_name_is_honoured_only_with_manual_release_names(#[case] manual: bool) {
+    let env = Env::start(SimConfig {
+        manual_release_names: manual,
+        ..SimConfig::default()
+    })
+    .await;
+    let body = env.create("ADMIN", Some("asked-for-0001"), ROLE_A).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let release = as_string(&body["data"]["createDeployment"]["releaseName"]);
+    if manual {
+        assert_eq!(release, "asked-for-0001");
+    } else {
+        assert_ne!(release, "asked-for-0001");
+        assert_eq!(release.split('-').count(), 3, "{release}");
+    }
+    // The namespace is `<platform namespace>-<release>`, and only the platform's name exists.
+    let (status, _) = env
+        .kube_get(&format!("/api/v1/namespaces/astronomer-{release}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (asked, _) = env
+        .kube_get("/api/v1/namespaces/astronomer-asked-for-0001")
+        .await;
+    assert_eq!(asked == StatusCode::OK, manual);
+    // The worker is a StatefulSet whose first pod is `<release>-worker-0`.
+    let worker = env.workload(&release, "worker").await.expect("worker");
+    assert_eq!(worker["kind"], "StatefulSet");
+    let pods: Api<Pod> = Api::namespaced(kube_client(&env).await, &format!("astronomer-{release}"));
+    let pod = first_pod(&pods, &format!("component=worker,release={release}"), None).await;
+    assert_eq!(pod.name_any(), format!("{release}-worker-0"));
+}
+
+#[rstest]
+#[case::persistent(true, "StatefulSet")]
+#[case::ephemeral(false, "Deployment")]
+#[tokio::test]
+async fn worker_kind_follows_the_worker_persistence_setting(
+    #[case] persistence: bool,
+    #[case] kind: &str,
+) {
+    let env = Env::start(SimConfig {
+        worker_persistence: persistence,
+        ..SimConfig::default()
+    })
+    .await;
+    let (_, release) = env.create_ok("persistence", ROLE_A).await;
+    let worker = env.workload(&release, "worker").await.expect("worker");
+    assert_eq!(worker["kind"], kind);
+    let containers: Vec<&str> = worker["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let expected: &[&str] = if persistence {
+        &["worker", "worker-gc"]
+    } else {
+        &["worker"]
+    };
+    assert_eq!(containers, expected);
+}
+
+#[rstest]
 #[case::duplicate("dup-name", "dup-name")]
 #[case::not_dns("dup-name", "Not_A_Label")]
 #[tokio::test]
 async fn refused_release_names_are_bad_user_input(#[case] first: &str, #[case] second: &str) {
-    let env = Env::start(SimConfig::default()).await;
+    let env = Env::start(manual_names()).await;
     env.create_ok(first, "").await;
     let body = env.create("ADMIN", Some(second), "").await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
@@ -168,12 +250,13 @@ async fn editor_may_create_and_update_without_a_role() {
     let body = env.create("EDITOR", Some("by-editor"), "").await;
     assert!(body.get("errors").is_none(), "{body}");
     let id = as_string(&body["data"]["createDeployment"]["id"]);
+    let release = as_string(&body["data"]["createDeployment"]["releaseName"]);
     let updated = env.update("EDITOR", &id, Some(json!(""))).await;
     assert_eq!(
         updated["data"]["updateDeployment"]["label"], "renamed",
         "{updated}"
     );
-    assert_eq!(env.sa_annotations("by-editor", "worker").await, json!({}));
+    assert_eq!(env.sa_annotations(&release, "worker").await, json!({}));
 }
 
 #[rstest]
@@ -453,11 +536,14 @@ async fn update_with_a_role_replaces_existing_pods() {
     let spec = new.spec.as_ref().expect("pod spec");
     assert_eq!(
         spec.service_account_name.as_deref(),
-        Some(format!("{release}-worker").as_str())
+        Some(format!("{release}-worker-serviceaccount").as_str())
     );
+    // The worker is a StatefulSet (worker persistence, the chart's default): the pod keeps
+    // its name and comes back from the new revision.
+    assert_eq!(new.name_any(), format!("{release}-worker-0"));
     assert_ne!(
-        new.labels().get("pod-template-hash"),
-        old.labels().get("pod-template-hash")
+        new.labels().get("controller-revision-hash"),
+        old.labels().get("controller-revision-hash")
     );
     within(await_condition(
         pods,

@@ -3,7 +3,7 @@
 
 mod platform_common;
 
-use platform_common::{Env, KEY, ROLE_A, ROLE_B, error_code};
+use platform_common::{Env, KEY, ROLE_A, ROLE_B, as_string, error_code};
 use rolecheck_sim::{Fault, FaultSet, SimConfig};
 use rstest::rstest;
 use serde_json::{Value, json};
@@ -122,8 +122,9 @@ async fn non_admin_accepted(#[case] role: &str) {
     let env = env_with(Fault::NonAdminAccepted).await;
     let body = env.create(role, Some("non-admin"), ROLE_A).await;
     assert!(body.get("errors").is_none(), "{body}");
+    let release = as_string(&body["data"]["createDeployment"]["releaseName"]);
     assert_eq!(
-        annotations_by_component(&env, "non-admin").await,
+        annotations_by_component(&env, &release).await,
         vec![json!({KEY: ROLE_A}); 3]
     );
 }

@@ -92,3 +92,138 @@ query Self {
     }
   }
 }"#;
+
+/// `GetAuthConfig`: the first request of `astro auth login` (v0.15 to v0.16).
+pub const AUTH_CONFIG: &str = r#"
+query GetAuthConfig($redirect: String) {
+  authConfig(redirect: $redirect) {
+    localEnabled
+    publicSignup
+    initialSignup
+    providers {
+      name
+      displayName
+      url
+    }
+  }
+}"#;
+
+/// `createBasicToken`: `astro auth login` with a username and password (v0.15 to v0.16).
+pub const CREATE_BASIC_TOKEN: &str = r#"
+mutation createBasicToken($identity: String, $password: String!) {
+  createToken(identity: $identity, password: $password) {
+    user {
+      id
+      fullName
+      username
+      status
+      createdAt
+      updatedAt
+    }
+    token {
+      value
+    }
+  }
+}"#;
+
+/// `GetWorkspaces`: `astro auth login` lists the user's workspaces to pick one (v0.15 to
+/// v0.16).
+pub const WORKSPACES: &str = r#"
+query GetWorkspaces {
+  workspaces {
+    id
+    label
+    description
+    createdAt
+    updatedAt
+    roleBindings {
+      role
+      user {
+        id
+        username
+      }
+    }
+  }
+}"#;
+
+/// `GetDeployment`: `astro deployment list` (v0.15 to v0.16); `--all` sends it without
+/// `workspaceId`.
+pub const LIST_DEPLOYMENTS: &str = r#"
+query GetDeployment($workspaceId: Uuid!, $releaseName: String) {
+  workspaceDeployments(workspaceUuid: $workspaceId, releaseName: $releaseName) {
+    id
+    type
+    label
+    releaseName
+    workspace {
+      id
+    }
+    deployInfo {
+      nextCli
+      current
+    }
+    version
+    createdAt
+    updatedAt
+  }
+}"#;
+
+/// `createDeployment` as CLI v0.16.4 sends it (`executor: ExecutorType!`, optional `config`).
+pub const CREATE_DEPLOYMENT_WITH_EXECUTOR: &str = r#"
+mutation CreateDeployment(
+  $label: String!
+  $type: String = "airflow"
+  $releaseName: String
+  $workspaceId: Uuid!
+  $executor: ExecutorType!
+  $config: JSON
+  $cloudRole: String
+) {
+  createDeployment(
+    label: $label
+    type: $type
+    workspaceUuid: $workspaceId
+    releaseName: $releaseName
+    executor: $executor
+    config: $config
+    cloudRole: $cloudRole
+  ) {
+    id
+    releaseName
+  }
+}"#;
+
+/// `upsertDeployment`: what the newest CLI sends to a Software platform it cannot match to
+/// a known version (it falls back to its latest document); a v0.16 Houston has no such
+/// mutation.
+pub const NEWEST_UPSERT_DEPLOYMENT: &str = r#"
+mutation upsertDeployment(
+  $label: String,
+  $workspaceId: Uuid,
+  $clusterId: Uuid,
+  $releaseName: String,
+  $executor: ExecutorType,
+  $runtimeVersion: String,
+  $namespace: String,
+  $cloudRole: String,
+  $dagDeployment: DagDeployment,
+  $triggererReplicas: Int,
+  $mode: AllowedDeploymentModeValues,
+) {
+  upsertDeployment(
+    workspaceUuid: $workspaceId,
+    clusterId: $clusterId,
+    label: $label,
+    releaseName: $releaseName,
+    namespace: $namespace,
+    runtimeVersion: $runtimeVersion,
+    executor: $executor,
+    triggerer: {replicas: $triggererReplicas}
+    dagDeployment: $dagDeployment,
+    cloudRole: $cloudRole,
+    mode: $mode,
+  ) {
+    id
+    releaseName
+  }
+}"#;

@@ -1,14 +1,17 @@
-//! The `astro` platform driver: runs the Astro CLI exactly as the documents show and parses
-//! what it prints.
+//! The `astro` platform driver: runs the Astro CLI as the documents show and parses what it
+//! prints.
 //!
-//! - create: `astro deployment create <name> --executor=celery --cloud-role=<arn>`
-//! - update: `astro deployment update <name> --cloud-role=<arn>`
-//! - delete: `astro deployment delete <name>`
+//! - create: `astro deployment create <label> --executor=celery --cloud-role=<arn>
+//!   [--workspace-id=<ws>]`; the platform names the release (unless `manualReleaseNames`), so
+//!   the release name and the deployment id are read from the table the CLI prints;
+//! - update: `astro deployment update <id> --cloud-role=<arn> [--workspace-id=<ws>]`;
+//! - delete: `astro deployment delete <id> [--workspace-id=<ws>]`.
 //!
-//! Nothing is added to the documented commands. CLI v0.15/v0.16 refuse the documented update
-//! with "requires at least one arg": that comes back as a refusal naming the documented
-//! command, so a scenario expecting success fails on it (a finding, not something to hide).
+//! Nothing else is added to the documented commands. CLI v0.15/v0.16 refuse the documented
+//! update with "requires at least one arg": that comes back as a refusal naming the command,
+//! so a scenario expecting success fails on it (a finding, not something to hide).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -33,8 +36,9 @@ pub struct CliOutput {
 pub struct AstroDriver {
     cli: PathBuf,
     workspace: Option<String>,
-    /// Releases created through this driver and not deleted.
-    created: Mutex<Vec<String>>,
+    /// Deployment ids by release name, for the deployments created through this driver and
+    /// not deleted.
+    created: Mutex<BTreeMap<String, String>>,
 }
 
 impl AstroDriver {
@@ -43,43 +47,63 @@ impl AstroDriver {
         Self {
             cli,
             workspace,
-            created: Mutex::new(Vec::new()),
+            created: Mutex::new(BTreeMap::new()),
         }
     }
 
-    /// `astro deployment create <name> --executor=<executor> --cloud-role=<arn>`.
+    fn workspace_flag(&self) -> Option<String> {
+        self.workspace
+            .as_ref()
+            .map(|ws| format!("--workspace-id={ws}"))
+    }
+
+    /// `astro deployment create <label> --executor=<executor> --cloud-role=<arn>`; answers
+    /// with the release name the platform gave the deployment.
     pub async fn create_deployment(
         &self,
         actor: Actor,
-        release: &str,
+        label: &str,
         executor: Executor,
         cloud_role: &RoleArg,
-    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
+    ) -> Result<Result<String, PlatformRefusal>, DriverError> {
         only_the_logged_in_user(actor)?;
         let mut args = vec![
             "deployment".to_owned(),
             "create".to_owned(),
-            release.to_owned(),
+            label.to_owned(),
             format!("--executor={}", executor.name()),
         ];
         args.extend(role_flag(cloud_role));
+        args.extend(self.workspace_flag());
         let out = self.run(&args).await?;
-        let answer = judge(&args, &out, "Successfully created deployment");
-        if answer.is_ok() {
-            let shown = release_in_table(&out.stdout);
-            if let Some(shown) = shown.filter(|s| s != release) {
-                return Err(DriverError::Protocol(format!(
-                    "the platform named the deployment's release `{shown}`, not `{release}`: enable manualReleaseNames so the documented command keeps the name"
-                )));
-            }
-            if let Ok(mut created) = self.created.lock() {
-                created.push(release.to_owned());
-            }
+        if let Err(refusal) = judge(&args, &out, "Successfully created deployment") {
+            return Ok(Err(refusal));
         }
-        Ok(answer)
+        let id = column_in_table(&out.stdout, "DEPLOYMENT ID");
+        let release = column_in_table(&out.stdout, "DEPLOYMENT NAME");
+        match (id, release) {
+            (Some(id), Some(release)) => {
+                self.remember(&release, &id);
+                Ok(Ok(release))
+            }
+            (Some(id), None) => {
+                // Still tracked (under the label), so clean-up can delete it.
+                self.remember(label, &id);
+                Err(DriverError::Protocol(format!(
+                    "`astro {}` printed no DEPLOYMENT NAME for deployment {id}",
+                    args.join(" ")
+                )))
+            }
+            (None, _) => Err(DriverError::Protocol(format!(
+                "`astro {}` succeeded but printed no DEPLOYMENT ID; the deployment cannot be tracked: {}",
+                args.join(" "),
+                out.stdout.trim()
+            ))),
+        }
     }
 
-    /// `astro deployment update <name> --cloud-role=<arn>`, exactly as documented.
+    /// `astro deployment update <id> --cloud-role=<arn>`, as documented (the id of the
+    /// deployment this driver created as `release`).
     pub async fn update_deployment(
         &self,
         actor: Actor,
@@ -87,34 +111,30 @@ impl AstroDriver {
         cloud_role: &RoleArg,
     ) -> Result<Result<(), PlatformRefusal>, DriverError> {
         only_the_logged_in_user(actor)?;
-        let mut args = vec![
-            "deployment".to_owned(),
-            "update".to_owned(),
-            release.to_owned(),
-        ];
+        let id = self.id_of(release)?;
+        let mut args = vec!["deployment".to_owned(), "update".to_owned(), id];
         args.extend(role_flag(cloud_role));
+        args.extend(self.workspace_flag());
         let out = self.run(&args).await?;
         Ok(judge(&args, &out, "Successfully updated deployment"))
     }
 
-    /// `astro deployment delete <name>`.
+    /// `astro deployment delete <id>`.
     pub async fn delete_deployment(
         &self,
         actor: Actor,
         release: &str,
     ) -> Result<Result<(), PlatformRefusal>, DriverError> {
         only_the_logged_in_user(actor)?;
-        let args = vec![
-            "deployment".to_owned(),
-            "delete".to_owned(),
-            release.to_owned(),
-        ];
+        let id = self.id_of(release)?;
+        let mut args = vec!["deployment".to_owned(), "delete".to_owned(), id];
+        args.extend(self.workspace_flag());
         let out = self.run(&args).await?;
         let answer = judge(&args, &out, "Successfully deleted deployment");
         if answer.is_ok()
             && let Ok(mut created) = self.created.lock()
         {
-            created.retain(|r| r != release);
+            created.remove(release);
         }
         Ok(answer)
     }
@@ -123,8 +143,26 @@ impl AstroDriver {
     pub fn knows(&self, release: &str) -> bool {
         self.created
             .lock()
-            .map(|c| c.iter().any(|r| r == release))
+            .map(|c| c.contains_key(release))
             .unwrap_or(false)
+    }
+
+    fn remember(&self, release: &str, id: &str) {
+        if let Ok(mut created) = self.created.lock() {
+            created.insert(release.to_owned(), id.to_owned());
+        }
+    }
+
+    fn id_of(&self, release: &str) -> Result<String, DriverError> {
+        self.created
+            .lock()
+            .ok()
+            .and_then(|c| c.get(release).cloned())
+            .ok_or_else(|| {
+                DriverError::Protocol(format!(
+                    "no deployment with release `{release}` was created through the CLI in this run"
+                ))
+            })
     }
 
     async fn run(&self, args: &[String]) -> Result<CliOutput, DriverError> {
@@ -204,11 +242,12 @@ pub fn judge(args: &[String], out: &CliOutput, success: &str) -> Result<(), Plat
     })
 }
 
-/// The `DEPLOYMENT NAME` (release name) column of the table the CLI prints on create.
-pub fn release_in_table(stdout: &str) -> Option<String> {
+/// One column (`DEPLOYMENT NAME`: the release name, `DEPLOYMENT ID`) of the first row of the
+/// table the CLI prints on create.
+pub fn column_in_table(stdout: &str, name: &str) -> Option<String> {
     let mut lines = stdout.lines();
-    let header = lines.find(|l| l.contains("DEPLOYMENT NAME"))?;
-    let column = header.find("DEPLOYMENT NAME")?;
+    let header = lines.find(|l| l.contains(name))?;
+    let column = header.find(name)?;
     let row = lines.find(|l| !l.trim().is_empty())?;
     let rest = row.get(column..)?;
     rest.split_whitespace().next().map(str::to_owned)
@@ -258,13 +297,51 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(answer, Ok(()));
+        assert_eq!(answer, Ok("arithmetic-radiation-6756".to_owned()));
         let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
         assert_eq!(
             args.trim(),
             "deployment create arithmetic-radiation-6756 --executor=celery --cloud-role=arn:aws:iam::123456789012:role/example-role"
         );
         assert!(driver.knows("arithmetic-radiation-6756"));
+        assert_eq!(
+            driver.id_of("arithmetic-radiation-6756").unwrap(),
+            "ckbv801t300qh0760pck7ea0c"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_generated_release_name_is_tracked_and_update_and_delete_use_the_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let cli = fake_cli(dir.path(), &recorded("create-success.txt"), "", 0);
+        let driver = AstroDriver::new(cli, Some("ws-1".to_owned()));
+        // The scenario asked for `my-label`; the platform named the release itself.
+        let answer = driver
+            .create_deployment(
+                Actor::Admin,
+                "my-label",
+                Executor::Celery,
+                &RoleArg::Omitted,
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer, Ok("arithmetic-radiation-6756".to_owned()));
+        assert!(!driver.knows("my-label"));
+        assert!(driver.knows("arithmetic-radiation-6756"));
+        // The fake CLI prints the create table again; only the arguments matter here.
+        let _ = driver
+            .delete_deployment(Actor::Admin, "arithmetic-radiation-6756")
+            .await
+            .unwrap();
+        let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+        let lines: Vec<&str> = args.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "deployment create my-label --executor=celery --workspace-id=ws-1",
+                "deployment delete ckbv801t300qh0760pck7ea0c --workspace-id=ws-1",
+            ]
+        );
     }
 
     #[tokio::test]
@@ -277,6 +354,7 @@ mod tests {
             1,
         );
         let driver = AstroDriver::new(cli, None);
+        driver.remember("arithmetic-radiation-6756", "ckbv801t300qh0760pck7ea0c");
         let role = RoleArg::Value("arn:aws:iam::123456789012:role/other".to_owned());
         let refusal = driver
             .update_deployment(Actor::Admin, "arithmetic-radiation-6756", &role)
@@ -286,7 +364,7 @@ mod tests {
         assert_eq!(refusal.code.as_deref(), Some("DOCUMENTED_COMMAND_FAILED"));
         assert!(
             refusal.message.starts_with(
-                "`astro deployment update arithmetic-radiation-6756 --cloud-role=arn:aws:iam::123456789012:role/other` failed (exit 1): requires at least one arg"
+                "`astro deployment update ckbv801t300qh0760pck7ea0c --cloud-role=arn:aws:iam::123456789012:role/other` failed (exit 1): requires at least one arg"
             ),
             "{}",
             refusal.message
@@ -295,7 +373,7 @@ mod tests {
         let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
         assert_eq!(
             args.trim(),
-            "deployment update arithmetic-radiation-6756 --cloud-role=arn:aws:iam::123456789012:role/other"
+            "deployment update ckbv801t300qh0760pck7ea0c --cloud-role=arn:aws:iam::123456789012:role/other"
         );
     }
 
@@ -329,11 +407,16 @@ mod tests {
     }
 
     #[test]
-    fn the_release_name_is_read_from_the_create_table() {
+    fn the_release_name_and_id_are_read_from_the_create_table() {
+        let table = recorded("create-success.txt");
         assert_eq!(
-            release_in_table(&recorded("create-success.txt")).as_deref(),
+            column_in_table(&table, "DEPLOYMENT NAME").as_deref(),
             Some("arithmetic-radiation-6756")
         );
-        assert_eq!(release_in_table("no table"), None);
+        assert_eq!(
+            column_in_table(&table, "DEPLOYMENT ID").as_deref(),
+            Some("ckbv801t300qh0760pck7ea0c")
+        );
+        assert_eq!(column_in_table("no table", "DEPLOYMENT NAME"), None);
     }
 }

@@ -44,7 +44,9 @@ pub struct DeploymentRecord {
     pub id: String,
     /// Its release name.
     pub release: String,
-    /// The run id its label carries (`<release> rolecheck.io/run-id=<id>`), when it has one.
+    /// Its label (a run's deployments: `<release asked for> rolecheck.io/run-id=<id>`).
+    pub label: Option<String>,
+    /// The run id its label carries, when it has one.
     pub run_id: Option<String>,
     /// When it was created (RFC 3339), when the platform said.
     pub created_at: Option<String>,
@@ -63,6 +65,10 @@ pub fn run_id_of_label(label: &str) -> Option<&str> {
         .find_map(|word| word.strip_prefix(RUN_ID_LABEL)?.strip_prefix('='))
         .filter(|id| !id.is_empty())
 }
+
+/// The CLI's `AppConfig` query (it asks before creating whether it may choose release names).
+const APP_CONFIG: &str =
+    "query AppConfig { appConfig { version baseDomain smtpConfigured manualReleaseNames } }";
 
 /// How a cloud role goes into a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +140,8 @@ pub struct HoustonDriver {
     http: reqwest::Client,
     /// Deployment ids by release name, for the deployments this driver created.
     ids: Mutex<HashMap<String, String>>,
+    /// `appConfig.manualReleaseNames`, once asked.
+    manual_release_names: tokio::sync::OnceCell<bool>,
 }
 
 impl HoustonDriver {
@@ -147,17 +155,44 @@ impl HoustonDriver {
             access,
             http,
             ids: Mutex::new(HashMap::new()),
+            manual_release_names: tokio::sync::OnceCell::new(),
         })
     }
 
-    /// `createDeployment` with `releaseName` set; remembers the deployment id.
+    /// `appConfig.manualReleaseNames`: whether the platform honours a requested release name
+    /// (asked once, like the CLI does before `createDeployment`).
+    pub async fn manual_release_names(&self) -> Result<bool, DriverError> {
+        self.manual_release_names
+            .get_or_try_init(|| async {
+                match self.call(Actor::Admin, APP_CONFIG, json!({})).await? {
+                    Ok(data) => data
+                        .pointer("/appConfig/manualReleaseNames")
+                        .and_then(Value::as_bool)
+                        .ok_or_else(|| {
+                            DriverError::Protocol(
+                                "appConfig answered without manualReleaseNames".to_owned(),
+                            )
+                        }),
+                    Err(refusal) => Err(DriverError::Protocol(format!(
+                        "appConfig was refused: {}",
+                        refusal.message
+                    ))),
+                }
+            })
+            .await
+            .copied()
+    }
+
+    /// `createDeployment` labelled `release`, asking for that release name only when the
+    /// platform's `manualReleaseNames` is on (as the CLI does); returns the release name the
+    /// platform answers with and remembers the deployment id under it.
     pub async fn create_deployment(
         &self,
         actor: Actor,
         release: &str,
         executor: Executor,
         cloud_role: &RoleArg,
-    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
+    ) -> Result<Result<String, PlatformRefusal>, DriverError> {
         let label = match &self.access.run_id {
             Some(run_id) => deployment_label(release, run_id),
             None => release.to_owned(),
@@ -165,10 +200,14 @@ impl HoustonDriver {
         let mut variables = json!({
             "label": label,
             "type": "airflow",
-            "releaseName": release,
             "workspaceId": self.access.workspace_id,
             "config": {"executor": executor_name(executor)},
         });
+        if self.manual_release_names().await?
+            && let Some(map) = variables.as_object_mut()
+        {
+            map.insert("releaseName".to_owned(), json!(release));
+        }
         put_role(&mut variables, cloud_role);
         let data = match self.call(actor, CREATE_DEPLOYMENT, variables).await? {
             Ok(data) => data,
@@ -180,8 +219,19 @@ impl HoustonDriver {
             .ok_or_else(|| {
                 DriverError::Protocol("createDeployment answered without an id".to_owned())
             })?;
-        self.remember(release, id);
-        Ok(Ok(()))
+        let Some(actual) = data
+            .pointer("/createDeployment/releaseName")
+            .and_then(Value::as_str)
+            .filter(|name| !name.is_empty())
+        else {
+            // Still tracked (under the name asked for), so clean-up can delete it.
+            self.remember(release, id);
+            return Err(DriverError::Protocol(format!(
+                "createDeployment answered without a releaseName (deployment {id})"
+            )));
+        };
+        self.remember(actual, id);
+        Ok(Ok(actual.to_owned()))
     }
 
     /// `updateDeployment` of a deployment this driver created.
@@ -279,6 +329,7 @@ impl HoustonDriver {
                 Some(DeploymentRecord {
                     id: text(d, "id")?,
                     release: text(d, "releaseName")?,
+                    label: text(d, "label"),
                     run_id: text(d, "label")
                         .as_deref()
                         .and_then(run_id_of_label)
@@ -289,15 +340,24 @@ impl HoustonDriver {
             .collect()))
     }
 
-    /// Deletes the deployment of `release` whose create was sent but not answered: found by
-    /// its release name, and deleted only when its label carries this run's id. `Ok(false)`:
-    /// the platform has no such deployment (the create never arrived).
+    /// Deletes the deployment asked for as `release` whose create was sent but not answered:
+    /// found by its release name, or, since the platform names releases itself unless
+    /// `manualReleaseNames` is on, by the label the create sent; deleted only when its label
+    /// carries this run's id. `Ok(false)`: the platform has no such deployment (the create
+    /// never arrived).
     pub async fn delete_unanswered(
         &self,
         release: &str,
     ) -> Result<Result<bool, PlatformRefusal>, DriverError> {
-        let found = match self.deployments(Some(release)).await? {
-            Ok(list) => list.into_iter().find(|d| d.release == release),
+        let sent_label = self
+            .access
+            .run_id
+            .as_deref()
+            .map(|run_id| deployment_label(release, run_id));
+        let found = match self.deployments(None).await? {
+            Ok(list) => list.into_iter().find(|d| {
+                d.release == release || (sent_label.is_some() && d.label == sent_label)
+            }),
             Err(refusal) => return Ok(Err(refusal)),
         };
         let Some(found) = found else {

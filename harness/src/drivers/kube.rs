@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
@@ -256,7 +256,8 @@ impl KubeDriver {
         .await
     }
 
-    /// Waits until the Deployment of a component exists and returns the name of the
+    /// Waits until the workload of a component exists (a Deployment, or a StatefulSet as the
+    /// chart renders Celery workers with persistence) and returns the name of the
     /// ServiceAccount its pods run under.
     pub async fn component_service_account(
         &self,
@@ -264,25 +265,33 @@ impl KubeDriver {
         selector: &str,
         timeout: Duration,
     ) -> Result<String, DriverError> {
-        let api: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        wait_for(
+        let service_account = |spec: Option<&PodSpec>| {
+            spec.and_then(|s| s.service_account_name.clone())
+                .unwrap_or_else(|| "default".to_owned())
+        };
+        let deployments = wait_for(
             &self.endpoint,
-            api,
+            Api::<Deployment>::namespaced(self.client.clone(), namespace),
             watcher::Config::default().labels(selector),
             timeout,
             |objects| match objects.values().next() {
                 None => Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}")),
-                Some(d) => Check::Done(
-                    d.spec
-                        .template
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.service_account_name.clone())
-                        .unwrap_or_else(|| "default".to_owned()),
-                ),
+                Some(d) => Check::Done(service_account(d.spec.template.spec.as_ref())),
             },
-        )
-        .await
+        );
+        let sets = wait_for(
+            &self.endpoint,
+            Api::<StatefulSet>::namespaced(self.client.clone(), namespace),
+            watcher::Config::default().labels(selector),
+            timeout,
+            |objects| match objects.values().next() {
+                None => Check::NotYet(format!(
+                    "no StatefulSet matches `{selector}` in {namespace}"
+                )),
+                Some(s) => Check::Done(service_account(s.spec.template.spec.as_ref())),
+            },
+        );
+        first_of(deployments, sets).await
     }
 
     /// Reads a ServiceAccount.
@@ -297,30 +306,38 @@ impl KubeDriver {
             .map_err(|e| self.api_error(e))
     }
 
-    /// Waits until the component's Deployment has rolled out completely (like `kubectl rollout
-    /// status`) and returns its pods that are running and not being deleted.
+    /// Waits until the component's workload (Deployment or StatefulSet) has rolled out
+    /// completely (like `kubectl rollout status`) and returns its pods that are running and
+    /// not being deleted.
     pub async fn rolled_out_pods(
         &self,
         namespace: &str,
         selector: &str,
         timeout: Duration,
     ) -> Result<Vec<Pod>, DriverError> {
-        let deployments: Api<Deployment> = Api::namespaced(self.client.clone(), namespace);
-        let replicas = wait_for(
+        let deployments = wait_for(
             &self.endpoint,
-            deployments,
+            Api::<Deployment>::namespaced(self.client.clone(), namespace),
             watcher::Config::default().labels(selector),
             timeout,
-            |objects| {
-                let Some(d) = objects.values().next() else {
-                    return Check::NotYet(format!(
-                        "no Deployment matches `{selector}` in {namespace}"
-                    ));
-                };
-                rollout_state(d)
+            |objects| match objects.values().next() {
+                None => Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}")),
+                Some(d) => rollout_state(d),
             },
-        )
-        .await?;
+        );
+        let sets = wait_for(
+            &self.endpoint,
+            Api::<StatefulSet>::namespaced(self.client.clone(), namespace),
+            watcher::Config::default().labels(selector),
+            timeout,
+            |objects| match objects.values().next() {
+                None => Check::NotYet(format!(
+                    "no StatefulSet matches `{selector}` in {namespace}"
+                )),
+                Some(s) => statefulset_rollout_state(s),
+            },
+        );
+        let replicas = first_of(deployments, sets).await?;
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         wait_for(
             &self.endpoint,
@@ -570,6 +587,66 @@ fn rollout_state(d: &Deployment) -> Check<usize> {
             "Deployment {} rolling out: generation {generation} observed {observed}, replicas {total}/{want}, updated {updated}, available {available}",
             d.name_any()
         ))
+    }
+}
+
+/// `kubectl rollout status` for a StatefulSet with the `RollingUpdate` strategy: the
+/// controller saw the newest spec, every replica is updated and ready, and the update
+/// revision has become the current one.
+fn statefulset_rollout_state(s: &StatefulSet) -> Check<usize> {
+    let want = s.spec.replicas.unwrap_or(1);
+    let generation = s.metadata.generation.unwrap_or(0);
+    let status = s.status.clone().unwrap_or_default();
+    let observed = status.observed_generation.unwrap_or(0);
+    let updated = status.updated_replicas.unwrap_or(0);
+    let ready = status.ready_replicas.unwrap_or(0);
+    let current = status.current_revision.unwrap_or_default();
+    let update = status.update_revision.unwrap_or_default();
+    if observed >= generation
+        && updated == want
+        && ready == want
+        && !update.is_empty()
+        && current == update
+    {
+        Check::Done(usize::try_from(want).unwrap_or(0))
+    } else {
+        Check::NotYet(format!(
+            "StatefulSet {} rolling out: generation {generation} observed {observed}, replicas {}/{want}, updated {updated}, ready {ready}, revision {current:?} -> {update:?}",
+            s.name_any(),
+            status.replicas
+        ))
+    }
+}
+
+/// The first of two waits on alternative shapes of the same thing (a component is either a
+/// Deployment or a StatefulSet) that succeeds. When both time out, the error says what each
+/// last saw.
+async fn first_of<T>(
+    a: impl std::future::Future<Output = Result<T, DriverError>>,
+    b: impl std::future::Future<Output = Result<T, DriverError>>,
+) -> Result<T, DriverError> {
+    futures::pin_mut!(a);
+    futures::pin_mut!(b);
+    let (first, other) = match futures::future::select(a, b).await {
+        futures::future::Either::Left((Ok(v), _)) | futures::future::Either::Right((Ok(v), _)) => {
+            return Ok(v);
+        }
+        futures::future::Either::Left((Err(first), other)) => (first, other.await),
+        futures::future::Either::Right((Err(first), other)) => (first, other.await),
+    };
+    match (first, other) {
+        (_, Ok(v)) => Ok(v),
+        (
+            DriverError::Timeout { waited, last_seen },
+            Err(DriverError::Timeout {
+                last_seen: other_seen,
+                ..
+            }),
+        ) => Err(DriverError::Timeout {
+            waited,
+            last_seen: format!("{last_seen}; {other_seen}"),
+        }),
+        (first, Err(_)) => Err(first),
     }
 }
 

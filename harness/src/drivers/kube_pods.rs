@@ -146,16 +146,19 @@ impl KubeDriver {
             .map_err(|e| self.api_error(e))
     }
 
-    /// Runs `command` in the first container of a pod (`kubectl exec`) and collects its
-    /// output.
+    /// Runs `command` in the named container of a pod (`kubectl exec -c <container>`) and
+    /// collects its output. The container is always named: chart pods run sidecars beside
+    /// the component's main container, and the API server's default is only the first one.
     pub async fn exec(
         &self,
         namespace: &str,
         pod: &str,
+        container: &str,
         command: &[&str],
     ) -> Result<ExecOutput, DriverError> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
         let params = AttachParams::default()
+            .container(container)
             .stdin(false)
             .stdout(true)
             .stderr(true);

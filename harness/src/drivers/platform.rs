@@ -20,14 +20,16 @@ pub enum PlatformDriver {
 }
 
 impl PlatformDriver {
-    /// Creates a deployment (R2).
+    /// Creates a deployment (R2) asking for the release name `release`; answers with the
+    /// release name the platform gave it (Houston generates one unless `manualReleaseNames`
+    /// is on).
     pub async fn create_deployment(
         &self,
         actor: Actor,
         release: &str,
         executor: Executor,
         cloud_role: &RoleArg,
-    ) -> Result<Result<(), PlatformRefusal>, DriverError> {
+    ) -> Result<Result<String, PlatformRefusal>, DriverError> {
         match self {
             PlatformDriver::Houston(d) => {
                 d.create_deployment(actor, release, executor, cloud_role)
@@ -37,10 +39,10 @@ impl PlatformDriver {
                 d.create_deployment(actor, release, executor, cloud_role)
                     .await
             }
-            PlatformDriver::Manifest(d) => {
-                d.create_deployment(actor, release, executor, cloud_role)
-                    .await
-            }
+            PlatformDriver::Manifest(d) => Ok(d
+                .create_deployment(actor, release, executor, cloud_role)
+                .await?
+                .map(|()| release.to_owned())),
         }
     }
 
@@ -144,7 +146,7 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(answer, Ok(()));
+        assert_eq!(answer, Ok("arithmetic-radiation-6756".to_owned()));
         let ns = "astronomer-arithmetic-radiation-6756";
         let namespaces = kube.labelled_namespaces(Some("run12345")).await.unwrap();
         assert_eq!(namespaces.len(), 1);

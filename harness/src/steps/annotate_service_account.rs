@@ -15,7 +15,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let namespace = namespace_of(&release);
     let annotations = ctx.render_map(&step.annotations)?;
     let name = ctx

@@ -147,7 +147,7 @@ pub(super) async fn service_account_token(
 ) -> Result<String, StepError> {
     Ok(match source {
         TokenSource::Pod { release, component } => {
-            let release = ctx.render(release)?;
+            let release = ctx.release_of(release)?;
             let namespace = namespace_of(&release);
             let pods = ctx
                 .target
@@ -194,7 +194,7 @@ pub(super) async fn service_account_token(
                 .await?
         }
         TokenSource::ServiceAccount { namespace, name } => {
-            let namespace = ctx.render(namespace)?;
+            let namespace = ctx.namespace_of_template(namespace)?;
             let name = ctx.render(name)?;
             let audience = audience_override.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
             log.push(format!(

@@ -31,9 +31,14 @@ pub async fn run(
     let answer = platform
         .create_deployment(step.actor, &release, step.executor, &role)
         .await?;
-    if answer.is_ok() {
-        ctx.owns(ctx.release(&release, true));
-        let namespace = namespace_of(&release);
+    if let Ok(actual) = &answer {
+        if actual != &release {
+            log.push(format!("the platform named the release {actual}"));
+            ctx.disowns(&asked);
+        }
+        ctx.record_release_name(&release, actual);
+        ctx.owns(ctx.release(actual, true));
+        let namespace = namespace_of(actual);
         ctx.owns(Owned::Namespace(namespace.clone()));
         ctx.target
             .kube
@@ -50,5 +55,5 @@ pub async fn run(
         // Refused: nothing was created (a deployment of that name may be someone else's).
         ctx.disowns(&asked);
     }
-    judge_platform(expect, answer, log)
+    judge_platform(expect, answer.map(drop), log)
 }

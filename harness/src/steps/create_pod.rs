@@ -15,7 +15,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let name = ctx.render(&step.name)?;
     let namespace = namespace_of(&release);
     let service_account = ctx

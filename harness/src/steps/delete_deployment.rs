@@ -10,7 +10,7 @@ pub async fn run(
     expect: &Expect,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     log.push(format!(
         "deleteDeployment release={release} as {}",
         step.actor.name()

@@ -88,7 +88,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let role = ctx.render(&step.role)?;
     let namespace = namespace_of(&release);
     let rolled_out = futures::future::try_join_all(step.components.iter().map(|component| {

@@ -16,7 +16,7 @@ pub async fn run(
     step: &ExpectDeploymentConfig,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let config = match ctx.platform()?.deployment_config(&release).await? {
         Ok(config) => config,
         Err(refusal) => {

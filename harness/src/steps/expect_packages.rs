@@ -10,14 +10,15 @@ use kube::ResourceExt as _;
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
 use crate::scenario::model::ExpectPackages;
 
-/// Execs `pip show <packages>` in the component's first pod and checks each version.
+/// Execs `pip show <packages>` in the main container of the component's first pod and checks
+/// each version.
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &ExpectPackages,
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let namespace = namespace_of(&release);
     let pods = ctx
         .target
@@ -37,15 +38,17 @@ pub async fn run(
     })?;
     let mut command = vec!["pip", "show"];
     command.extend(step.packages.keys().map(String::as_str));
+    // The chart names each component's main container after the component.
+    let container = step.component.name();
     log.push(format!(
-        "exec in {namespace}/{}: {}",
+        "exec in {namespace}/{} -c {container}: {}",
         pod.name_any(),
         command.join(" ")
     ));
     let output = ctx
         .target
         .kube
-        .exec(&namespace, &pod.name_any(), &command)
+        .exec(&namespace, &pod.name_any(), container, &command)
         .await?;
     if let Some(failure) = &output.failure {
         log.push(format!(

@@ -14,7 +14,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let namespace = ctx.render(&step.namespace)?;
+    let namespace = ctx.namespace_of_template(&step.namespace)?;
     let name = ctx.render(&step.name)?;
     let env = ctx.render_map(&step.env)?;
     let absent = ctx.render_all(&step.env_absent)?;

@@ -35,7 +35,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let namespace = namespace_of(&release);
     let wanted = render(ctx, step)?;
     let mut differences = Mismatches::default();

@@ -13,7 +13,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let namespace = namespace_of(&release);
     let present = ctx.render_map(&step.annotations)?;
     let absent = ctx.render_all(&step.absent)?;

@@ -93,6 +93,9 @@ pub struct ScenarioContext<'a> {
     pub ledger: Ledger,
     /// This scenario's name in the ledger.
     pub scope: String,
+    /// The release name the platform gave each release the scenario asked for under another
+    /// name (Houston generates names unless `manualReleaseNames` is on).
+    pub release_names: Mutex<std::collections::BTreeMap<String, String>>,
     /// Which of the target's platform installations the scenario's platform steps use.
     pub installation: Installation,
     /// The token the last `assume_role` step presented (for `token: previous`).
@@ -155,6 +158,46 @@ impl ScenarioContext<'_> {
     /// Records something this scenario created (or is about to ask for) for clean-up.
     pub fn owns(&self, owned: Owned) {
         self.ledger.record(&self.scope, owned);
+    }
+
+    /// Renders a step's `release` and maps it to the name the platform gave that release (the
+    /// scenario's own name when the platform kept it, or nothing was created yet).
+    pub fn release_of(&self, template: &Template) -> Result<String, StepError> {
+        let asked = self.render(template)?;
+        Ok(self.platform_name(&asked))
+    }
+
+    /// The name the platform gave the release the scenario asked for as `asked`.
+    pub fn platform_name(&self, asked: &str) -> String {
+        self.release_names
+            .lock()
+            .ok()
+            .and_then(|names| names.get(asked).cloned())
+            .unwrap_or_else(|| asked.to_owned())
+    }
+
+    /// Renders a namespace; the namespace of a release the scenario asked for under its own
+    /// name (`{{namespace}}`) becomes the namespace of the release the platform created.
+    pub fn namespace_of_template(&self, template: &Template) -> Result<String, StepError> {
+        let rendered = self.render(template)?;
+        let names = self
+            .release_names
+            .lock()
+            .map(|names| names.clone())
+            .unwrap_or_default();
+        Ok(names
+            .iter()
+            .find(|(asked, _)| namespace_of(asked) == rendered)
+            .map_or(rendered, |(_, actual)| namespace_of(actual)))
+    }
+
+    /// Records the name the platform gave a release asked for as `asked`.
+    pub fn record_release_name(&self, asked: &str, actual: &str) {
+        if asked != actual
+            && let Ok(mut names) = self.release_names.lock()
+        {
+            names.insert(asked.to_owned(), actual.to_owned());
+        }
     }
 
     /// Forgets something a step removed itself.

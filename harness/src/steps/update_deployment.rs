@@ -12,7 +12,7 @@ pub async fn run(
     expect: &Expect,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let role = ctx.role_arg(&step.cloud_role)?;
     log.push(format!(
         "updateDeployment release={release} cloudRole={role:?} as {}",

@@ -206,10 +206,19 @@ impl Assembly<'_> {
                 Some(cluster) => Some(super::attach::cluster_config(cluster, self.run_id).await?),
                 None => None,
             };
+            let defaults = SimConfig::default();
             let sim = Sim::start(SimConfig {
                 faults: options.faults.clone(),
                 cluster,
-                ..SimConfig::default()
+                manual_release_names: profile
+                    .sim
+                    .manual_release_names
+                    .unwrap_or(defaults.manual_release_names),
+                worker_persistence: profile
+                    .sim
+                    .worker_persistence
+                    .unwrap_or(defaults.worker_persistence),
+                ..defaults
             })
             .await
             .map_err(TargetError::Sim)?;

@@ -80,6 +80,18 @@ pub struct Profile {
     pub capabilities: BTreeSet<Capability>,
     /// Why the target lacks some capabilities (shown with the skips they cause).
     pub why_not: BTreeMap<Capability, String>,
+    /// Settings of the embedded sim's platform (`sim:`), for profiles that start it.
+    pub sim: SimSettings,
+}
+
+/// Platform settings the embedded sim is started with (`sim:` in a profile); unset ones
+/// keep the sim's defaults (Houston's and the Airflow chart's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimSettings {
+    /// Houston's `manualReleaseNames` (default off: the platform names releases).
+    pub manual_release_names: Option<bool>,
+    /// The Airflow chart's `workers.persistence.enabled` (default on: StatefulSet workers).
+    pub worker_persistence: Option<bool>,
 }
 
 /// The S3 buckets a target's S3 scenario uses: the one the role's permission policy grants
@@ -332,6 +344,7 @@ const TOP_KEYS: &[&str] = &[
     "cleanup_timeout",
     "capabilities",
     "why_not",
+    "sim",
 ];
 
 /// How long IAM may take to honour a new role on real AWS, when the profile does not say.
@@ -419,6 +432,10 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         None => Some(BTreeMap::new()),
         Some(n) => why_not(ctx, n, capabilities.as_ref()),
     };
+    let sim = match fields.get("sim") {
+        None => Some(SimSettings::default()),
+        Some(n) => sim_settings(ctx, n),
+    };
 
     // Combinations that cannot work.
     if let (Some(KubeSource::Kubeconfig { .. }), Some(PlatformSource::Sim)) =
@@ -462,6 +479,26 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         cleanup_timeout: cleanup_timeout?,
         capabilities: capabilities?,
         why_not: why_not?,
+        sim: sim?,
+    })
+}
+
+fn sim_settings(ctx: &mut Ctx<'_>, node: &Node) -> Option<SimSettings> {
+    let fields = Fields::new(
+        ctx,
+        node,
+        "sim",
+        &["manual_release_names", "worker_persistence"],
+    )?;
+    let setting = |ctx: &mut Ctx<'_>, key: &str| match fields.get(key) {
+        None => Some(None),
+        Some(n) => boolean(ctx, n, key).map(Some),
+    };
+    let manual_release_names = setting(ctx, "manual_release_names");
+    let worker_persistence = setting(ctx, "worker_persistence");
+    Some(SimSettings {
+        manual_release_names: manual_release_names?,
+        worker_persistence: worker_persistence?,
     })
 }
 

@@ -96,7 +96,7 @@ pub(super) fn create(
             let ns = namespace.as_deref().unwrap_or("default");
             object = admit_pod(api, txn.state(), ns, &name, object)?;
         }
-        Resource::Deployment | Resource::ReplicaSet => {
+        Resource::Deployment | Resource::ReplicaSet | Resource::StatefulSet => {
             validate_workload(resource, &name, &mut object)?
         }
         Resource::Namespace => {

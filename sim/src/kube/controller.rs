@@ -3,6 +3,7 @@
 //!   newest scaled to `spec.replicas`, older ones scaled to 0 once the new pods are ready,
 //!   and the Deployment's status as the real controller reports it;
 //! - replicaset: creates (through admission, so the webhook runs) or deletes pods;
+//! - statefulset: see [`super::statefulset`];
 //! - garbage collection: ReplicaSets and pods whose controlling owner is gone are deleted;
 //! - kubelet: a new pod turns Running/Ready `pod_start_delay` after it was created.
 
@@ -18,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::{EventRecord, Reporter};
 use super::meta::{self, controller_uid, int_at, name_of, namespace_of, uid_of};
 
+use super::statefulset;
 use super::store::{Change, ChangeType};
 use super::{ApiServer, Part, PatchKind, Resource};
 
@@ -111,9 +113,15 @@ fn reconcile_namespace(api: &ApiServer, namespace: Option<&str>) {
     for deployment in api.list(Resource::Deployment, namespace) {
         update_deployment_status(api, &deployment);
     }
+    for set in api.list(Resource::StatefulSet, namespace) {
+        statefulset::reconcile(api, &set);
+    }
+    for set in api.list(Resource::StatefulSet, namespace) {
+        statefulset::update_status(api, &set);
+    }
 }
 
-fn log_err<T>(what: &str, result: Result<T, super::ApiError>) -> Option<T> {
+pub(super) fn log_err<T>(what: &str, result: Result<T, super::ApiError>) -> Option<T> {
     match result {
         Ok(v) => Some(v),
         Err(err) => {
@@ -123,7 +131,8 @@ fn log_err<T>(what: &str, result: Result<T, super::ApiError>) -> Option<T> {
     }
 }
 
-/// Deletes ReplicaSets and pods whose controlling Deployment/ReplicaSet no longer exists.
+/// Deletes ReplicaSets and pods whose controlling Deployment/ReplicaSet/StatefulSet no longer
+/// exists.
 fn collect_garbage(api: &ApiServer, namespace: Option<&str>) {
     let uids = |r: Resource| {
         api.list(r, namespace)
@@ -134,6 +143,7 @@ fn collect_garbage(api: &ApiServer, namespace: Option<&str>) {
     for (child, owner_kind, owner) in [
         (Resource::ReplicaSet, "Deployment", Resource::Deployment),
         (Resource::Pod, "ReplicaSet", Resource::ReplicaSet),
+        (Resource::Pod, "StatefulSet", Resource::StatefulSet),
     ] {
         let live = uids(owner);
         for object in api.list(child, namespace) {
@@ -159,7 +169,7 @@ fn collect_garbage(api: &ApiServer, namespace: Option<&str>) {
 }
 
 /// FNV-1a of the template, encoded like the real controller's `pod-template-hash`.
-fn template_hash(template: &Value) -> String {
+pub(super) fn template_hash(template: &Value) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let text = serde_json::to_string(template).unwrap_or_default();
     let mut hash: u32 = 0x811c_9dc5;
@@ -173,7 +183,7 @@ fn template_hash(template: &Value) -> String {
         .collect()
 }
 
-fn owner_ref(kind: &str, owner: &Value) -> Value {
+pub(super) fn owner_ref(kind: &str, owner: &Value) -> Value {
     let api_version = "apps/v1";
     json!({
         "apiVersion": api_version,
@@ -185,7 +195,7 @@ fn owner_ref(kind: &str, owner: &Value) -> Value {
     })
 }
 
-fn owned_by(api: &ApiServer, child: Resource, owner: &Value) -> Vec<Value> {
+pub(super) fn owned_by(api: &ApiServer, child: Resource, owner: &Value) -> Vec<Value> {
     let uid = uid_of(owner);
     api.list(child, Some(namespace_of(owner)))
         .into_iter()
@@ -193,7 +203,7 @@ fn owned_by(api: &ApiServer, child: Resource, owner: &Value) -> Vec<Value> {
         .collect()
 }
 
-fn pod_ready(pod: &Value) -> bool {
+pub(super) fn pod_ready(pod: &Value) -> bool {
     pod.pointer("/status/phase").and_then(Value::as_str) == Some("Running")
         && pod
             .pointer("/status/conditions")
@@ -443,7 +453,7 @@ fn reconcile_replicaset(api: &ApiServer, rs: &Value) {
     set_status(api, Resource::ReplicaSet, rs, status);
 }
 
-fn set_status(api: &ApiServer, resource: Resource, object: &Value, status: Value) {
+pub(super) fn set_status(api: &ApiServer, resource: Resource, object: &Value, status: Value) {
     if object.get("status") == Some(&status) {
         return;
     }

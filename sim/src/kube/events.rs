@@ -19,6 +19,8 @@ pub enum Reporter {
     ReplicaSetController,
     /// `deployment-controller`.
     DeploymentController,
+    /// `statefulset-controller`.
+    StatefulSetController,
 }
 
 impl Reporter {
@@ -28,6 +30,7 @@ impl Reporter {
             Reporter::Kubelet => "kubelet",
             Reporter::ReplicaSetController => "replicaset-controller",
             Reporter::DeploymentController => "deployment-controller",
+            Reporter::StatefulSetController => "statefulset-controller",
         }
     }
 }

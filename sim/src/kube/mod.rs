@@ -15,7 +15,8 @@
 //! - `watch`, `routes`, `discovery`, `openapi`, `token`: the HTTP surface,
 //! - [`table`]: server-side printing (`Table` responses),
 //! - [`events`]: Events the scheduler, kubelet and controllers record,
-//! - `controller`: Deployment -> ReplicaSet -> Pod, pod start-up, garbage collection.
+//! - `controller`: Deployment -> ReplicaSet -> Pod, StatefulSet -> Pod, pod start-up,
+//!   garbage collection.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,7 @@ pub mod patch;
 mod resource;
 mod routes;
 pub mod selector;
+mod statefulset;
 mod status;
 pub mod store;
 pub mod table;
@@ -118,6 +120,8 @@ pub enum Resource {
     Deployment,
     /// apps/v1 ReplicaSet.
     ReplicaSet,
+    /// apps/v1 StatefulSet.
+    StatefulSet,
     /// core/v1 Event.
     Event,
 }

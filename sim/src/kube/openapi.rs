@@ -330,12 +330,15 @@ fn schemas(group: &str) -> Map<String, Value> {
                 "spec": r("io.k8s.api.core.v1.PodSpec"),
                 "status": free_object(),
             }),
-            Resource::Deployment | Resource::ReplicaSet => {
+            Resource::Deployment | Resource::ReplicaSet | Resource::StatefulSet => {
                 let spec = object(
                     json!({
                         "replicas": int(),
                         "selector": r("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector"),
                         "template": r("io.k8s.api.core.v1.PodTemplateSpec"),
+                        "serviceName": string(), "podManagementPolicy": string(),
+                        "updateStrategy": free_object(),
+                        "volumeClaimTemplates": {"type": "array", "items": free_object()},
                         "strategy": {"type": "object", "x-kubernetes-patch-strategy": "retainKeys", "properties": {"type": string(), "rollingUpdate": free_object()}},
                         "minReadySeconds": int(), "revisionHistoryLimit": int(),
                         "progressDeadlineSeconds": int(), "paused": {"type": "boolean"},

@@ -12,12 +12,13 @@ impl Resource {
         Resource::Event,
         Resource::Deployment,
         Resource::ReplicaSet,
+        Resource::StatefulSet,
     ];
 
     /// The API group (`""` for core).
     pub fn group(self) -> &'static str {
         match self {
-            Resource::Deployment | Resource::ReplicaSet => "apps",
+            Resource::Deployment | Resource::ReplicaSet | Resource::StatefulSet => "apps",
             _ => "",
         }
     }
@@ -43,6 +44,7 @@ impl Resource {
             Resource::Pod => "Pod",
             Resource::Deployment => "Deployment",
             Resource::ReplicaSet => "ReplicaSet",
+            Resource::StatefulSet => "StatefulSet",
             Resource::Event => "Event",
         }
     }
@@ -55,6 +57,7 @@ impl Resource {
             Resource::Pod => "pods",
             Resource::Deployment => "deployments",
             Resource::ReplicaSet => "replicasets",
+            Resource::StatefulSet => "statefulsets",
             Resource::Event => "events",
         }
     }
@@ -67,6 +70,7 @@ impl Resource {
             Resource::Pod => "pod",
             Resource::Deployment => "deployment",
             Resource::ReplicaSet => "replicaset",
+            Resource::StatefulSet => "statefulset",
             Resource::Event => "event",
         }
     }
@@ -79,6 +83,7 @@ impl Resource {
             Resource::Pod => &["po"],
             Resource::Deployment => &["deploy"],
             Resource::ReplicaSet => &["rs"],
+            Resource::StatefulSet => &["sts"],
             Resource::Event => &["ev"],
         }
     }
@@ -93,13 +98,20 @@ impl Resource {
     pub fn has_status(self) -> bool {
         matches!(
             self,
-            Resource::Namespace | Resource::Pod | Resource::Deployment | Resource::ReplicaSet
+            Resource::Namespace
+                | Resource::Pod
+                | Resource::Deployment
+                | Resource::ReplicaSet
+                | Resource::StatefulSet
         )
     }
 
     /// Whether `metadata.generation` is tracked.
     pub fn tracks_generation(self) -> bool {
-        matches!(self, Resource::Deployment | Resource::ReplicaSet)
+        matches!(
+            self,
+            Resource::Deployment | Resource::ReplicaSet | Resource::StatefulSet
+        )
     }
 
     /// Finds the resource of a group and plural name.

@@ -114,6 +114,13 @@ fn columns(resource: Resource) -> Vec<Column> {
             col("Images", "string", 1),
             col("Selector", "string", 1),
         ],
+        Resource::StatefulSet => vec![
+            NAME,
+            col("Ready", "string", 0),
+            AGE,
+            col("Containers", "string", 1),
+            col("Images", "string", 1),
+        ],
         Resource::ReplicaSet => vec![
             NAME,
             col("Desired", "integer", 0),
@@ -236,6 +243,20 @@ fn cells(resource: Resource, object: &Value, now: DateTime<Utc>) -> Vec<Value> {
                 json!(containers),
                 json!(images),
                 json!(selector_text(object)),
+            ]
+        }
+        Resource::StatefulSet => {
+            let (containers, images) = containers_and_images(object);
+            vec![
+                name,
+                json!(format!(
+                    "{}/{}",
+                    int("/status/readyReplicas"),
+                    int("/spec/replicas")
+                )),
+                created,
+                json!(containers),
+                json!(images),
             ]
         }
         Resource::ReplicaSet => {

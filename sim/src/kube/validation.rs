@@ -217,7 +217,7 @@ pub fn validate_metadata(resource: Resource, object: &Value) -> Result<(), ApiEr
 /// Fields of `object` that `resource` does not have, as dotted paths (`spec.containers[0].x`):
 /// what a typed decode of the object would drop.
 pub fn unknown_fields(resource: Resource, object: &Value) -> Vec<String> {
-    use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+    use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
     use k8s_openapi::api::core::v1::{Event, Namespace, Pod, ServiceAccount};
     fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> Option<Value> {
         let typed: T = serde_json::from_value(v.clone()).ok()?;
@@ -230,6 +230,7 @@ pub fn unknown_fields(resource: Resource, object: &Value) -> Vec<String> {
         Resource::Event => round_trip::<Event>(object),
         Resource::Deployment => round_trip::<Deployment>(object),
         Resource::ReplicaSet => round_trip::<ReplicaSet>(object),
+        Resource::StatefulSet => round_trip::<StatefulSet>(object),
     };
     // An object that does not decode at all is refused by decoding, with its own message.
     let Some(known) = known else {
@@ -300,7 +301,10 @@ pub fn immutable_fields(resource: Resource, old: &Value, new: &Value) -> Result<
             format!("metadata.uid: Invalid value: {new_uid:?}: field is immutable"),
         ));
     }
-    if matches!(resource, Resource::Deployment | Resource::ReplicaSet) {
+    if matches!(
+        resource,
+        Resource::Deployment | Resource::ReplicaSet | Resource::StatefulSet
+    ) {
         let selector = |o: &Value| o.pointer("/spec/selector").cloned();
         let new_selector = selector(new);
         if new_selector != selector(old) {

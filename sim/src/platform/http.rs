@@ -76,9 +76,13 @@ async fn graphql(
     Json(with_codes(response)).into_response()
 }
 
-/// Gives every error an `extensions.code`, as Apollo does.
+/// Gives every error an `extensions.code`, as Apollo does, and words a query naming a field
+/// the schema lacks as graphql-js (Houston's server) does.
 fn with_codes(mut response: Response) -> Response {
     for error in &mut response.errors {
+        if let Some(rest) = error.message.strip_prefix("Unknown field ") {
+            error.message = format!("Cannot query field {rest}");
+        }
         let extensions = error
             .extensions
             .get_or_insert_with(ErrorExtensionValues::default);

@@ -53,8 +53,12 @@ pub struct PlatformOptions {
     pub base_domain: String,
     /// `appConfig.version`.
     pub version: String,
-    /// `appConfig.manualReleaseNames`.
+    /// `appConfig.manualReleaseNames`: whether a requested release name is honoured.
     pub manual_release_names: bool,
+    /// The Airflow chart's `workers.persistence.enabled` for every deployment.
+    pub worker_persistence: bool,
+    /// The platform's own namespace; deployments go to `<platform namespace>-<release>`.
+    pub platform_namespace: String,
 }
 
 impl PlatformOptions {
@@ -65,7 +69,9 @@ impl PlatformOptions {
             faults: config.faults.clone(),
             base_domain: "rolecheck.invalid".to_owned(),
             version: PLATFORM_VERSION.to_owned(),
-            manual_release_names: true,
+            manual_release_names: config.manual_release_names,
+            worker_persistence: config.worker_persistence,
+            platform_namespace: config.platform_namespace.clone(),
         }
     }
 }
@@ -111,8 +117,11 @@ impl Platform {
                 let token = random_token();
                 let local = role.as_str().to_ascii_lowercase().replace('_', "-");
                 let email = format!("{local}@{}", self.options.base_domain);
-                store.add_user(&email, &token, workspace.id, role);
+                let user = store.add_user(&email, &token, workspace.id, role);
+                let password = random_token();
+                store.set_password(user.id, &password);
                 PlatformUser {
+                    password,
                     workspace_role: role.as_str().to_owned(),
                     email,
                     token,

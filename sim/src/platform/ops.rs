@@ -9,10 +9,16 @@ use uuid::Uuid;
 use super::Platform;
 use super::auth::{self, Permission, WorkspaceRole, Write};
 use super::binding::RoleArg;
-use super::chart::{CHART_VERSION, Chart, Release};
+use std::collections::BTreeMap;
+
+use super::binding::Annotations;
+use super::chart::render::Images;
+use super::chart::{
+    self, AIRFLOW_IMAGE, CHART_VERSION, Chart, ChartValues, Component, REVISION_ANNOTATION,
+};
 use super::error::PlatformError;
 use super::names::ReleaseName;
-use super::store::{DeploymentRecord, Store, User};
+use super::store::{DeploymentRecord, Store, User, Workspace};
 use super::values::{DeploymentConfig, Executor};
 use crate::faults::Fault;
 
@@ -106,6 +112,38 @@ impl Platform {
             .ok_or(PlatformError::Unauthenticated)
     }
 
+    /// `createToken`: local login with email and password; answers with the user and a token
+    /// they hold.
+    pub fn create_token(
+        &self,
+        identity: Option<&str>,
+        password: &str,
+    ) -> Result<(User, String), PlatformError> {
+        let store = self.lock();
+        store
+            .login(identity.unwrap_or_default(), password)
+            .map(|(user, token)| (user.clone(), token.to_owned()))
+            .ok_or_else(|| {
+                PlatformError::BadUserInput("Invalid password and email combination".to_owned())
+            })
+    }
+
+    /// The workspaces the caller belongs to, each with its members and their roles.
+    pub fn workspaces_of(&self, caller: &Caller) -> Vec<(Workspace, Vec<(User, WorkspaceRole)>)> {
+        let store = self.lock();
+        store
+            .workspaces()
+            .filter(|w| caller.user.role_in(w.id).is_some())
+            .map(|w| {
+                let members = store
+                    .users()
+                    .filter_map(|u| u.role_in(w.id).map(|role| (u.clone(), role)))
+                    .collect();
+                (w.clone(), members)
+            })
+            .collect()
+    }
+
     /// `createDeployment`.
     pub fn create_deployment(
         &self,
@@ -153,9 +191,8 @@ impl Platform {
             created_at: now,
             updated_at: now,
         };
-        let chart = Chart::new(&*self.kube, &self.options.faults);
-        chart
-            .install(&release_of(&record))
+        Chart::new(&*self.kube)
+            .install(&self.chart_values(&record))
             .map_err(|err| match err.code {
                 409 => PlatformError::BadUserInput(format!(
                     "The release name {} is already in use",
@@ -199,8 +236,8 @@ impl Platform {
         }
         next.updated_at = Utc::now();
 
-        Chart::new(&*self.kube, &self.options.faults)
-            .upgrade(&release_of(&current), &release_of(&next))
+        Chart::new(&*self.kube)
+            .upgrade(&self.chart_values(&current), &self.chart_values(&next))
             .map_err(|err| kube_failure("upgrade the deployment", &err))?;
         if role_update.role_written {
             self.leak(&store, &next)?;
@@ -218,8 +255,8 @@ impl Platform {
         let mut store = self.lock();
         let current = store.deployment(id).cloned().ok_or_else(|| not_found(id))?;
         caller.require(current.workspace_id, Permission::DeploymentConfigDelete)?;
-        Chart::new(&*self.kube, &self.options.faults)
-            .uninstall(&current.release)
+        Chart::new(&*self.kube)
+            .uninstall(&self.chart_values(&current).namespace)
             .map_err(|err| kube_failure("delete the deployment", &err))?;
         store.remove_deployment(id);
         Ok(current)
@@ -262,11 +299,15 @@ impl Platform {
             .collect())
     }
 
+    /// The release name of a new deployment: the requested one when `manualReleaseNames` is
+    /// on, otherwise (and when none was requested) a generated one; Houston ignores a
+    /// requested name when the setting is off.
     fn release_name(
         &self,
         store: &Store,
         requested: Option<&str>,
     ) -> Result<ReleaseName, PlatformError> {
+        let requested = requested.filter(|_| self.options.manual_release_names);
         match requested.map(str::trim).filter(|n| !n.is_empty()) {
             Some(name) => {
                 let release = ReleaseName::parse(name)
@@ -290,15 +331,57 @@ impl Platform {
         }
     }
 
+    /// The chart values Houston passes Helm for `record` (with the platform's faults applied
+    /// to the ServiceAccount annotations).
+    fn chart_values(&self, record: &DeploymentRecord) -> ChartValues {
+        ChartValues {
+            release: record.release.clone(),
+            namespace: self.namespace_of(&record.release),
+            namespace_labels: BTreeMap::from([(
+                "platform-release".to_owned(),
+                self.options.platform_namespace.clone(),
+            )]),
+            chart_version: CHART_VERSION.to_owned(),
+            executor: record.config.executor(),
+            service_account_annotations: Component::ALL
+                .into_iter()
+                .map(|component| {
+                    let annotations = chart::service_account_annotations(
+                        component,
+                        &record.annotations,
+                        &self.options.faults,
+                    );
+                    (component, annotations)
+                })
+                .collect(),
+            airflow_pod_annotations: Annotations::from([(
+                REVISION_ANNOTATION.to_owned(),
+                record.revision.to_string(),
+            )]),
+            worker_persistence: self.options.worker_persistence,
+            elasticsearch: true,
+            images: Images {
+                airflow: AIRFLOW_IMAGE.to_owned(),
+                default_airflow: AIRFLOW_IMAGE.to_owned(),
+                pull_policy: "IfNotPresent".to_owned(),
+            },
+        }
+    }
+
+    /// The namespace of a release, as Houston builds it: `<platform namespace>-<release>`.
+    pub fn namespace_of(&self, release: &ReleaseName) -> String {
+        format!("{}-{release}", self.options.platform_namespace)
+    }
+
     /// [`Fault::CrossDeploymentLeak`]: writes `record`'s annotations onto every other release.
     fn leak(&self, store: &Store, record: &DeploymentRecord) -> Result<(), PlatformError> {
         if !self.options.faults.has(Fault::CrossDeploymentLeak) {
             return Ok(());
         }
-        let chart = Chart::new(&*self.kube, &self.options.faults);
+        let chart = Chart::new(&*self.kube);
         for other in store.deployments().filter(|d| d.id != record.id) {
             chart
-                .leak_into(&other.release, &record.annotations)
+                .leak_into(&self.chart_values(other), &record.annotations)
                 .map_err(|err| kube_failure("annotate another deployment", &err))?;
         }
         Ok(())
@@ -307,15 +390,6 @@ impl Platform {
 
 fn not_found(id: Uuid) -> PlatformError {
     PlatformError::NotFound(format!("Deployment {id} not found"))
-}
-
-fn release_of(record: &DeploymentRecord) -> Release<'_> {
-    Release {
-        name: &record.release,
-        executor: record.config.executor(),
-        annotations: &record.annotations,
-        revision: record.revision,
-    }
 }
 
 /// Applies `updateDeployment`'s `payload`: `label` and `description` are written; other

@@ -117,11 +117,87 @@ pub struct DeploymentUrl {
     pub url: String,
 }
 
-/// A workspace reference.
+/// A workspace reference (what a deployment's `workspace { id }` selects).
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Workspace {
     /// Workspace id.
     pub id: Uuid,
+}
+
+/// An authentication provider (`authConfig.providers`); the sim offers none.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AuthProvider {
+    /// Provider name.
+    pub name: String,
+    /// Name shown to users.
+    pub display_name: String,
+    /// Where the provider's login starts.
+    pub url: String,
+}
+
+/// `authConfig`: how users may log in. The sim has local (email and password) login only.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AuthConfig {
+    /// Whether local (email and password) login is enabled.
+    pub local_enabled: bool,
+    /// Whether anyone may sign up.
+    pub public_signup: bool,
+    /// Whether no user exists yet (the first sign-up becomes the admin).
+    pub initial_signup: bool,
+    /// OAuth providers.
+    pub providers: Vec<AuthProvider>,
+}
+
+/// A platform user as the API shows it.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "User")]
+pub struct UserView {
+    /// User id.
+    pub id: Uuid,
+    /// Full name (none in the sim).
+    pub full_name: Option<String>,
+    /// Username (the email).
+    pub username: String,
+    /// Account status.
+    pub status: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last update time.
+    pub updated_at: String,
+    /// Role bindings, one per workspace (filled for `self`; empty where the user is nested in
+    /// a role binding).
+    pub role_bindings: Vec<RoleBinding>,
+}
+
+impl UserView {
+    fn of(user: &super::store::User, at: &str) -> Self {
+        Self {
+            id: Uuid(user.id),
+            full_name: None,
+            username: user.email.clone(),
+            status: "active".to_owned(),
+            created_at: at.to_owned(),
+            updated_at: at.to_owned(),
+            role_bindings: Vec::new(),
+        }
+    }
+}
+
+/// An API token.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "Token")]
+pub struct TokenView {
+    /// The token to send in `authorization`.
+    pub value: String,
+}
+
+/// `createToken`'s and `self`'s answer (`AuthUser`).
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AuthUser {
+    /// The user.
+    pub user: UserView,
+    /// Their token (`createToken`; `self` answers without one).
+    pub token: Option<TokenView>,
 }
 
 /// A user's role in one workspace (`RoleBinding`).
@@ -129,26 +205,30 @@ pub struct Workspace {
 pub struct RoleBinding {
     /// `WORKSPACE_ADMIN`, `WORKSPACE_EDITOR` or `WORKSPACE_VIEWER`.
     pub role: String,
+    /// The user.
+    pub user: UserView,
     /// The workspace.
     pub workspace: Workspace,
 }
 
-/// A platform user as `self` shows it.
+/// A workspace with its members (`workspaces`, what `astro auth login` lists).
 #[derive(Debug, Clone, SimpleObject)]
-pub struct User {
-    /// User id.
+#[graphql(name = "WorkspaceDetails")]
+pub struct WorkspaceDetails {
+    /// Workspace id.
     pub id: Uuid,
-    /// Username (the email).
-    pub username: String,
-    /// Role bindings, one per workspace.
+    /// Label.
+    pub label: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last update time.
+    pub updated_at: String,
+    /// Members and their roles.
     pub role_bindings: Vec<RoleBinding>,
-}
-
-/// The signed-in user (`AuthUser`).
-#[derive(Debug, Clone, SimpleObject)]
-pub struct AuthUser {
-    /// The user.
-    pub user: User,
+    /// Members.
+    pub users: Vec<UserView>,
 }
 
 /// Image tags of the deployment (`astro deploy` reads them).
@@ -293,22 +373,67 @@ impl Query {
     async fn self_(&self, ctx: &Context<'_>) -> async_graphql::Result<AuthUser> {
         let (_, caller) = caller(ctx)?;
         let user = caller.user();
+        let at = timestamp(&Utc::now());
         Ok(AuthUser {
-            user: User {
-                id: Uuid(user.id),
-                username: user.email.clone(),
+            user: UserView {
                 role_bindings: user
                     .memberships
                     .iter()
                     .map(|(workspace, role)| RoleBinding {
                         role: role.as_str().to_owned(),
+                        user: UserView::of(user, &at),
                         workspace: Workspace {
                             id: Uuid(*workspace),
                         },
                     })
                     .collect(),
+                ..UserView::of(user, &at)
             },
+            token: None,
         })
+    }
+
+    /// How users may log in (`astro auth login` asks first); needs no token.
+    async fn auth_config(&self, redirect: Option<String>) -> AuthConfig {
+        tracing::debug!(?redirect, "authConfig");
+        AuthConfig {
+            local_enabled: true,
+            public_signup: false,
+            initial_signup: false,
+            providers: Vec::new(),
+        }
+    }
+
+    /// The workspaces the caller belongs to.
+    async fn workspaces(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkspaceDetails>> {
+        let (platform, caller) = caller(ctx)?;
+        Ok(platform
+            .workspaces_of(&caller)
+            .into_iter()
+            .map(|(workspace, members)| {
+                let at = timestamp(&workspace.created_at);
+                let users: Vec<UserView> =
+                    members.iter().map(|(u, _)| UserView::of(u, &at)).collect();
+                WorkspaceDetails {
+                    id: Uuid(workspace.id),
+                    label: workspace.label.clone(),
+                    description: None,
+                    created_at: at.clone(),
+                    updated_at: at.clone(),
+                    role_bindings: members
+                        .iter()
+                        .map(|(u, role)| RoleBinding {
+                            role: role.as_str().to_owned(),
+                            user: UserView::of(u, &at),
+                            workspace: Workspace {
+                                id: Uuid(workspace.id),
+                            },
+                        })
+                        .collect(),
+                    users,
+                }
+            })
+            .collect())
     }
 
     /// One deployment, by `id` or `where: {id}` / `where: {releaseName}`.
@@ -387,6 +512,24 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Local login (`astro auth login` with a username): email and password for a token.
+    async fn create_token(
+        &self,
+        ctx: &Context<'_>,
+        identity: Option<String>,
+        password: String,
+    ) -> async_graphql::Result<AuthUser> {
+        let platform = platform(ctx)?;
+        let (user, token) = platform
+            .create_token(identity.as_deref(), &password)
+            .map_err(PlatformError::into_graphql)?;
+        let at = timestamp(&chrono::Utc::now());
+        Ok(AuthUser {
+            user: UserView::of(&user, &at),
+            token: Some(TokenView { value: token }),
+        })
+    }
+
     /// Creates a deployment; a non-empty `cloudRole` (Workspace Admins only) binds an IAM role.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "MUTATION_COST + child_complexity")]

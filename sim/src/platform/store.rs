@@ -18,6 +18,8 @@ pub struct Workspace {
     pub id: Uuid,
     /// Display label.
     pub label: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
 }
 
 /// A platform user.
@@ -73,6 +75,7 @@ pub struct Store {
     workspaces: BTreeMap<Uuid, Workspace>,
     users: BTreeMap<Uuid, User>,
     tokens: HashMap<String, Uuid>,
+    passwords: BTreeMap<Uuid, String>,
     deployments: BTreeMap<Uuid, DeploymentRecord>,
 }
 
@@ -82,6 +85,7 @@ impl Store {
         let workspace = Workspace {
             id: Uuid::new_v4(),
             label: label.to_owned(),
+            created_at: Utc::now(),
         };
         self.workspaces.insert(workspace.id, workspace.clone());
         workspace
@@ -103,6 +107,35 @@ impl Store {
         self.tokens.insert(token.to_owned(), user.id);
         self.users.insert(user.id, user.clone());
         user
+    }
+
+    /// Sets the password of a user (local authentication, `createToken`).
+    pub fn set_password(&mut self, user: Uuid, password: &str) {
+        self.passwords.insert(user, password.to_owned());
+    }
+
+    /// Local login: the user with email `identity` and this password, and a token they hold.
+    pub fn login(&self, identity: &str, password: &str) -> Option<(&User, &str)> {
+        let user = self.users.values().find(|u| u.email == identity)?;
+        if self.passwords.get(&user.id).map(String::as_str) != Some(password) {
+            return None;
+        }
+        let token = self
+            .tokens
+            .iter()
+            .find(|(_, id)| **id == user.id)
+            .map(|(token, _)| token.as_str())?;
+        Some((user, token))
+    }
+
+    /// Every workspace, by id.
+    pub fn workspaces(&self) -> impl Iterator<Item = &Workspace> {
+        self.workspaces.values()
+    }
+
+    /// Every user.
+    pub fn users(&self) -> impl Iterator<Item = &User> {
+        self.users.values()
     }
 
     /// The user holding a token.

@@ -157,7 +157,7 @@ impl Env {
     /// A component's ServiceAccount; panics unless it exists.
     pub async fn service_account(&self, release: &str, component: &str) -> Value {
         let path = format!(
-            "/api/v1/namespaces/astronomer-{release}/serviceaccounts/{release}-{component}"
+            "/api/v1/namespaces/astronomer-{release}/serviceaccounts/{release}-{component}-serviceaccount"
         );
         let (status, body) = self.kube_get(&path).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
@@ -173,17 +173,20 @@ impl Env {
             .unwrap_or_else(|| json!({}))
     }
 
-    /// A component's apps/v1 Deployment, if it exists.
+    /// A component's apps/v1 workload (Deployment or StatefulSet), if it exists.
     pub async fn workload(&self, release: &str, component: &str) -> Option<Value> {
-        let path = format!(
-            "/apis/apps/v1/namespaces/astronomer-{release}/deployments/{release}-{component}"
-        );
-        let (status, body) = self.kube_get(&path).await;
-        match status {
-            StatusCode::OK => Some(body),
-            StatusCode::NOT_FOUND => None,
-            other => panic!("{path}: {other} {body}"),
+        for kind in ["deployments", "statefulsets"] {
+            let path = format!(
+                "/apis/apps/v1/namespaces/astronomer-{release}/{kind}/{release}-{component}"
+            );
+            let (status, body) = self.kube_get(&path).await;
+            match status {
+                StatusCode::OK => return Some(body),
+                StatusCode::NOT_FOUND => {}
+                other => panic!("{path}: {other} {body}"),
+            }
         }
+        None
     }
 }
 

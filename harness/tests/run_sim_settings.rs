@@ -1,0 +1,72 @@
+//! The suite on the embedded sim with the platform settings the defaults do not cover:
+//! `manualReleaseNames` on (the platform keeps the names scenarios ask for) and worker
+//! persistence off (Celery workers are a Deployment, not a StatefulSet). The defaults
+//! (Houston's generated names, StatefulSet workers) are covered by `run_sim.rs`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rolecheck::app::{self, RunResult};
+use rolecheck::cli::{RunArgs, RunCommand, TargetArgs};
+use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
+use rolecheck::report::model::Outcome;
+use rstest::rstest;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The built-in `sim` profile plus a `sim:` section.
+fn profile(dir: &tempfile::TempDir, settings: &str) -> PathBuf {
+    let sim = std::fs::read_to_string(repo().join("fixtures/targets/sim.yaml")).unwrap();
+    let path = dir.path().join("sim-settings.yaml");
+    std::fs::write(&path, format!("{sim}\nsim: {settings}\n")).unwrap();
+    path
+}
+
+#[rstest]
+#[case::manual_names_ephemeral_workers("{manual_release_names: true, worker_persistence: false}")]
+#[case::generated_names_ephemeral_workers(
+    "{manual_release_names: false, worker_persistence: false}"
+)]
+#[case::manual_names_statefulset_workers("{manual_release_names: true}")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suite_passes_with_the_platform_setting(#[case] settings: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let command = RunCommand {
+        args: RunArgs {
+            target: "sim".to_owned(),
+            jobs: Some(4),
+            filter: Vec::new(),
+            junit: dir.path().join("junit.xml"),
+            json: dir.path().join("results.json"),
+            fault: Vec::new(),
+            step_timeout: Duration::from_secs(20),
+            cleanup_timeout: Duration::from_secs(30),
+            paths: vec![repo().join("scenarios")],
+        },
+        suite: Default::default(),
+        output: Default::default(),
+        access: TargetArgs {
+            profile: Some(profile(&dir, settings)),
+            allow_real_aws: false,
+        },
+    };
+    let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
+    let RunResult::Ran(report) = app::run_command(&command, quiet).await.unwrap() else {
+        panic!("the suite did not run");
+    };
+    for s in &report.scenarios {
+        let skipped_for_images =
+            matches!(&s.outcome, Outcome::Skipped { reason } if reason.contains("real-images"));
+        assert!(
+            s.outcome == Outcome::Passed || skipped_for_images,
+            "{settings}: {}: {:?} {:#?}",
+            s.name,
+            s.outcome,
+            s.steps
+        );
+    }
+    assert!(report.scenarios.len() >= 25);
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+}
