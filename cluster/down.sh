@@ -98,8 +98,7 @@ if [ -f "$RUN/host-before" ]; then
       sysctl -qw "$key=$value" && log "restored $key=$value" || problems+=("could not restore $key=$value")
     fi
   done < "$RUN/host-before"
-  for d in /run/containerd /var/lib/kubelet /var/log/pods /var/log/containers /opt/containerd \
-    /var/run/netns /run/netns /etc/cni /opt/cni /var/lib/cni /var/lib/containerd; do
+  for d in $HOST_DIRS; do
     existed "$d" && continue
     if [ -e "$d" ] && [ ! -L "$d" ]; then rm -rf "$d" && log "removed $d"; fi
   done

@@ -32,6 +32,13 @@ API_AUDIENCES=$SA_ISSUER
 SERVICE_CIDR=10.0.0.0/24
 NODE_NAME=127.0.0.1
 
+# The default StorageClass up.sh creates (host-path provisioner of the controller-manager).
+STORAGE_CLASS=rolecheck-local-hostpath
+# Host directories the daemons create when missing; down.sh removes those that up.sh did not
+# find (/tmp/hostpath_pv: the host-path provisioner's volumes).
+HOST_DIRS="/run/containerd /var/lib/kubelet /var/log/pods /var/log/containers /opt/containerd
+  /var/run/netns /run/netns /etc/cni /opt/cni /var/lib/cni /var/lib/containerd /tmp/hostpath_pv"
+
 PAUSE_IMAGE=docker.io/rolecheck/pause:3.4
 AIRFLOW_IMAGE=docker.io/rolecheck/airflow-like:bookworm
 

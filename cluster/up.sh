@@ -21,8 +21,7 @@ if [ ! -f "$RUN/host-before" ]; then
       kernel.keys.root_maxkeys kernel.keys.root_maxbytes; do
       echo "sysctl $k $(sysctl -n $k)"
     done
-    for d in /run/containerd /var/lib/kubelet /var/log/pods /var/log/containers /opt/containerd \
-      /var/run/netns /run/netns /etc/cni /opt/cni /var/lib/cni /var/lib/containerd; do
+    for d in $HOST_DIRS; do
       [ -e "$d" ] && echo "existed $d"
     done
     for c in /sys/fs/cgroup/*; do [ -d "$c/kubepods" ] && echo "existed $c/kubepods"; done
@@ -141,10 +140,20 @@ curl -s -m 10 -o /dev/null "${ADMIN[@]}" -H 'Content-Type: application/json' -X 
   -d '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"rolecheck:service-account-issuer-discovery"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"system:service-account-issuer-discovery"},"subjects":[{"apiGroup":"rbac.authorization.k8s.io","kind":"Group","name":"system:unauthenticated"}]}' \
   || die "creating the ClusterRoleBinding for OIDC discovery failed"
 
+# A default StorageClass, as managed clusters have one (EKS: gp2): claims that name no class
+# (the Airflow chart's worker volumeClaimTemplates) get a hostPath volume from the
+# controller-manager's host-path provisioner (--enable-hostpath-provisioner, single node, under
+# /tmp/hostpath_pv/), deleted with the claim (reclaimPolicy Delete).
+curl -s -m 10 -o /dev/null "${ADMIN[@]}" -H 'Content-Type: application/json' -X POST \
+  "https://127.0.0.1:$API_PORT/apis/storage.k8s.io/v1/storageclasses" \
+  -d '{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"'"$STORAGE_CLASS"'","annotations":{"storageclass.kubernetes.io/is-default-class":"true"}},"provisioner":"kubernetes.io/host-path","reclaimPolicy":"Delete","volumeBindingMode":"Immediate"}' \
+  || die "creating the default StorageClass $STORAGE_CLASS failed"
+
 start kube-controller-manager "$CACHE/bin/kube-controller-manager" \
   --kubeconfig="$RUN/controller-manager.kubeconfig" \
   --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
   --use-service-account-credentials=true --service-cluster-ip-range="$SERVICE_CIDR" \
+  --enable-hostpath-provisioner=true \
   --leader-elect=false --bind-address=127.0.0.1 --secure-port="$KCM_PORT" --port=0 --profiling=false --v=1
 start kube-scheduler "$CACHE/bin/kube-scheduler" --kubeconfig="$RUN/scheduler.kubeconfig" \
   --leader-elect=false --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" --port=0 --profiling=false --v=1

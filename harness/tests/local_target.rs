@@ -10,13 +10,19 @@ mod target_common;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Container, Namespace, Pod, PodSpec, ServiceAccount};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::{
+    Container, Namespace, PersistentVolume, PersistentVolumeClaim, Pod, PodSpec, ServiceAccount,
+};
+use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
+use rolecheck::drivers::houston::{HoustonAccess, HoustonDriver, RoleArg};
 use rolecheck::drivers::iam::IamDriver;
 use rolecheck::drivers::kube::{KubeAccess, KubeDriver};
 use rolecheck::drivers::sts::{AwsEndpoint, StsDriver};
 use rolecheck::report::differential::compare;
 use rolecheck::report::model::Outcome;
+use rolecheck::scenario::model::{Actor, Executor};
 use rolecheck::target::local::netwatch::{DEFAULT_INTERVAL, Scope, watch_while};
 use rolecheck::target::local::{LocalCluster, TESTS_ENV};
 use rolecheck_sim::{Sim, SimConfig};
@@ -412,4 +418,173 @@ async fn the_admission_webhook_mutates_a_real_pod_and_its_failure_is_visible() {
         "{refused}"
     );
     remove_namespace(&client, &ns).await;
+}
+
+/// The names of a pod's containers (`containers` or `initContainers`).
+fn container_names(pod: &Pod, init: bool) -> Vec<String> {
+    let spec = pod.spec.as_ref().unwrap();
+    let containers = if init {
+        spec.init_containers.clone().unwrap_or_default()
+    } else {
+        spec.containers.clone()
+    };
+    containers.into_iter().map(|c| c.name).collect()
+}
+
+/// The value of `name` in every container of the pod (`None` where a container lacks it).
+fn env_everywhere(pod: &Pod, name: &str) -> Vec<Option<String>> {
+    pod.spec
+        .as_ref()
+        .unwrap()
+        .containers
+        .iter()
+        .map(|c| {
+            c.env
+                .iter()
+                .flatten()
+                .find(|e| e.name == name)
+                .and_then(|e| e.value.clone())
+        })
+        .collect()
+}
+
+/// The platform installs what the v0.16 chart renders into the real cluster: a generated
+/// release name (manualReleaseNames off), the worker as a StatefulSet whose volume claim the
+/// cluster's default StorageClass binds, `<release>-worker-0` running the worker and its
+/// log garbage-collector sidecar under `<release>-worker-serviceaccount`, the webhook's role in
+/// every container; an update rolls the StatefulSet (the real controller's revisions), and
+/// deleting the deployment leaves neither the namespace nor the volume behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_installs_the_charts_shapes_into_the_real_cluster() {
+    let Some(cluster) = cluster() else { return };
+    let run = run_id();
+    let sim = attached_sim(&cluster, &run).await;
+    let endpoints = sim.endpoints().clone();
+    let admin = endpoints
+        .platform_users
+        .iter()
+        .find(|u| u.workspace_role == "WORKSPACE_ADMIN")
+        .unwrap()
+        .token
+        .clone();
+    let houston = HoustonDriver::new(HoustonAccess {
+        url: endpoints.platform_url.clone(),
+        workspace_id: endpoints.workspace_id.clone(),
+        tokens: [(Actor::Admin, admin)].into(),
+    })
+    .unwrap();
+    let kube = KubeDriver::connect(&KubeAccess::Kubeconfig {
+        path: Some(cluster.kubeconfig.clone()),
+        context: None,
+    })
+    .await
+    .unwrap();
+    let client = client(&cluster).await;
+    let first = "arn:aws:iam::123456789012:role/first";
+    let second = "arn:aws:iam::123456789012:role/second";
+
+    let asked = format!("shapes-{run}");
+    let release = houston
+        .create_deployment(
+            Actor::Admin,
+            &asked,
+            Executor::Celery,
+            &RoleArg::Value(first.to_owned()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        release, asked,
+        "manualReleaseNames is off: the platform names the release"
+    );
+    let ns = format!("astronomer-{release}");
+    let worker = format!("release={release},component=worker");
+    let wait = Duration::from_secs(240);
+
+    let pods = kube.rolled_out_pods(&ns, &worker, wait).await.unwrap();
+    assert_eq!(pods.len(), 1);
+    let pod = &pods[0];
+    assert_eq!(pod.name_any(), format!("{release}-worker-0"));
+    assert_eq!(container_names(pod, false), ["worker", "worker-gc"]);
+    assert_eq!(container_names(pod, true), ["wait-for-airflow-migrations"]);
+    assert_eq!(
+        pod.spec.as_ref().unwrap().service_account_name.as_deref(),
+        Some(format!("{release}-worker-serviceaccount").as_str())
+    );
+    assert_eq!(
+        env_everywhere(pod, "AWS_ROLE_ARN"),
+        vec![Some(first.to_owned()); 2]
+    );
+
+    let set = Api::<StatefulSet>::namespaced(client.clone(), &ns)
+        .get(&format!("{release}-worker"))
+        .await
+        .unwrap();
+    let revision = set.status.unwrap().current_revision.unwrap();
+    let claim = Api::<PersistentVolumeClaim>::namespaced(client.clone(), &ns)
+        .get(&format!("logs-{release}-worker-0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        claim.status.as_ref().unwrap().phase.as_deref(),
+        Some("Bound"),
+        "{claim:?}"
+    );
+    let volume = claim.spec.unwrap().volume_name.unwrap();
+
+    // The scheduler is a Deployment with its log garbage-collector sidecar.
+    let scheduler = kube
+        .rolled_out_pods(&ns, &format!("release={release},component=scheduler"), wait)
+        .await
+        .unwrap();
+    assert_eq!(
+        container_names(&scheduler[0], false),
+        ["scheduler", "scheduler-gc"]
+    );
+    assert_eq!(
+        container_names(&scheduler[0], true),
+        ["run-airflow-migrations"]
+    );
+
+    houston
+        .update_deployment(Actor::Admin, &release, &RoleArg::Value(second.to_owned()))
+        .await
+        .unwrap()
+        .unwrap();
+    // The platform patched the StatefulSet before answering (its generation moved on), so
+    // the driver's rollout wait alone must end with the pod of the new revision.
+    let rolled = kube.rolled_out_pods(&ns, &worker, wait).await.unwrap();
+    assert_eq!(
+        env_everywhere(&rolled[0], "AWS_ROLE_ARN"),
+        vec![Some(second.to_owned()); 2]
+    );
+    assert_eq!(rolled[0].name_any(), format!("{release}-worker-0"));
+    let set = Api::<StatefulSet>::namespaced(client.clone(), &ns)
+        .get(&format!("{release}-worker"))
+        .await
+        .unwrap();
+    assert_ne!(set.status.unwrap().current_revision.unwrap(), revision);
+
+    houston
+        .delete_deployment(Actor::Admin, &release)
+        .await
+        .unwrap()
+        .unwrap();
+    kube.delete_namespace(&ns, Duration::from_secs(180))
+        .await
+        .unwrap();
+    // The volume goes with its claim (reclaimPolicy Delete of the default class).
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        kube::runtime::wait::await_condition(
+            Api::<PersistentVolume>::all(client.clone()),
+            &volume,
+            |pv: Option<&PersistentVolume>| pv.is_none(),
+        ),
+    )
+    .await
+    .expect("the worker's volume was not deleted with its claim")
+    .unwrap();
+    sim.shutdown().await;
 }

@@ -44,7 +44,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.render(&step.release)?;
+    let release = ctx.release_of(&step.release)?;
     let role = ctx.render(&step.role)?;
     let namespace = namespace_of(&release);
     let pods = ctx
@@ -67,8 +67,10 @@ pub async fn run(
         ctx.target.sts.endpoint().url.as_deref(),
         &ctx.target.facts.region,
     );
+    // The chart names each component's main container after the component.
+    let container = step.component.name();
     log.push(format!(
-        "exec in {namespace}/{}: {} python3 -c <boto3 default chain, get_caller_identity>",
+        "exec in {namespace}/{} -c {container}: {} python3 -c <boto3 default chain, get_caller_identity>",
         pod.name_any(),
         command[..command.len() - 3].join(" ")
     ));
@@ -76,7 +78,7 @@ pub async fn run(
     let output = ctx
         .target
         .kube
-        .exec(&namespace, &pod.name_any(), &args)
+        .exec(&namespace, &pod.name_any(), container, &args)
         .await?;
     if let Some(failure) = &output.failure {
         log.push(format!(

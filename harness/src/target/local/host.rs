@@ -18,8 +18,9 @@ pub const SYSCTLS: [&str; 6] = [
     "kernel.keys.root_maxbytes",
 ];
 
-/// Host directories containerd and the kubelet create on their own.
-pub const HOST_DIRS: [&str; 8] = [
+/// Host directories containerd, the kubelet and the controller-manager's host-path
+/// provisioner (`/tmp/hostpath_pv`) create on their own (`HOST_DIRS` of `cluster/lib.sh`).
+pub const HOST_DIRS: [&str; 9] = [
     "/run/containerd",
     "/var/lib/kubelet",
     "/var/log/pods",
@@ -28,6 +29,7 @@ pub const HOST_DIRS: [&str; 8] = [
     "/var/lib/cni",
     "/var/lib/containerd",
     "/opt/containerd",
+    "/tmp/hostpath_pv",
 ];
 
 /// The loopback ports the cluster listens on (as `cluster/lib.sh` sets them).
