@@ -91,7 +91,8 @@ impl ObjectWriter for ApiServer {
 /// nothing. A real cluster without a registry or service network (the `local` target) needs
 /// local images that are never pulled, the host's network, a command that keeps the
 /// container running, and the API server's loopback address in place of the service IP the
-/// kubelet injects.
+/// kubelet injects; in the host's network, containers declare no ports (each would be a host
+/// port, one pod per node).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkloadSettings {
     /// Image of every container (`None`: as rendered).
@@ -166,6 +167,12 @@ impl WorkloadSettings {
         container: &mut serde_json::Map<String, Value>,
         command: Option<&[String]>,
     ) {
+        // In the host's network a container port is a host port (the API server defaults
+        // `hostPort` to it), so the chart's ports (webserver 8080, worker logs 8793) would let
+        // the scheduler place only one such pod per node: nothing listens on them here.
+        if self.host_network {
+            container.remove("ports");
+        }
         if let Some(image) = &self.image {
             container.insert("image".to_owned(), Value::from(image.as_str()));
         }
@@ -286,6 +293,7 @@ mod tests {
     fn pod_templates_get_local_images_host_network_and_env() {
         let mut d = json!({"kind": "Deployment", "spec": {"template": {"spec": {
             "containers": [{"name": "a", "image": "quay.io/x", "args": ["airflow"],
+                            "ports": [{"name": "webserver-ui", "containerPort": 8080}],
                             "env": [{"name": "KUBERNETES_SERVICE_HOST", "value": "keep"}]}],
             "initContainers": [{"name": "i", "image": "quay.io/y"}],
         }}}});
@@ -297,6 +305,7 @@ mod tests {
         assert_eq!(c["imagePullPolicy"], "Never");
         assert_eq!(c["command"], json!(["sleep", "infinity"]));
         assert!(c.get("args").is_none());
+        assert!(c.get("ports").is_none(), "a host port per container port");
         assert_eq!(
             c["env"],
             json!([{"name": "KUBERNETES_SERVICE_HOST", "value": "keep"}])
