@@ -471,6 +471,7 @@ async fn the_platform_installs_the_charts_shapes_into_the_real_cluster() {
         url: endpoints.platform_url.clone(),
         workspace_id: endpoints.workspace_id.clone(),
         tokens: [(Actor::Admin, admin)].into(),
+        run_id: Some(run.clone()),
     })
     .unwrap();
     let kube = KubeDriver::connect(&KubeAccess::Kubeconfig {

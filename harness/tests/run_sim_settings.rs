@@ -10,6 +10,7 @@ use rolecheck::app::{self, RunResult};
 use rolecheck::cli::{RunArgs, RunCommand, TargetArgs};
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
 use rolecheck::report::model::Outcome;
+use rolecheck::signals::Signals;
 use rstest::rstest;
 
 fn repo() -> PathBuf {
@@ -50,10 +51,12 @@ async fn suite_passes_with_the_platform_setting(#[case] settings: &str) {
         access: TargetArgs {
             profile: Some(profile(&dir, settings)),
             allow_real_aws: false,
+            request_timeout: None,
         },
     };
     let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
-    let RunResult::Ran(report) = app::run_command(&command, quiet).await.unwrap() else {
+    let signals = Signals::watch();
+    let RunResult::Ran(report) = app::run_command(&command, quiet, &signals).await.unwrap() else {
         panic!("the suite did not run");
     };
     for s in &report.scenarios {

@@ -355,9 +355,9 @@ impl HoustonDriver {
             .as_deref()
             .map(|run_id| deployment_label(release, run_id));
         let found = match self.deployments(None).await? {
-            Ok(list) => list.into_iter().find(|d| {
-                d.release == release || (sent_label.is_some() && d.label == sent_label)
-            }),
+            Ok(list) => list
+                .into_iter()
+                .find(|d| d.release == release || (sent_label.is_some() && d.label == sent_label)),
             Err(refusal) => return Ok(Err(refusal)),
         };
         let Some(found) = found else {
