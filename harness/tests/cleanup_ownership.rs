@@ -269,11 +269,13 @@ async fn gc_finds_the_platform_record_of_a_create_a_killed_run_never_saw_answere
     let mut lines = BufReader::new(run.stderr.take().unwrap()).lines();
     let drain = tokio::spawn(async move { read_rest(&mut lines).await });
     // Until the platform has the deployment (its answer is being withheld); a bounded wait.
-    tokio::time::timeout(SAFETY, async {
+    // The platform names the release itself (manualReleaseNames off): gc must find it by
+    // the run id in its label, not by the name the scenario asked for.
+    let release = tokio::time::timeout(SAFETY, async {
         loop {
             let list = platform_admin(&f).deployments(None).await.unwrap().unwrap();
-            if !list.is_empty() {
-                break;
+            if let Some(d) = list.first() {
+                break d.release.clone();
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -307,13 +309,13 @@ async fn gc_finds_the_platform_record_of_a_create_a_killed_run_never_saw_answere
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("removed deployment cutoff-"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("removed deployment {release} ")),
+        "{stdout}"
+    );
     let left = platform_admin(&f).deployments(None).await.unwrap().unwrap();
     assert!(left.is_empty(), "{left:?}");
     let live = live_namespaces(&f.kube).await;
-    assert!(
-        !live.iter().any(|n| n.starts_with("astronomer-cutoff-")),
-        "{live:?}"
-    );
+    assert!(!live.contains(&format!("astronomer-{release}")), "{live:?}");
     f.sim.shutdown().await;
 }

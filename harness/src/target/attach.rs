@@ -66,6 +66,9 @@ pub fn workloads(cluster: &LocalCluster, run_id: &str) -> Result<WorkloadSetting
         ),
         init_command: Some(vec!["true".to_owned()]),
         host_network: true,
+        // The command above exits on SIGTERM at once; the chart's 600 s for workers would only
+        // make the 1.20 namespace controller wait that long before it finishes a deletion.
+        termination_grace_period_seconds: Some(5),
         env: vec![
             ("KUBERNETES_SERVICE_HOST".to_owned(), "127.0.0.1".to_owned()),
             ("KUBERNETES_SERVICE_PORT".to_owned(), port.to_string()),
