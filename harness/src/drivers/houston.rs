@@ -66,10 +66,6 @@ pub fn run_id_of_label(label: &str) -> Option<&str> {
         .filter(|id| !id.is_empty())
 }
 
-/// The CLI's `AppConfig` query (it asks before creating whether it may choose release names).
-const APP_CONFIG: &str =
-    "query AppConfig { appConfig { version baseDomain smtpConfigured manualReleaseNames } }";
-
 /// How a cloud role goes into a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleArg {
