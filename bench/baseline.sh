@@ -35,33 +35,47 @@ gql() { # token query-file variables-json
 }
 
 create='mutation C($label: String!, $releaseName: String, $workspaceId: Uuid!, $config: JSON!, $cloudRole: String) {
-  createDeployment(label: $label, workspaceUuid: $workspaceId, releaseName: $releaseName, config: $config, cloudRole: $cloudRole) { id } }'
+  createDeployment(label: $label, workspaceUuid: $workspaceId, releaseName: $releaseName, config: $config, cloudRole: $cloudRole) { id releaseName } }'
 update='mutation U($deploymentId: Uuid!, $payload: JSON!, $cloudRole: String, $sync: Boolean) {
   updateDeployment(deploymentUuid: $deploymentId, payload: $payload, cloudRole: $cloudRole, sync: $sync) { id } }'
 delete='mutation D($deploymentId: Uuid!) { deleteDeployment(deploymentUuid: $deploymentId) { id } }'
 
-create_deployment() { # release role -> prints id
+create_deployment() { # label role -> prints "id release" (the platform names the release
+  # unless its manualReleaseNames is on, as Houston's default is off)
   local a
   a=$(gql "$ROLECHECK_PLATFORM_TOKEN" "$create" \
     "$(jq -n --arg r "$1" --arg w "$ROLECHECK_PLATFORM_WORKSPACE" --arg c "$2" \
       '{label: $r, releaseName: $r, workspaceId: $w, config: {executor: "CeleryExecutor"}, cloudRole: $c}')")
-  jq -er '.data.createDeployment.id' <<<"$a" || fail "create $1: $a"
+  jq -er '.data.createDeployment | "\(.id) \(.releaseName)"' <<<"$a" || fail "create $1: $a"
 }
 update_deployment() { # token id role-json -> prints the answer
   gql "$1" "$update" "$(jq -n --arg d "$2" --argjson c "$3" '{deploymentId: $d, payload: {}, cloudRole: $c, sync: true}')"
 }
 delete_deployment() { gql "$ROLECHECK_PLATFORM_TOKEN" "$delete" "$(jq -n --arg d "$1" '{deploymentId: $d}')" >/dev/null; }
 
-wait_rollout() { # release
+wait_rollout() { # release: the chart's worker is a StatefulSet when worker persistence is on
   local c
   for c in webserver scheduler worker; do
-    kubectl -n "astronomer-$1" rollout status "deployment/$1-$c" --timeout=60s >/dev/null || fail "rollout $1-$c"
+    if kubectl -n "astronomer-$1" get statefulset "$1-$c" >/dev/null 2>&1; then
+      # `rollout status` needs spec.updateStrategy, which a real API server defaults and the
+      # sim does not yet: wait until its one replica runs the current revision and is ready.
+      kubectl -n "astronomer-$1" wait "statefulset/$1-$c" --timeout=60s \
+        --for=jsonpath='{.status.updatedReplicas}'=1 >/dev/null || fail "rollout $1-$c"
+      kubectl -n "astronomer-$1" wait "statefulset/$1-$c" --timeout=60s \
+        --for=jsonpath='{.status.readyReplicas}'=1 >/dev/null || fail "rollout $1-$c"
+    else
+      kubectl -n "astronomer-$1" rollout status "deployment/$1-$c" --timeout=60s >/dev/null || fail "rollout $1-$c"
+    fi
   done
+}
+service_account_of() { # release component -> the ServiceAccount its pods run under
+  kubectl -n "astronomer-$1" get pods -l "release=$1,component=$2" \
+    -o jsonpath='{.items[0].spec.serviceAccountName}'
 }
 expect_annotation() { # release value ("" = absent)
   local c sa got
   for c in webserver scheduler worker; do
-    sa=$(kubectl -n "astronomer-$1" get deployment "$1-$c" -o jsonpath='{.spec.template.spec.serviceAccountName}')
+    sa=$(service_account_of "$1" "$c")
     got=$(kubectl -n "astronomer-$1" get sa "$sa" -o jsonpath="{.metadata.annotations.${key//./\\.}}")
     [[ "$got" == "$2" ]] || fail "$1 $c: annotation '$got', want '$2'"
   done
@@ -99,13 +113,13 @@ role_arn=$("$aws" iam create-role --endpoint-url "$AWS_ENDPOINT_URL_IAM" --role-
 
 run=$RANDOM
 # create with a role: ServiceAccounts annotated, pods carry env and token volume (R2 R4 R5)
-r=bl-$run-1; id=$(create_deployment "$r" "$role_a"); wait_rollout "$r"
+read -r id r < <(create_deployment "bl-$run-1" "$role_a"); wait_rollout "$r"
 expect_annotation "$r" "$role_a"; expect_pod_env "$r" "$role_a"
 # removal attempts keep the annotation (R10)
 for role in '""' 'null'; do update_deployment "$ROLECHECK_PLATFORM_TOKEN" "$id" "$role" >/dev/null; done
 expect_annotation "$r" "$role_a"
 # a worker's token assumes the role; GetCallerIdentity names the assumed role (R12)
-sa=$(kubectl -n "astronomer-$r" get deployment "$r-worker" -o jsonpath='{.spec.template.spec.serviceAccountName}')
+sa=$(service_account_of "$r" worker)
 [[ $(assume "astronomer-$r" "$sa" sts.amazonaws.com) == 0 ]] || fail "assume: $(cat "$scratch/sts.err")"
 jq -e '.AssumedRoleUser.Arn | test(":assumed-role/baseline-role/baseline$")' "$scratch/sts.json" >/dev/null || fail "assumed ARN"
 AWS_ACCESS_KEY_ID=$(jq -r .Credentials.AccessKeyId "$scratch/sts.json") \
@@ -117,7 +131,7 @@ AWS_SESSION_TOKEN=$(jq -r .Credentials.SessionToken "$scratch/sts.json") \
 delete_deployment "$id"
 
 # update binds a role to a deployment created without one (R3 R4 R5)
-r=bl-$run-2; id=$(create_deployment "$r" ""); wait_rollout "$r"; expect_annotation "$r" ""
+read -r id r < <(create_deployment "bl-$run-2" ""); wait_rollout "$r"; expect_annotation "$r" ""
 update_deployment "$ROLECHECK_PLATFORM_TOKEN" "$id" "\"$role_a\"" | jq -e '.data.updateDeployment.id' >/dev/null || fail "update"
 wait_rollout "$r"; expect_annotation "$r" "$role_a"; expect_pod_env "$r" "$role_a"
 # re-binding replaces the role (R6)
@@ -125,7 +139,7 @@ update_deployment "$ROLECHECK_PLATFORM_TOKEN" "$id" "\"$role_b\"" >/dev/null; ex
 delete_deployment "$id"
 
 # editors and viewers cannot pass a role (R9)
-r=bl-$run-3; id=$(create_deployment "$r" "")
+read -r id r < <(create_deployment "bl-$run-3" ""); wait_rollout "$r"
 editor=${ROLECHECK_PLATFORM_EDITOR_TOKEN:-}
 if [[ -n "$editor" ]]; then
   update_deployment "$editor" "$id" "\"$role_a\"" | jq -e '.errors[0]' >/dev/null || fail "editor passed a role"
