@@ -95,7 +95,7 @@ venv: .venv/.stamp
 PYTHON ?= python3
 MOTO_VERSION = 5.2.5
 LOCALSTACK_VERSION = 2026.3.0
-LOCALSTACK_PYTHON ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+LOCALSTACK_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
 
 moto: .venv-moto/.stamp-$(MOTO_VERSION)
 
@@ -107,7 +107,7 @@ moto: .venv-moto/.stamp-$(MOTO_VERSION)
 localstack: .venv-localstack/.stamp-$(LOCALSTACK_VERSION)
 
 .venv-localstack/.stamp-$(LOCALSTACK_VERSION):
-	@test -n "$(LOCALSTACK_PYTHON)" || { echo "make localstack: LocalStack needs Python >= 3.12 (3.13 tested); none found in /root/.pyenv/versions/3.13*/bin or on PATH (set LOCALSTACK_PYTHON=...)" >&2; exit 2; }
+	@test -n "$(LOCALSTACK_PYTHON)" || { echo "make localstack: LocalStack needs Python >= 3.12 (3.13 tested); none found in $(HOME)/.pyenv/versions/3.13*/bin or on PATH (set LOCALSTACK_PYTHON=...)" >&2; exit 2; }
 	$(LOCALSTACK_PYTHON) -m venv .venv-localstack
 	.venv-localstack/bin/pip install --quiet --disable-pip-version-check 'localstack-core[runtime]==$(LOCALSTACK_VERSION)' service-identity 'pyopenssl==25.1.0' 'cryptography<46' 'cbor2<6'
 	touch $@

@@ -1,6 +1,7 @@
 //! The GraphQL documents the platform's CLI (`astro`, v0.15..v0.17) sends to Houston, as
-//! recorded in /work/shared/platform-api.md. The harness's Houston driver sends them; the
-//! sim's tests send them to prove the sim accepts what the CLI sends.
+//! recorded in the platform API facts the project was given (`shared/platform-api.md`). The
+//! harness's Houston driver sends them; the sim's tests send them to prove the sim accepts
+//! what the CLI sends.
 
 /// `createDeployment` (v0.15.0 to v0.17.0 share it).
 pub const CREATE_DEPLOYMENT: &str = r#"
