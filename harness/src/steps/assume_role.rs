@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt as _;
 
-use super::{ScenarioContext, StepError, component_selector, namespace_of, propagation};
+use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of, propagation};
 use crate::scenario::model::{AssumeRole, Expect, TokenSource, TokenTamper};
 
 /// The audience a token for a named ServiceAccount is requested for when the step names none
@@ -149,22 +149,7 @@ pub(super) async fn service_account_token(
         TokenSource::Pod { release, component } => {
             let release = ctx.release_of(release)?;
             let namespace = namespace_of(&release);
-            let pods = ctx
-                .target
-                .kube
-                .rolled_out_pods(
-                    &namespace,
-                    &component_selector(&release, *component),
-                    timeout,
-                )
-                .await?;
-            let pod = pods.first().ok_or_else(|| {
-                StepError::failed(
-                    "no running pod",
-                    format!("a running {component} pod"),
-                    "none",
-                )
-            })?;
+            let pod = &first_rolled_out_pod(ctx, &release, *component, timeout).await?;
             let projected = projected_token(pod).ok_or_else(|| {
             StepError::failed(
                 format!("pod {} has no projected token at AWS_WEB_IDENTITY_TOKEN_FILE", pod.name_any()),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kube::ResourceExt as _;
 
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of};
 use crate::scenario::model::ExpectPackages;
 
 /// Execs `pip show <packages>` in the main container of the component's first pod and checks
@@ -20,22 +20,7 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
     let namespace = namespace_of(&release);
-    let pods = ctx
-        .target
-        .kube
-        .rolled_out_pods(
-            &namespace,
-            &component_selector(&release, step.component),
-            timeout,
-        )
-        .await?;
-    let pod = pods.first().ok_or_else(|| {
-        StepError::failed(
-            "no running pod",
-            format!("a running {} pod", step.component),
-            "none",
-        )
-    })?;
+    let pod = &first_rolled_out_pod(ctx, &release, step.component, timeout).await?;
     let mut command = vec!["pip", "show"];
     command.extend(step.packages.keys().map(String::as_str));
     // The chart names each component's main container after the component.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use kube::ResourceExt as _;
 use serde_json::Value;
 
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of};
 use crate::scenario::model::ExpectSdkCredentials;
 
 /// The program run in the pod. It prints one JSON object: what the SDK saw and got. It never
@@ -47,22 +47,7 @@ pub async fn run(
     let release = ctx.release_of(&step.release)?;
     let role = ctx.render(&step.role)?;
     let namespace = namespace_of(&release);
-    let pods = ctx
-        .target
-        .kube
-        .rolled_out_pods(
-            &namespace,
-            &component_selector(&release, step.component),
-            timeout,
-        )
-        .await?;
-    let pod = pods.first().ok_or_else(|| {
-        StepError::failed(
-            "no running pod",
-            format!("a running {} pod", step.component),
-            "none",
-        )
-    })?;
+    let pod = &first_rolled_out_pod(ctx, &release, step.component, timeout).await?;
     let command = command(
         ctx.target.sts.endpoint().url.as_deref(),
         &ctx.target.facts.region,

@@ -225,6 +225,32 @@ pub fn component_selector(release: &str, component: Component) -> String {
     format!("release={release},component={}", component.name())
 }
 
+/// The first rolled-out pod of a release's component (waiting for the rollout within
+/// `timeout`); a failure when the component has none running.
+pub async fn first_rolled_out_pod(
+    ctx: &ScenarioContext<'_>,
+    release: &str,
+    component: Component,
+    timeout: Duration,
+) -> Result<k8s_openapi::api::core::v1::Pod, StepError> {
+    let pods = ctx
+        .target
+        .kube
+        .rolled_out_pods(
+            &namespace_of(release),
+            &component_selector(release, component),
+            timeout,
+        )
+        .await?;
+    pods.into_iter().next().ok_or_else(|| {
+        StepError::failed(
+            "no running pod",
+            format!("a running {component} pod"),
+            "none",
+        )
+    })
+}
+
 /// Runs one step's action with its time budget, appending what it does to `log`.
 pub async fn run(
     ctx: &ScenarioContext<'_>,
