@@ -16,9 +16,10 @@ use k8s_openapi::api::core::v1::{
 };
 use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
-use rolecheck::drivers::houston::{HoustonAccess, HoustonDriver, RoleArg};
+use rolecheck::drivers::houston::{HoustonAccess, HoustonDriver};
 use rolecheck::drivers::iam::IamDriver;
 use rolecheck::drivers::kube::{KubeAccess, KubeDriver};
+use rolecheck::drivers::platform_call::RoleArg;
 use rolecheck::drivers::sts::{AwsEndpoint, StsDriver};
 use rolecheck::report::differential::compare;
 use rolecheck::report::model::Outcome;

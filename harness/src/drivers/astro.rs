@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use tokio::process::Command;
 
 use super::DriverError;
-use super::houston::{PlatformRefusal, RoleArg};
+use super::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
 use crate::scenario::model::{Actor, Executor};
 
 /// What a CLI invocation printed.
@@ -224,15 +224,17 @@ pub fn judge(args: &[String], out: &CliOutput, success: &str) -> Result<(), Plat
                 .map(|l| l.trim().to_owned())
         })
         .unwrap_or_else(|| text.trim().to_owned());
-    let code = if message.contains("requires at least one arg") {
-        Some("DOCUMENTED_COMMAND_FAILED".to_owned())
-    } else if message.to_lowercase().contains("permission") {
-        Some("FORBIDDEN".to_owned())
+    // The CLI prints the platform's message, not its code: a permission message is the
+    // platform's FORBIDDEN; a usage error ("requires at least one arg") is the documented
+    // command itself failing, which is no statement of the platform's.
+    let kind = if message.to_lowercase().contains("permission") {
+        RefusalKind::PermissionDenied
     } else {
-        None
+        RefusalKind::Other
     };
     Err(PlatformRefusal {
-        code,
+        kind,
+        code: None,
         message: format!(
             "`astro {}` failed (exit {}): {message}",
             args.join(" "),
@@ -361,7 +363,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap_err();
-        assert_eq!(refusal.code.as_deref(), Some("DOCUMENTED_COMMAND_FAILED"));
+        assert_eq!(refusal.kind, RefusalKind::Other);
         assert!(
             refusal.message.starts_with(
                 "`astro deployment update ckbv801t300qh0760pck7ea0c --cloud-role=arn:aws:iam::123456789012:role/other` failed (exit 1): requires at least one arg"
@@ -387,7 +389,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap_err();
-        assert_eq!(refusal.code.as_deref(), Some("FORBIDDEN"));
+        assert_eq!(refusal.kind, RefusalKind::PermissionDenied);
         assert!(
             refusal
                 .message

@@ -12,6 +12,7 @@ use rolecheck_wire::houston::{
 
 use super::DriverError;
 use super::kube::RUN_ID_LABEL;
+use super::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
 use super::timeouts::RequestTimeouts;
 use crate::scenario::model::{Actor, Executor};
 
@@ -64,26 +65,6 @@ pub fn run_id_of_label(label: &str) -> Option<&str> {
         .split_whitespace()
         .find_map(|word| word.strip_prefix(RUN_ID_LABEL)?.strip_prefix('='))
         .filter(|id| !id.is_empty())
-}
-
-/// How a cloud role goes into a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoleArg {
-    /// Left out of the variables.
-    Omitted,
-    /// Sent as `null`.
-    Null,
-    /// Sent as this string (possibly empty).
-    Value(String),
-}
-
-/// The platform refused a call (a GraphQL error).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlatformRefusal {
-    /// `extensions.code` of the first error (`FORBIDDEN`, `BAD_USER_INPUT`, ...), if any.
-    pub code: Option<String>,
-    /// `message` of the first error.
-    pub message: String,
 }
 
 /// Credentials and workspace for talking to Houston.
@@ -360,12 +341,13 @@ impl HoustonDriver {
             return Ok(Ok(false));
         };
         if found.run_id.is_none() || found.run_id != self.access.run_id {
-            return Ok(Err(PlatformRefusal {
-                code: None,
-                message: format!(
+            return Ok(Err(PlatformRefusal::new(
+                RefusalKind::Other,
+                None,
+                format!(
                     "deployment {release} exists but its label does not carry this run's id: left alone"
                 ),
-            }));
+            )));
         }
         self.delete_by_id(Actor::Admin, release, &found.id)
             .await
@@ -504,17 +486,16 @@ impl HoustonDriver {
             .and_then(Value::as_array)
             .and_then(|e| e.first())
         {
-            return Ok(Err(PlatformRefusal {
-                code: first
-                    .pointer("/extensions/code")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                message: first
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            }));
+            let code = first.pointer("/extensions/code").and_then(Value::as_str);
+            let message = first
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return Ok(Err(PlatformRefusal::new(
+                refusal_kind(code, message),
+                code.map(str::to_owned),
+                message,
+            )));
         }
         if !status.is_success() {
             return Err(DriverError::Protocol(format!(
@@ -587,5 +568,56 @@ fn executor_name(executor: Executor) -> &'static str {
         Executor::Celery => "CeleryExecutor",
         Executor::Local => "LocalExecutor",
         Executor::Kubernetes => "KubernetesExecutor",
+    }
+}
+
+/// How Houston says why it refused: Apollo's `FORBIDDEN`/`UNAUTHORIZED` (or a message about
+/// permissions, as its older resolvers answer) for a caller without the right, its input
+/// and validation codes for a bad request.
+fn refusal_kind(code: Option<&str>, message: &str) -> RefusalKind {
+    match code.unwrap_or_default() {
+        "FORBIDDEN" | "UNAUTHORIZED" => RefusalKind::PermissionDenied,
+        "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST" => {
+            RefusalKind::InvalidRequest
+        }
+        _ if message.to_lowercase().contains("permission") => RefusalKind::PermissionDenied,
+        _ => RefusalKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+
+    #[rstest]
+    #[case::forbidden(Some("FORBIDDEN"), "nope", RefusalKind::PermissionDenied)]
+    #[case::unauthorized(Some("UNAUTHORIZED"), "", RefusalKind::PermissionDenied)]
+    #[case::message_only(
+        None,
+        "You do not have the appropriate permissions",
+        RefusalKind::PermissionDenied
+    )]
+    #[case::bad_input(Some("BAD_USER_INPUT"), "invalid arn", RefusalKind::InvalidRequest)]
+    #[case::validation(
+        Some("GRAPHQL_VALIDATION_FAILED"),
+        "unknown field",
+        RefusalKind::InvalidRequest
+    )]
+    #[case::bad_request(Some("BAD_REQUEST"), "", RefusalKind::InvalidRequest)]
+    #[case::internal(Some("INTERNAL_SERVER_ERROR"), "boom", RefusalKind::Other)]
+    #[case::unauthenticated(
+        Some("UNAUTHENTICATED"),
+        "You must be authenticated",
+        RefusalKind::Other
+    )]
+    #[case::none(None, "something else", RefusalKind::Other)]
+    fn houston_errors_are_classified_once(
+        #[case] code: Option<&str>,
+        #[case] message: &str,
+        #[case] kind: RefusalKind,
+    ) {
+        assert_eq!(refusal_kind(code, message), kind);
     }
 }

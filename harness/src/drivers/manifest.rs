@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 
 use super::DriverError;
-use super::houston::{PlatformRefusal, RoleArg};
 use super::kube::{KubeDriver, RUN_ID_LABEL};
+use super::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
 use crate::scenario::model::{Actor, Component, Executor};
 
 /// One write of a create or update.
@@ -87,10 +87,11 @@ impl ManifestDriver {
         {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 409 => {
-                return Ok(Err(PlatformRefusal {
-                    code: Some("BAD_USER_INPUT".to_owned()),
-                    message: format!("namespace {namespace} already exists"),
-                }));
+                return Ok(Err(PlatformRefusal::new(
+                    RefusalKind::InvalidRequest,
+                    Some(status.reason),
+                    format!("namespace {namespace} already exists"),
+                )));
             }
             Err(e) => return Err(self.kube.api_error(e)),
         }
@@ -166,10 +167,11 @@ impl ManifestDriver {
             .await
         {
             Ok(_) => Ok(Ok(())),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(Err(PlatformRefusal {
-                code: Some("BAD_USER_INPUT".to_owned()),
-                message: format!("no deployment with release {release}"),
-            })),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(Err(PlatformRefusal::new(
+                RefusalKind::InvalidRequest,
+                Some(status.reason),
+                format!("no deployment with release {release}"),
+            ))),
             Err(e) => Err(self.kube.api_error(e)),
         }
     }

@@ -6,7 +6,7 @@
 //! - [`s3`]: S3 through aws-sdk-s3 with assumed-role credentials,
 //! - [`houston`]: the platform's GraphQL API over HTTP, [`astro`]: the Astro CLI,
 //!   [`manifest`]: chart objects on a bare cluster; [`platform`] is whichever of them a
-//!   target has,
+//!   target has, [`platform_call`] what they all take and answer (role argument, refusal),
 //! - [`sim_clock`]: the embedded sim's clock endpoint (capability `clock-control`).
 
 pub mod astro;
@@ -17,6 +17,7 @@ pub mod kube;
 pub mod kube_pods;
 pub mod manifest;
 pub mod platform;
+pub mod platform_call;
 pub mod probe;
 #[cfg(test)]
 mod recorded;

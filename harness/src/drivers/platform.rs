@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use super::DriverError;
 use super::astro::AstroDriver;
-use super::houston::{HoustonDriver, PlatformRefusal, RoleArg};
+use super::houston::HoustonDriver;
 use super::manifest::ManifestDriver;
+use super::platform_call::{PlatformRefusal, RoleArg};
 use crate::scenario::model::{Actor, Executor};
 
 /// One of the platform drivers.

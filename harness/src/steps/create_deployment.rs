@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{ScenarioContext, StepError, judge_platform, namespace_of};
 use crate::cleanup::Owned;
-use crate::drivers::houston::RoleArg;
+use crate::drivers::platform_call::RoleArg;
 use crate::scenario::model::{CreateDeployment, Expect};
 
 /// Creates the deployment. The intent is recorded for clean-up before the request is sent

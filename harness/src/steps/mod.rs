@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use crate::cleanup::{Ledger, Owned};
 use crate::drivers::DriverError;
-use crate::drivers::houston::{PlatformRefusal, RoleArg};
 use crate::drivers::platform::PlatformDriver;
+use crate::drivers::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
 use crate::scenario::model::{
     Action, Component, Expect, PlatformErrorKind, RoleInput, Step, Template,
 };
@@ -309,7 +309,9 @@ pub fn judge_platform(
         Ok(()) => log.push("platform: accepted".to_owned()),
         Err(r) => log.push(format!(
             "platform: refused ({}): {}",
-            r.code.as_deref().unwrap_or("no code"),
+            r.code
+                .as_deref()
+                .unwrap_or_else(|| refusal_kind_name(r.kind)),
             r.message
         )),
     }
@@ -343,29 +345,26 @@ pub fn judge_platform(
 }
 
 fn refusal_text(r: &PlatformRefusal) -> String {
-    format!(
-        "error {}: {}",
-        r.code.as_deref().unwrap_or("(no code)"),
-        r.message
-    )
+    match &r.code {
+        Some(code) => format!("error {code}: {}", r.message),
+        None => format!("error ({}): {}", refusal_kind_name(r.kind), r.message),
+    }
 }
 
-/// Whether a refusal is of the kind a scenario names. Houston answers a permission problem
-/// with `FORBIDDEN` (Apollo's ForbiddenError) or a message about permissions.
+fn refusal_kind_name(kind: RefusalKind) -> &'static str {
+    match kind {
+        RefusalKind::PermissionDenied => "permission denied",
+        RefusalKind::InvalidRequest => "invalid request",
+        RefusalKind::Other => "no code",
+    }
+}
+
+/// Whether a refusal is of the kind a scenario names (the driver classified it).
 fn refusal_matches(kind: PlatformErrorKind, r: &PlatformRefusal) -> bool {
-    let code = r.code.as_deref().unwrap_or_default();
     match kind {
         PlatformErrorKind::Any => true,
-        PlatformErrorKind::PermissionDenied => {
-            matches!(code, "FORBIDDEN" | "UNAUTHORIZED")
-                || r.message.to_lowercase().contains("permission")
-        }
-        PlatformErrorKind::InvalidRequest => {
-            matches!(
-                code,
-                "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "BAD_REQUEST"
-            )
-        }
+        PlatformErrorKind::PermissionDenied => r.kind == RefusalKind::PermissionDenied,
+        PlatformErrorKind::InvalidRequest => r.kind == RefusalKind::InvalidRequest,
     }
 }
 

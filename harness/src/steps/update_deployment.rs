@@ -2,7 +2,7 @@
 //! API (R3), including attempts to remove the role (R10).
 
 use super::{ScenarioContext, StepError, judge_platform};
-use crate::drivers::houston::RoleArg;
+use crate::drivers::platform_call::RoleArg;
 use crate::scenario::model::{Expect, UpdateDeployment};
 
 /// Updates the deployment's cloud role.
