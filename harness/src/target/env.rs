@@ -99,6 +99,10 @@ fn require_tools(tools: &[&str]) -> Result<(), TargetError> {
     }
 }
 
+/// The longest any one tool call of `env up`/`env down` may take (a cluster creation or an
+/// image pull included); the tool is killed after it.
+const TOOL_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Runs a tool, feeding `stdin` if given; returns its stdout or an error with its stderr.
 async fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Result<String, TargetError> {
     use tokio::io::AsyncWriteExt as _;
@@ -121,9 +125,15 @@ async fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Result<String
             .await
             .map_err(|e| env_error(format!("writing to {program}: {e}")))?;
     }
-    let out = child
-        .wait_with_output()
+    let out = tokio::time::timeout(TOOL_LIMIT, child.wait_with_output())
         .await
+        .map_err(|_| {
+            env_error(format!(
+                "`{program} {}` did not finish within {} (stopped)",
+                args.join(" "),
+                humantime::format_duration(TOOL_LIMIT)
+            ))
+        })?
         .map_err(|e| env_error(format!("running {program}: {e}")))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -307,14 +317,8 @@ async fn kind_up() -> Result<String, TargetError> {
         .await?;
         done.push(format!("created kind cluster {CLUSTER}"));
     }
-    let kubectl = |args: &[&str]| {
-        let mut all = vec!["--kubeconfig".to_owned(), kubeconfig_arg.clone()];
-        all.extend(args.iter().map(|a| (*a).to_owned()));
-        all
-    };
-    let kubectl_run = |args: Vec<String>, stdin: Option<String>| async move {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        run("kubectl", &refs, stdin.as_deref()).await
+    let kubectl = Kubectl {
+        kubeconfig: kubeconfig_arg.clone(),
     };
 
     // The webhook image, pinned by digest.
@@ -343,46 +347,27 @@ async fn kind_up() -> Result<String, TargetError> {
 
     // The webhook's certificate: reused when the cluster already trusts the one stored in
     // the Secret, else a new one, and the running webhook restarted to serve it.
-    let secret_ca = kubectl_run(
-        kubectl(&[
-            "-n",
-            "kube-system",
-            "get",
-            "secret",
-            WEBHOOK_SECRET,
-            "-o",
+    let secret_ca = kubectl
+        .get(
+            &["-n", "kube-system", "secret", WEBHOOK_SECRET],
             "jsonpath={.data.ca\\.crt}",
-        ]),
-        None,
-    )
-    .await
-    .ok();
-    let trusted = kubectl_run(
-        kubectl(&[
-            "get",
-            "mutatingwebhookconfiguration",
-            "pod-identity-webhook",
-            "-o",
+        )
+        .await
+        .ok();
+    let trusted = kubectl
+        .get(
+            &["mutatingwebhookconfiguration", "pod-identity-webhook"],
             "jsonpath={.webhooks[0].clientConfig.caBundle}",
-        ]),
-        None,
-    )
-    .await
-    .ok();
-    let webhook_existed = kubectl_run(
-        kubectl(&[
-            "-n",
-            "kube-system",
-            "get",
-            "deployment",
-            "pod-identity-webhook",
-            "-o",
+        )
+        .await
+        .ok();
+    let webhook_existed = kubectl
+        .get(
+            &["-n", "kube-system", "deployment", "pod-identity-webhook"],
             "name",
-        ]),
-        None,
-    )
-    .await
-    .is_ok();
+        )
+        .await
+        .is_ok();
     let webhook_dir = fixtures.join("kind/pod-identity-webhook");
     let cert = cert_action(secret_ca.as_deref(), trusted.as_deref());
     if cert == CertAction::Replace {
@@ -415,56 +400,54 @@ async fn kind_up() -> Result<String, TargetError> {
             .map(|(name, _)| format!("--from-file={name}={}", scratch.join(name).display()))
             .collect();
         args.extend(from.iter().map(String::as_str));
-        let secret = kubectl_run(kubectl(&args), None).await;
+        let secret = kubectl.run(&args, None).await;
         let _ = std::fs::remove_dir_all(&scratch);
-        kubectl_run(kubectl(&["apply", "-f", "-"]), Some(secret?)).await?;
+        kubectl.apply(&secret?).await?;
         let template = std::fs::read_to_string(webhook_dir.join("20-mutatingwebhook.yaml.tmpl"))
             .map_err(|e| env_error(format!("{e}")))?;
-        kubectl_run(
-            kubectl(&["apply", "-f", "-"]),
-            Some(webhook_configuration(&template, &ca_pem)),
-        )
-        .await?;
+        kubectl
+            .apply(&webhook_configuration(&template, &ca_pem))
+            .await?;
         done.push("generated a new webhook certificate".to_owned());
     } else {
         done.push("reused the webhook certificate the cluster already trusts".to_owned());
     }
     let rbac = webhook_dir.join("00-rbac.yaml").display().to_string();
-    kubectl_run(kubectl(&["apply", "-f", &rbac]), None).await?;
+    kubectl.run(&["apply", "-f", &rbac], None).await?;
     let deployment = std::fs::read_to_string(webhook_dir.join("10-deployment.yaml"))
         .map_err(|e| env_error(format!("{e}")))?;
-    kubectl_run(
-        kubectl(&["apply", "-f", "-"]),
-        Some(deployment.replace("${WEBHOOK_IMAGE}", &image)),
-    )
-    .await?;
+    kubectl
+        .apply(&deployment.replace("${WEBHOOK_IMAGE}", &image))
+        .await?;
     if cert == CertAction::Replace && webhook_existed {
         // A running webhook keeps serving the certificate it loaded at start.
-        kubectl_run(
-            kubectl(&[
+        kubectl
+            .run(
+                &[
+                    "-n",
+                    "kube-system",
+                    "rollout",
+                    "restart",
+                    "deployment/pod-identity-webhook",
+                ],
+                None,
+            )
+            .await?;
+        done.push("restarted the webhook to serve the new certificate".to_owned());
+    }
+    kubectl
+        .run(
+            &[
                 "-n",
                 "kube-system",
                 "rollout",
-                "restart",
+                "status",
                 "deployment/pod-identity-webhook",
-            ]),
+                "--timeout=180s",
+            ],
             None,
         )
         .await?;
-        done.push("restarted the webhook to serve the new certificate".to_owned());
-    }
-    kubectl_run(
-        kubectl(&[
-            "-n",
-            "kube-system",
-            "rollout",
-            "status",
-            "deployment/pod-identity-webhook",
-            "--timeout=180s",
-        ]),
-        None,
-    )
-    .await?;
     done.push(format!("pod-identity webhook running ({image})"));
 
     // LocalStack with STS and IAM, on the port the kind profile names: the container of an
@@ -546,6 +529,39 @@ async fn kind_up() -> Result<String, TargetError> {
     done.push(line);
     Ok(done.join("\n"))
 }
+
+/// `kubectl` against one kubeconfig: the one place `env up kind` builds its arguments.
+#[cfg(feature = "kind")]
+struct Kubectl {
+    kubeconfig: String,
+}
+
+#[cfg(feature = "kind")]
+impl Kubectl {
+    /// Runs `kubectl --kubeconfig <file> <args>`, feeding `stdin` if given.
+    async fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<String, TargetError> {
+        let mut all = vec!["--kubeconfig", self.kubeconfig.as_str(), REQUEST_TIMEOUT];
+        all.extend_from_slice(args);
+        run("kubectl", &all, stdin).await
+    }
+
+    /// `kubectl apply -f -` of a manifest.
+    async fn apply(&self, manifest: &str) -> Result<String, TargetError> {
+        self.run(&["apply", "-f", "-"], Some(manifest)).await
+    }
+
+    /// `kubectl get <what> -o <output>` (`what`: optional `-n <namespace>`, kind, name).
+    async fn get(&self, what: &[&str], output: &str) -> Result<String, TargetError> {
+        let mut args = vec!["get"];
+        args.extend_from_slice(what);
+        args.extend(["-o", output]);
+        self.run(&args, None).await
+    }
+}
+
+/// Every API request `kubectl` makes during `env up kind` is bounded.
+#[cfg(feature = "kind")]
+const REQUEST_TIMEOUT: &str = "--request-timeout=30s";
 
 /// Waits until something accepts TCP connections on a loopback port (a restarted
 /// container's service), bounded by `within`.
