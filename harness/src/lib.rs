@@ -10,6 +10,7 @@
 //! [`selfcheck`] proves by fault injection that the suite notices breakage.
 
 pub mod app;
+pub mod capability;
 pub mod cleanup;
 pub mod cli;
 pub mod contract;
@@ -19,6 +20,7 @@ pub mod duration;
 pub mod input;
 pub mod plan;
 pub mod report;
+pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod selfcheck;

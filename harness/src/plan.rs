@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::scenario::model::{Action, Actor, Capability, RuleId, Scenario};
+use crate::capability::Capability;
+use crate::rules::RuleId;
+use crate::scenario::Scenario;
 
 /// A selected scenario with its place in the suite and, if it cannot run here, why.
 #[derive(Debug, Clone)]
@@ -42,53 +44,16 @@ impl Filter {
     }
 }
 
-/// Rules about what the platform itself does (the CLI's commands, the annotation it writes,
-/// its permissions and its database). A verdict on them needs the real platform API: a
-/// stand-in that writes the objects itself (the `manifest` driver) would only check itself.
-pub const PLATFORM_RULES: &[u8] = &[1, 2, 3, 4, 6, 7, 8, 9, 10, 11];
-
 /// The capabilities a scenario needs: those it declares, those its rules imply (platform
-/// rules need the platform API) and those its steps imply.
+/// rules need the platform API, see [`crate::rules::PLATFORM_RULES`]) and those its steps
+/// imply (each step kind says which in its module).
 pub fn needs(scenario: &Scenario) -> BTreeSet<Capability> {
     let mut needs: BTreeSet<Capability> = scenario.requires.iter().copied().collect();
-    if scenario
-        .rules
-        .iter()
-        .any(|r| PLATFORM_RULES.contains(&r.number()))
-    {
+    if scenario.rules.iter().any(|r| r.is_about_the_platform()) {
         needs.insert(Capability::PlatformApi);
     }
     for step in scenario.steps.iter().chain(&scenario.finally) {
-        let actor = match &step.action {
-            Action::CreateDeployment(s) => Some(s.actor),
-            Action::UpdateDeployment(s) => Some(s.actor),
-            Action::DeleteDeployment(s) => Some(s.actor),
-            _ => None,
-        };
-        if let Some(actor) = actor {
-            needs.insert(Capability::Deployments);
-            if actor != Actor::Admin {
-                needs.insert(Capability::AdminRoles);
-            }
-        }
-        match &step.action {
-            Action::ExpectDeploymentConfig(_) => {
-                needs.extend([Capability::PlatformApi, Capability::PlatformDb]);
-            }
-            Action::AdvanceClock(_) => {
-                needs.insert(Capability::ClockControl);
-            }
-            Action::ExpectPackages(_) => {
-                needs.insert(Capability::RealImages);
-            }
-            Action::S3Access(_) => {
-                needs.insert(Capability::S3);
-            }
-            Action::ExpectSdkCredentials(_) => {
-                needs.insert(Capability::SdkInPods);
-            }
-            _ => {}
-        }
+        needs.extend(step.action.needs(&step.expect));
     }
     needs
 }

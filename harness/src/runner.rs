@@ -14,8 +14,8 @@ use crate::report::events::Event;
 use crate::report::model::{Cause, Outcome, Phase, ScenarioResult, StepResult};
 use crate::report::verdict;
 use crate::scenario::attribution;
-use crate::scenario::model::{Scenario, Step};
 use crate::scenario::template::{BuiltinValues, TemplateContext, release_name};
+use crate::scenario::{Scenario, Step};
 use crate::steps::{self, Installation, ScenarioContext, StepError};
 use crate::target::Target;
 

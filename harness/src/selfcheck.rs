@@ -27,7 +27,7 @@ use crate::report::ReportError;
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::model::{Outcome, RunReport, ScenarioResult};
 use crate::runner::RunOptions;
-use crate::scenario::model::Scenario;
+use crate::scenario::Scenario;
 
 /// How a self-check runs.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use rolecheck::scenario::Action;
 use rolecheck::scenario::load_paths;
-use rolecheck::scenario::model::Action;
 use rstest::rstest;
 
 /// Runs the binary; a run that has not ended after `limit` is killed and the test fails.

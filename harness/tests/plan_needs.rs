@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use rolecheck::plan::{needs, runs_alone};
+use rolecheck::scenario::Scenario;
 use rolecheck::scenario::load_paths;
-use rolecheck::scenario::model::{Capability, Scenario};
+use rolecheck::scenario::model::Capability;
 use rstest::rstest;
 
 fn suite() -> Vec<Scenario> {

@@ -86,7 +86,7 @@ fn load_text(text: &str) -> (PathBuf, LoadErrors, tempfile::TempDir) {
 #[case::step_not_a_mapping(&with_steps("  - 42\n"), "5:5", "a step is a one-key mapping naming its kind")]
 #[case::step_without_fields(&with_steps("  - delete_deployment\n"), "5:5", "step `delete_deployment` needs its fields")]
 #[case::unknown_step_field(&with_steps("  - delete_deployment: {relase: x}\n"), "5:25", "unknown key `relase` in step `delete_deployment` (did you mean `release`?)")]
-#[case::missing_step_field(&with_steps("  - delete_deployment: {as: admin}\n"), "5:24", "missing required field `release` in step `delete_deployment`")]
+#[case::missing_step_field(&with_steps("  - expect_credentials: {components: [worker]}\n"), "5:25", "missing required field `role` in step `expect_credentials`")]
 #[case::missing_field_block(&with_steps("  - create_service_account:\n      namespace: ns\n"), "6:7", "missing required field `name` in step `create_service_account`")]
 #[case::timeout_without_unit(&with_steps("  - delete_deployment: {release: x, timeout: 5}\n"), "5:46", "timeout: expected a duration with a unit such as `30s`")]
 #[case::timeout_bad_unit(&with_steps("  - delete_deployment: {release: x, timeout: 5 parsecs}\n"), "5:46", "invalid duration `5 parsecs`")]

@@ -6,15 +6,21 @@ use std::time::Duration;
 
 use rolecheck::scenario::attribution;
 use rolecheck::scenario::model::{
-    Action, Actor, AssumeRole, Capability, Component, CreateDeployment, CreateServiceAccount,
-    DeleteDeployment, Executor, Expect, ExpectPods, ExpectServiceAccounts, Location,
-    PlatformErrorKind, RoleInput, RuleId, Scenario, Step, Template, TokenSource, TokenTamper,
-    TokenVolumeExpectation, UpdateDeployment,
+    Actor, Capability, Component, Executor, Expect, Location, PlatformErrorKind, RoleInput, RuleId,
+    Template, TokenSource,
 };
-use rolecheck::scenario::model::{S3Access, S3Action, S3Expect, S3Operation};
+use rolecheck::scenario::{Action, Scenario, Step};
 use rolecheck::scenario::{
     BUILTINS, BuiltinValues, TemplateContext, TemplateError, load_paths, load_str, release_name,
 };
+use rolecheck::steps::assume_role::{AssumeRole, TokenTamper};
+use rolecheck::steps::create_deployment::CreateDeployment;
+use rolecheck::steps::create_service_account::CreateServiceAccount;
+use rolecheck::steps::delete_deployment::DeleteDeployment;
+use rolecheck::steps::expect_pods::{ExpectPods, TokenVolumeExpectation};
+use rolecheck::steps::expect_service_accounts::ExpectServiceAccounts;
+use rolecheck::steps::s3_access::{S3Access, S3Action, S3Expect, S3Operation};
+use rolecheck::steps::update_deployment::UpdateDeployment;
 use rstest::rstest;
 
 fn good_dir() -> PathBuf {
@@ -449,4 +455,36 @@ steps:
     );
     assert_eq!(scenario.steps[0].action.kind(), "s3_access");
     assert!(rolecheck::plan::needs(&scenario).contains(&Capability::S3));
+}
+
+/// A step about a deployment may leave out `release` (the scenario's own) and `components`
+/// (all three); the token source of `assume_role` may then be only `component`.
+#[test]
+fn release_and_components_default_to_the_scenarios_own_and_all() {
+    let yaml = "name: a\ndescription: d\nrules: [R2, R4]\nsteps:\n  - create_deployment: {cloud_role: r}\n  - expect_service_accounts: {annotations: {k: v}}\n  - assume_role: {component: worker, role: r}\n  - delete_deployment: {as: admin}\n";
+    let scenario = load_str(Path::new("a.yaml"), yaml).unwrap_or_else(|e| panic!("{e}"));
+    let release = t("{{release}}");
+    let Action::CreateDeployment(create) = &scenario.steps[0].action else {
+        panic!("{:?}", scenario.steps[0].action);
+    };
+    assert_eq!(create.release, release);
+    let Action::ExpectServiceAccounts(sa) = &scenario.steps[1].action else {
+        panic!("{:?}", scenario.steps[1].action);
+    };
+    assert_eq!(sa.release, release);
+    assert_eq!(sa.components, Component::ALL.to_vec());
+    let Action::AssumeRole(assume) = &scenario.steps[2].action else {
+        panic!("{:?}", scenario.steps[2].action);
+    };
+    assert_eq!(
+        assume.token,
+        TokenSource::Pod {
+            release: release.clone(),
+            component: Component::Worker
+        }
+    );
+    let Action::DeleteDeployment(delete) = &scenario.steps[3].action else {
+        panic!("{:?}", scenario.steps[3].action);
+    };
+    assert_eq!(delete.release, release);
 }

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::contract;
 use crate::plan;
-use crate::scenario::model::{Capability, RuleId, Scenario};
+use crate::scenario::Scenario;
+use crate::scenario::model::{Capability, RuleId};
 
 /// One scenario checking a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

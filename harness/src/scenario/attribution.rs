@@ -8,7 +8,8 @@
 //!
 //! Steps of `finally` are always set-up: they tidy up after the scenario.
 
-use super::model::{Action, Expect, RoleInput, RuleId};
+use super::model::{Expect, RuleId};
+use crate::steps::registry::Action;
 
 /// The rules a step checks when it names none: [`evidence`] kept in the scenario's order
 /// and narrowed to the scenario's `rules`.
@@ -22,82 +23,19 @@ pub fn default_rules(action: &Action, expect: &Expect, scenario_rules: &[RuleId]
 }
 
 /// The numbers of the rules a step of this kind (with this expectation) can show evidence
-/// for. Every kind is listed, so that a new kind has to say what it checks.
+/// for; each kind says so in its module (`StepKind::evidence`), so a new kind has to.
 pub fn evidence(action: &Action, expect: &Expect) -> &'static [u8] {
-    match action {
-        // Refused to a non-admin: R9. Accepted with a role: the deployment is bound (R2).
-        Action::CreateDeployment(create) => match expect {
-            Expect::PlatformError(_) => &[9],
-            Expect::Success if passes_role(&create.cloud_role) => &[2],
-            Expect::Success | Expect::AcceptedOrRefused | Expect::StsError(_) => &[],
-        },
-        // Refused to a non-admin: R9; removal refused or ignored: R10; (re-)binding: R3.
-        Action::UpdateDeployment(update) => match expect {
-            Expect::PlatformError(_) => &[9],
-            Expect::AcceptedOrRefused => &[10],
-            Expect::Success if passes_role(&update.cloud_role) => &[3],
-            Expect::Success | Expect::StsError(_) => &[],
-        },
-        // A ServiceAccount's annotations: the key (R1), the value after create, update,
-        // re-bind (R2, R3, R4, R6), scope (R7), source of truth (R8), refusals (R9),
-        // non-deletion (R10).
-        Action::ExpectServiceAccounts(_) => &[1, 2, 3, 4, 6, 7, 8, 9, 10],
-        // Pod env and token volume: R5, and through them the feature switch (R1), the
-        // current role (R6), scope (R7) and which pods were rolled (R16).
-        Action::ExpectPods(_) => &[1, 5, 6, 7, 16],
-        Action::ExpectPod(_) => &[5, 16],
-        // What the AWS SDK in the pods would use: IRSA with the role (R5).
-        Action::ExpectCredentials(_) => &[5],
-        // The stored config: R11, and the binding it records (R2, R3, R6, R8, R9, R10).
-        Action::ExpectDeploymentConfig(_) => &[2, 3, 6, 8, 9, 10, 11],
-        // STS's answer to a token: the trust policy (R12); which pods can assume (R4).
-        Action::AssumeRole(_) => &[4, 12],
-        Action::S3Access(_) => &[13],
-        Action::ExpectServerVersion(_) => &[14],
-        Action::ExpectPackages(_) => &[15],
-        // The SDK in a pod: injected variables (R5), STS accepting the token (R12), the
-        // role's identity (R13), an image whose SDK can do it (R15).
-        Action::ExpectSdkCredentials(_) => &[5, 12, 13, 15],
-        // Actions that only prepare what later steps check.
-        Action::DeleteDeployment(_)
-        | Action::CreateServiceAccount(_)
-        | Action::CreatePod(_)
-        | Action::AnnotateServiceAccount(_)
-        | Action::AdvanceClock(_) => &[],
-    }
+    action.evidence(expect)
 }
 
 /// Whether a failed assertion of this kind leaves later steps something to check: a step
 /// that only observes the target changes nothing later steps rely on, so the scenario goes
 /// on after it fails (later failures then name it as their likely cause). After any other
 /// failed step, and after a failed set-up step of any kind (a precondition the rest needs),
-/// the scenario's remaining steps are blocked.
+/// the scenario's remaining steps are blocked. Each kind says so in its module
+/// (`StepKind::ONLY_OBSERVES`; `assume_role` keeps its token for `token: previous`).
 pub fn only_observes(action: &Action) -> bool {
-    match action {
-        Action::ExpectServiceAccounts(_)
-        | Action::ExpectPods(_)
-        | Action::ExpectPod(_)
-        | Action::ExpectCredentials(_)
-        | Action::ExpectDeploymentConfig(_)
-        | Action::ExpectServerVersion(_)
-        | Action::ExpectPackages(_)
-        | Action::ExpectSdkCredentials(_)
-        | Action::S3Access(_) => true,
-        // `assume_role` keeps its token for `token: previous`; a later step may need it.
-        Action::AssumeRole(_)
-        | Action::CreateDeployment(_)
-        | Action::UpdateDeployment(_)
-        | Action::DeleteDeployment(_)
-        | Action::CreateServiceAccount(_)
-        | Action::CreatePod(_)
-        | Action::AnnotateServiceAccount(_)
-        | Action::AdvanceClock(_) => false,
-    }
-}
-
-/// Whether a role input sends a role (a value that is not written as empty).
-fn passes_role(role: &RoleInput) -> bool {
-    matches!(role, RoleInput::Value(t) if !t.raw().trim().is_empty())
+    action.only_observes()
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::decode::{Ctx, Fields, Scope};
 use super::error::one_of;
-use super::model::{Capability, Location, RuleId, Scenario, Step};
+use super::loaded::Scenario;
+use super::model::{Capability, Location, RuleId};
 use super::steps;
 use super::template::BUILTINS;
 use super::yaml::{Node, Pos};
+use crate::steps::registry::Step;
 
 /// The top-level keys of a scenario file.
 pub const TOP_LEVEL_KEYS: &[&str] = &[

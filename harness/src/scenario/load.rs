@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use super::decode::Ctx;
 use super::document::{self, Decoded};
 pub use super::error::{LoadError, LoadErrors};
-use super::model::{Location, Scenario};
+use super::loaded::Scenario;
+use super::model::Location;
 use super::yaml;
 use crate::input::{self, ReadError};
 

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use super::error::did_you_mean;
-use super::model::{Scenario, Template};
+use super::loaded::Scenario;
+use super::model::Template;
 
 /// The names every scenario can use without declaring them.
 ///

@@ -3,10 +3,15 @@
 //! say roles are passed through the CLI, not by editing Kubernetes objects (R8): a later
 //! platform update must put the platform's value back.
 
+use std::collections::BTreeMap;
+
 use std::time::Duration;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
-use crate::scenario::model::AnnotateServiceAccount;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Component, Expect, Template};
 
 /// Finds the component's ServiceAccount and merge-patches the annotations onto it.
 pub async fn run(
@@ -37,4 +42,56 @@ pub async fn run(
         sa.metadata.annotations.unwrap_or_default()
     ));
     Ok(())
+}
+
+/// Fields of `annotate_service_account`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnotateServiceAccount {
+    /// Release name.
+    pub release: Template,
+    /// Component whose ServiceAccount is edited.
+    pub component: Component,
+    /// Annotations to set (merge patch).
+    pub annotations: BTreeMap<Template, Template>,
+}
+
+impl StepKind for AnnotateServiceAccount {
+    const ABOUT: &'static str = "A deliberate hand edit of a component's ServiceAccount through the Kubernetes API, as with `kubectl annotate`.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::required(
+            "component",
+            Shape::OneOf(fields::COMPONENT_NAMES),
+            "the component",
+        ),
+        Key::required(
+            "annotations",
+            Shape::TextMap,
+            "the annotations to set (at least one)",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = false;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let component = fields::component(ctx, fields);
+        let annotations = fields::non_empty_map(
+            ctx,
+            fields,
+            "annotations",
+            "name at least one annotation to set",
+        )
+        .and_then(|_| fields::template_map(ctx, fields, "annotations"));
+        Some(AnnotateServiceAccount {
+            release: release?,
+            component: component?,
+            annotations: annotations?,
+        })
+    }
+
+    /// It only prepares what later steps check.
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[]
+    }
 }

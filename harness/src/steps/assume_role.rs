@@ -10,8 +10,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt as _;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of, propagation};
-use crate::scenario::model::{AssumeRole, Expect, TokenSource, TokenTamper};
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::Template;
+use crate::scenario::model::{Expect, TokenSource};
 
 /// The audience a token for a named ServiceAccount is requested for when the step names none
 /// (what the documents tell the administrator to register: `sts.amazonaws.com`).
@@ -305,5 +309,117 @@ mod tests {
         let resigned = resign_with_foreign_key(token).unwrap();
         assert!(resigned.starts_with("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0."));
         assert_ne!(resigned, token);
+    }
+}
+
+/// How the token handed to STS is altered before the call (R12 negative cases).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TokenTamper {
+    /// Send the token as issued.
+    #[default]
+    None,
+    /// Re-sign the token's claims with a key the cluster never published.
+    ResignWithForeignKey,
+}
+
+/// Fields of `assume_role`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssumeRole {
+    /// Whose token is presented.
+    pub token: TokenSource,
+    /// The role to assume.
+    pub role: Template,
+    /// Audience to request the token for; `None` uses the pod's projected volume audience
+    /// (or `sts.amazonaws.com` for a ServiceAccount source).
+    pub audience: Option<Template>,
+    /// Token lifetime to request, in seconds (TokenRequest `expirationSeconds`).
+    pub expiration_seconds: Option<i64>,
+    /// Alteration of the token before it is sent.
+    pub tamper: TokenTamper,
+    /// Session name; defaults to `rolecheck-{{run_id}}`.
+    pub session_name: Option<Template>,
+}
+
+const TAMPERS: &[(&str, TokenTamper)] = &[
+    ("none", TokenTamper::None),
+    ("resign_with_foreign_key", TokenTamper::ResignWithForeignKey),
+];
+
+impl StepKind for AssumeRole {
+    const ABOUT: &'static str = "A pod's projected token (or a named ServiceAccount's, or `token: previous`) sent to STS `AssumeRoleWithWebIdentity`, then `GetCallerIdentity`.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "component",
+            Shape::OneOf(fields::COMPONENT_NAMES),
+            "whose rolled-out pod's projected token is used",
+        ),
+        Key::optional(
+            "service_account",
+            Shape::Object(&[
+                Key::required("namespace", Shape::Text, "its namespace"),
+                Key::required("name", Shape::Text, "its name"),
+            ]),
+            "a ServiceAccount whose token is used instead of a pod's",
+        ),
+        Key::required("role", Shape::Text, "the role to assume"),
+        Key::optional(
+            "audience",
+            Shape::Text,
+            "the token's audience; default the pod's projected volume's",
+        ),
+        Key::optional(
+            "expiration_seconds",
+            Shape::PositiveInteger,
+            "the token's lifetime to request",
+        ),
+        Key::optional(
+            "tamper",
+            Shape::OneOf(&["none", "resign_with_foreign_key"]),
+            "re-sign the token with a key the cluster never published",
+        ),
+        Key::optional(
+            "session_name",
+            Shape::Text,
+            "default `rolecheck-{{run_id}}`",
+        ),
+        Key::optional(
+            "token",
+            Shape::OneOf(&["previous"]),
+            "the previous `assume_role` step's token",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::Sts;
+    const ONLY_OBSERVES: bool = false;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let token = fields::token_source(ctx, fields);
+        let role = fields::required_template(ctx, fields, "role");
+        let audience = fields::optional_template(ctx, fields, "audience");
+        let expiration_seconds = match fields.get("expiration_seconds") {
+            Some(node) => ctx
+                .positive_integer(node, "expiration_seconds")
+                .map(Some)
+                .ok_or(()),
+            None => Ok(None),
+        };
+        let tamper = match fields.get("tamper") {
+            Some(node) => ctx.choice(node, "tamper", TAMPERS),
+            None => Some(TokenTamper::None),
+        };
+        let session_name = fields::optional_template(ctx, fields, "session_name");
+        Some(AssumeRole {
+            token: token?,
+            role: role?,
+            audience: audience.ok()?,
+            expiration_seconds: expiration_seconds.ok()?,
+            tamper: tamper?,
+            session_name: session_name.ok()?,
+        })
+    }
+
+    /// STS's answer to a token: the trust policy (R12); which pods can assume (R4).
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[4, 12]
     }
 }

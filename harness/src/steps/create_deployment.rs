@@ -3,10 +3,14 @@
 
 use std::time::Duration;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, judge_platform, namespace_of};
+use crate::capability::Capability;
 use crate::cleanup::Owned;
 use crate::drivers::platform_call::RoleArg;
-use crate::scenario::model::{CreateDeployment, Expect};
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Actor, Executor, Expect, RoleInput, Template};
 
 /// Creates the deployment. The intent is recorded for clean-up before the request is sent
 /// (so a create cut off by a timeout or a signal is still removed or named as left over); on
@@ -56,4 +60,78 @@ pub async fn run(
         ctx.disowns(&asked);
     }
     judge_platform(expect, answer.map(drop), log)
+}
+
+/// Fields of `create_deployment`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateDeployment {
+    /// Release name (usually `{{release}}`).
+    pub release: Template,
+    /// Executor; the documents use `celery`.
+    pub executor: Executor,
+    /// The role to bind, if any.
+    pub cloud_role: RoleInput,
+    /// Who makes the call.
+    pub actor: Actor,
+}
+
+impl StepKind for CreateDeployment {
+    const ABOUT: &'static str =
+        "Creates a deployment through the platform API, optionally with a cloud role.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "executor",
+            Shape::OneOf(fields::EXECUTOR_NAMES),
+            "the Airflow executor; default `celery`",
+        ),
+        Key::optional(
+            "cloud_role",
+            Shape::TextOrNull,
+            "the role: a value, `\"\"`, `null`, or left out (not sent)",
+        ),
+        Key::optional(
+            "as",
+            Shape::OneOf(fields::ACTOR_NAMES),
+            "who makes the call; default `admin`",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::Platform;
+    const ONLY_OBSERVES: bool = false;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let executor = fields::executor(ctx, fields);
+        let cloud_role = fields::cloud_role(ctx, fields);
+        let actor = fields::actor(ctx, fields);
+        Some(CreateDeployment {
+            release: release?,
+            executor: executor?,
+            cloud_role: cloud_role?,
+            actor: actor?,
+        })
+    }
+
+    /// Refused to a non-admin: R9. Accepted with a role: the deployment is bound (R2).
+    fn evidence(&self, expect: &Expect) -> &'static [u8] {
+        match expect {
+            Expect::PlatformError(_) => &[9],
+            Expect::Success if self.cloud_role.sends_a_role() => &[2],
+            Expect::Success | Expect::AcceptedOrRefused | Expect::StsError(_) => &[],
+        }
+    }
+
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        deployment_needs(self.actor)
+    }
+}
+
+/// What a platform deployment step needs: deployments, and workspace roles when the caller
+/// is not an admin.
+pub(crate) fn deployment_needs(actor: Actor) -> Vec<Capability> {
+    let mut needs = vec![Capability::Deployments];
+    if actor != Actor::Admin {
+        needs.push(Capability::AdminRoles);
+    }
+    needs
 }

@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
 use crate::cleanup::Owned;
-use crate::scenario::model::CreatePod;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Component, Expect, Template};
 
 /// Creates the pod and waits until it runs.
 pub async fn run(
@@ -43,4 +46,46 @@ pub async fn run(
         "created pod {namespace}/{name} under ServiceAccount {service_account}; it runs"
     ));
     Ok(())
+}
+
+/// Fields of `create_pod`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatePod {
+    /// Release whose namespace the pod goes into.
+    pub release: Template,
+    /// Component whose ServiceAccount the pod runs under.
+    pub component: Component,
+    /// Pod name.
+    pub name: Template,
+}
+
+impl StepKind for CreatePod {
+    const ABOUT: &'static str = "A bare pod (no controller, never replaced by a rollout) under a component's ServiceAccount.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::required(
+            "component",
+            Shape::OneOf(fields::COMPONENT_NAMES),
+            "the component",
+        ),
+        Key::required("name", Shape::Text, "the pod's name"),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = false;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let component = fields::component(ctx, fields);
+        let name = fields::required_template(ctx, fields, "name");
+        Some(CreatePod {
+            release: release?,
+            component: component?,
+            name: name?,
+        })
+    }
+
+    /// It only prepares what later steps check.
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[]
+    }
 }

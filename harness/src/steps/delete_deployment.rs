@@ -1,7 +1,13 @@
 //! `delete_deployment`: removes a deployment through the platform API.
 
+use super::create_deployment::deployment_needs;
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, judge_platform};
-use crate::scenario::model::{DeleteDeployment, Expect};
+use crate::capability::Capability;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::Expect;
+use crate::scenario::model::{Actor, Template};
 
 /// Deletes the deployment.
 pub async fn run(
@@ -23,4 +29,45 @@ pub async fn run(
         ctx.disowns(&ctx.release(&release, true));
     }
     judge_platform(expect, answer, log)
+}
+
+/// Fields of `delete_deployment`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteDeployment {
+    /// Release name of the deployment to delete.
+    pub release: Template,
+    /// Who makes the call.
+    pub actor: Actor,
+}
+
+impl StepKind for DeleteDeployment {
+    const ABOUT: &'static str = "Deletes a deployment through the platform API (the run's clean-up removes every deployment it created anyway).";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "as",
+            Shape::OneOf(fields::ACTOR_NAMES),
+            "who makes the call; default `admin`",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::Platform;
+    const ONLY_OBSERVES: bool = false;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let actor = fields::actor(ctx, fields);
+        Some(DeleteDeployment {
+            release: release?,
+            actor: actor?,
+        })
+    }
+
+    /// It only prepares what later steps check.
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[]
+    }
+
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        deployment_needs(self.actor)
+    }
 }

@@ -15,8 +15,11 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
-use crate::scenario::model::ExpectCredentials;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Component, Expect, Template};
 
 /// Where a container's AWS credentials come from, in the SDK's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,5 +186,47 @@ mod tests {
         }
         .to_string();
         assert!(text.contains("EKS Pod Identity") && text.contains("shadows"));
+    }
+}
+
+/// Fields of `expect_credentials`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectCredentials {
+    /// Release name.
+    pub release: Template,
+    /// Components whose rolled-out pods are checked.
+    pub components: Vec<Component>,
+    /// The role IRSA must give them.
+    pub role: Template,
+}
+
+impl StepKind for ExpectCredentials {
+    const ABOUT: &'static str = "The credentials the AWS SDK in every container of the components' pods would pick up come from IRSA with that role; fails naming EKS Pod Identity when an association shadows the role annotation.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "components",
+            Shape::Components,
+            "the components checked; default all three",
+        ),
+        Key::required("role", Shape::Text, "the role IRSA must give them"),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = true;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let components = fields::components(ctx, fields);
+        let role = fields::required_template(ctx, fields, "role");
+        Some(ExpectCredentials {
+            release: release?,
+            components: components?,
+            role: role?,
+        })
+    }
+
+    /// What the AWS SDK in the pods would use: IRSA with the role (R5).
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[5]
     }
 }

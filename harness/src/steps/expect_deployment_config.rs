@@ -2,10 +2,16 @@
 //! `serviceAccountAnnotations`, as the documents' `select config from houston$default."Deployment"`
 //! shows (R11).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError};
-use crate::scenario::model::ExpectDeploymentConfig;
+use crate::capability::Capability;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Expect, Template};
 
 /// The config entry the documents show.
 const ANNOTATIONS_FIELD: &str = "serviceAccountAnnotations";
@@ -54,5 +60,51 @@ pub async fn run(
         Ok(())
     } else {
         Err(differences.into_failure("stored config"))
+    }
+}
+
+/// Fields of `expect_deployment_config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectDeploymentConfig {
+    /// Release name.
+    pub release: Template,
+    /// Entries `config.serviceAccountAnnotations` must hold with exactly these values.
+    pub annotations: BTreeMap<Template, Template>,
+    /// Keys `config.serviceAccountAnnotations` must not hold.
+    pub absent: Vec<Template>,
+}
+
+impl StepKind for ExpectDeploymentConfig {
+    const ABOUT: &'static str = "The platform's stored deployment `config.serviceAccountAnnotations` holds these entries and none of the `absent` keys.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "annotations",
+            Shape::TextMap,
+            "entries it holds with exactly these values",
+        ),
+        Key::optional("absent", Shape::TextList, "keys it does not hold"),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = true;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let annotations = fields::template_map(ctx, fields, "annotations");
+        let absent = fields::template_list(ctx, fields, "absent");
+        Some(ExpectDeploymentConfig {
+            release: release?,
+            annotations: annotations?,
+            absent: absent?,
+        })
+    }
+
+    /// The stored config: R11, and the binding it records (R2, R3, R6, R8, R9, R10).
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[2, 3, 6, 8, 9, 10, 11]
+    }
+
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        vec![Capability::PlatformApi, Capability::PlatformDb]
     }
 }

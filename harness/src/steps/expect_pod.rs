@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::kind::{Key, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
-use crate::scenario::model::ExpectPod;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Expect, Template};
 
 /// Waits until the pod runs, then checks every container's env.
 pub async fn run(
@@ -56,5 +59,56 @@ pub async fn run(
             expected.join("; "),
             actual.join("; "),
         ))
+    }
+}
+
+/// Fields of `expect_pod`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectPod {
+    /// Namespace.
+    pub namespace: Template,
+    /// Pod name.
+    pub name: Template,
+    /// Env vars every container must carry with exactly these values.
+    pub env: BTreeMap<Template, Template>,
+    /// Env vars no container may carry.
+    pub env_absent: Vec<Template>,
+}
+
+impl StepKind for ExpectPod {
+    const ABOUT: &'static str =
+        "One pod, by name, carries these env vars (in every container) and none of `env_absent`.";
+    const KEYS: &'static [Key] = &[
+        Key::required("namespace", Shape::Text, "its namespace"),
+        Key::required("name", Shape::Text, "its name"),
+        Key::optional(
+            "env",
+            Shape::TextMap,
+            "env vars every container carries with exactly these values",
+        ),
+        Key::optional(
+            "env_absent",
+            Shape::TextList,
+            "env vars no container carries",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = true;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let namespace = fields::required_template(ctx, fields, "namespace");
+        let name = fields::required_template(ctx, fields, "name");
+        let env = fields::template_map(ctx, fields, "env");
+        let env_absent = fields::template_list(ctx, fields, "env_absent");
+        Some(ExpectPod {
+            namespace: namespace?,
+            name: name?,
+            env: env?,
+            env_absent: env_absent?,
+        })
+    }
+
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[5, 16]
     }
 }

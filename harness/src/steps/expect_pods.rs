@@ -7,8 +7,12 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError, component_selector, namespace_of};
-use crate::scenario::model::{ExpectPods, TokenVolumeExpectation};
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Component, Expect, Template};
+use crate::scenario::yaml::{Node, NodeKind};
 
 /// The rendered expectations of one `expect_pods` step.
 struct Wanted {
@@ -168,4 +172,127 @@ fn check_pod(pod: &Pod, wanted: &Wanted, differences: &mut Mismatches) {
             }
         }
     }
+}
+
+/// Fields of `expect_pods`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectPods {
+    /// Release name.
+    pub release: Template,
+    /// Components whose pods are checked (every pod of each component).
+    pub components: Vec<Component>,
+    /// Env vars every container must carry with exactly these values.
+    pub env: BTreeMap<Template, Template>,
+    /// Env vars no container may carry.
+    pub env_absent: Vec<Template>,
+    /// The projected token volume every pod must (or must not) have.
+    pub token_volume: Option<TokenVolumeExpectation>,
+}
+
+/// What the projected service-account token volume must look like.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenVolumeExpectation {
+    /// A projected volume with this name, audience, path and mount.
+    Present {
+        /// Volume name (`aws-iam-token`).
+        name: Template,
+        /// Token audience (`sts.amazonaws.com`).
+        audience: Template,
+        /// Directory it is mounted at in every container.
+        mount_path: Template,
+    },
+    /// No volume with this name.
+    Absent {
+        /// Volume name.
+        name: Template,
+    },
+}
+
+impl StepKind for ExpectPods {
+    const ABOUT: &'static str = "Every rolled-out pod of the listed components carries these env vars with exactly these values (in every container), none of `env_absent`, and the projected token volume (or not).";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "components",
+            Shape::Components,
+            "the components checked; default all three",
+        ),
+        Key::optional(
+            "env",
+            Shape::TextMap,
+            "env vars every container carries with exactly these values",
+        ),
+        Key::optional(
+            "env_absent",
+            Shape::TextList,
+            "env vars no container carries",
+        ),
+        Key::optional(
+            "token_volume",
+            Shape::AnyOf(&[
+                &[
+                    Key::required("name", Shape::Text, "volume name"),
+                    Key::required("audience", Shape::Text, "token audience"),
+                    Key::required("mount_path", Shape::Text, "where every container mounts it"),
+                ],
+                &[Key::required(
+                    "absent",
+                    Shape::Text,
+                    "the name of a volume no pod has",
+                )],
+            ]),
+            "`{name, audience, mount_path}` or `{absent: name}`",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = true;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let components = fields::components(ctx, fields);
+        let env = fields::template_map(ctx, fields, "env");
+        let env_absent = fields::template_list(ctx, fields, "env_absent");
+        let token_volume = match fields.get("token_volume") {
+            Some(node) => token_volume(ctx, node).map(Some),
+            None => Some(None),
+        };
+        Some(ExpectPods {
+            release: release?,
+            components: components?,
+            env: env?,
+            env_absent: env_absent?,
+            token_volume: token_volume?,
+        })
+    }
+
+    /// Pod env and token volume: R5, and through them the feature switch (R1), the current
+    /// role (R6), scope (R7) and which pods were rolled (R16).
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[1, 5, 6, 7, 16]
+    }
+}
+
+/// `{name, audience, mount_path}` or `{absent: name}`.
+fn token_volume(ctx: &mut Ctx<'_>, node: &Node) -> Option<TokenVolumeExpectation> {
+    let absent_form =
+        matches!(&node.kind, NodeKind::Map(e) if e.iter().any(|(k, _)| k.text == "absent"));
+    if absent_form {
+        let fields = Fields::new(ctx, node, "token_volume `{absent: ...}`", &["absent"])?;
+        let name = fields::required_template(ctx, &fields, "absent")?;
+        return Some(TokenVolumeExpectation::Absent { name });
+    }
+    let fields = Fields::new(
+        ctx,
+        node,
+        "token_volume",
+        &["name", "audience", "mount_path", "absent"],
+    )?;
+    let name = fields::required_template(ctx, &fields, "name");
+    let audience = fields::required_template(ctx, &fields, "audience");
+    let mount_path = fields::required_template(ctx, &fields, "mount_path");
+    Some(TokenVolumeExpectation::Present {
+        name: name?,
+        audience: audience?,
+        mount_path: mount_path?,
+    })
 }

@@ -12,8 +12,12 @@ use std::time::Duration;
 use kube::ResourceExt as _;
 use serde_json::Value;
 
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of};
-use crate::scenario::model::ExpectSdkCredentials;
+use crate::capability::Capability;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Component, Expect, Template};
 
 /// The program run in the pod. It prints one JSON object: what the SDK saw and got. It never
 /// passes credentials: boto3's chain must find the web-identity variables itself.
@@ -172,5 +176,56 @@ mod tests {
         assert_eq!(c[c.len() - 3], "python3");
         let real_aws = command(None, "eu-west-1");
         assert!(!real_aws.iter().any(|a| a.starts_with("AWS_ENDPOINT_URL")));
+    }
+}
+
+/// Fields of `expect_sdk_credentials`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectSdkCredentials {
+    /// Release name.
+    pub release: Template,
+    /// Component whose running pod runs the SDK.
+    pub component: Component,
+    /// The role whose assumed-role ARN `GetCallerIdentity` must return.
+    pub role: Template,
+}
+
+impl StepKind for ExpectSdkCredentials {
+    const ABOUT: &'static str = "Inside the component's running pod, `python3` with boto3 and no credentials builds its default credential chain, which must pick up the injected `AWS_ROLE_ARN`/`AWS_WEB_IDENTITY_TOKEN_FILE` and assume the role itself: `get_caller_identity` returns `arn:aws:sts::<account>:assumed-role/<role>/...`.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::required(
+            "component",
+            Shape::OneOf(fields::COMPONENT_NAMES),
+            "the component",
+        ),
+        Key::required(
+            "role",
+            Shape::Text,
+            "the role whose assumed-role ARN must come back",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = true;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let component = fields::component(ctx, fields);
+        let role = fields::required_template(ctx, fields, "role");
+        Some(ExpectSdkCredentials {
+            release: release?,
+            component: component?,
+            role: role?,
+        })
+    }
+
+    /// The SDK in a pod: injected variables (R5), STS accepting the token (R12), the
+    /// role's identity (R13), an image whose SDK can do it (R15).
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[5, 12, 13, 15]
+    }
+
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        vec![Capability::SdkInPods]
     }
 }

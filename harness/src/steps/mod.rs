@@ -1,24 +1,28 @@
 //! Steps: one file per step kind. A step renders its templates, calls drivers, and compares
-//! what they saw with what the scenario (that is, the documents) promises.
+//! what they saw with what the scenario (that is, the documents) promises. Each kind's file
+//! also holds its typed fields, keys, `expect` forms and capability needs; [`registry`]
+//! lists the kinds.
 
-mod advance_clock;
-mod annotate_service_account;
-mod assume_role;
-mod create_deployment;
-mod create_pod;
-mod create_service_account;
-mod delete_deployment;
-mod expect_credentials;
-mod expect_deployment_config;
-mod expect_packages;
-mod expect_pod;
-mod expect_pods;
-mod expect_sdk_credentials;
-mod expect_server_version;
-mod expect_service_accounts;
+pub mod advance_clock;
+pub mod annotate_service_account;
+pub mod assume_role;
+pub mod create_deployment;
+pub mod create_pod;
+pub mod create_service_account;
+pub mod delete_deployment;
+pub mod expect_credentials;
+pub mod expect_deployment_config;
+pub mod expect_packages;
+pub mod expect_pod;
+pub mod expect_pods;
+pub mod expect_sdk_credentials;
+pub mod expect_server_version;
+pub mod expect_service_accounts;
+pub mod kind;
 pub mod propagation;
-mod s3_access;
-mod update_deployment;
+pub mod registry;
+pub mod s3_access;
+pub mod update_deployment;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -27,12 +31,11 @@ use crate::cleanup::{Ledger, Owned};
 use crate::drivers::DriverError;
 use crate::drivers::platform::PlatformDriver;
 use crate::drivers::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
-use crate::scenario::model::{
-    Action, Component, Expect, PlatformErrorKind, RoleInput, Step, Template,
-};
+use crate::scenario::model::{Component, Expect, PlatformErrorKind, RoleInput, Template};
 use crate::scenario::template::TemplateContext;
 pub use crate::target::Installation;
 use crate::target::Target;
+pub use registry::{Action, KINDS, Step};
 
 /// Why a step did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,35 +261,7 @@ pub async fn run(
     timeout: Duration,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let work = async {
-        match &step.action {
-            Action::CreateDeployment(s) => {
-                create_deployment::run(ctx, s, &step.expect, timeout, log).await
-            }
-            Action::UpdateDeployment(s) => update_deployment::run(ctx, s, &step.expect, log).await,
-            Action::DeleteDeployment(s) => delete_deployment::run(ctx, s, &step.expect, log).await,
-            Action::ExpectServiceAccounts(s) => {
-                expect_service_accounts::run(ctx, s, timeout, log).await
-            }
-            Action::ExpectPods(s) => expect_pods::run(ctx, s, timeout, log).await,
-            Action::ExpectCredentials(s) => expect_credentials::run(ctx, s, timeout, log).await,
-            Action::AssumeRole(s) => assume_role::run(ctx, s, &step.expect, timeout, log).await,
-            Action::CreateServiceAccount(s) => create_service_account::run(ctx, s, log).await,
-            Action::ExpectServerVersion(s) => expect_server_version::run(ctx, s, log).await,
-            Action::ExpectDeploymentConfig(s) => expect_deployment_config::run(ctx, s, log).await,
-            Action::CreatePod(s) => create_pod::run(ctx, s, timeout, log).await,
-            Action::ExpectPod(s) => expect_pod::run(ctx, s, timeout, log).await,
-            Action::AnnotateServiceAccount(s) => {
-                annotate_service_account::run(ctx, s, timeout, log).await
-            }
-            Action::AdvanceClock(s) => advance_clock::run(ctx, s, log).await,
-            Action::ExpectPackages(s) => expect_packages::run(ctx, s, timeout, log).await,
-            Action::S3Access(s) => s3_access::run(ctx, s, timeout, log).await,
-            Action::ExpectSdkCredentials(s) => {
-                expect_sdk_credentials::run(ctx, s, timeout, log).await
-            }
-        }
-    };
+    let work = step.action.run(ctx, &step.expect, timeout, log);
     // Inner waits use the same budget and report what they last saw; this outer bound
     // catches a request that got no answer in time, which says nothing about the contract:
     // an infrastructure error, not a failure.

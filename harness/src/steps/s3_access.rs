@@ -4,13 +4,22 @@
 //! promises: allowed, or refused with `AccessDenied`. Objects the step writes carry the run
 //! id in their keys and are removed before the step ends, whatever happened.
 
+use std::fmt;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::assume_role::service_account_token;
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
+use crate::capability::Capability;
 use crate::drivers::s3::{S3Driver, S3Refusal};
-use crate::scenario::model::{S3Access, S3Action, S3Expect, S3Operation};
+use crate::scenario::decode::Scope;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Expect, Location, Template, TokenSource};
+use crate::scenario::template;
+use crate::scenario::yaml::Node;
 
 /// Objects this step wrote and has not deleted yet, with the content it wrote.
 type Written = BTreeMap<(String, String), Vec<u8>>;
@@ -198,4 +207,260 @@ mod tests {
         assert_eq!(url("b", Some("k/l")), "s3://b/k/l");
         assert_eq!(url("b", None), "s3://b");
     }
+}
+
+/// Fields of `s3_access`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Access {
+    /// Whose token assumes the role (a pod of a component, or a named ServiceAccount).
+    pub token: TokenSource,
+    /// The role to assume.
+    pub role: Template,
+    /// Session name; defaults to `rolecheck-{{run_id}}`.
+    pub session_name: Option<Template>,
+    /// The operations to try, in order.
+    pub operations: Vec<S3Operation>,
+}
+
+/// One S3 operation of `s3_access` and the outcome the documents' policy promises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Operation {
+    /// What to do.
+    pub action: S3Action,
+    /// The bucket.
+    pub bucket: Template,
+    /// The object key: present exactly for object actions. A `put_object` key names the run
+    /// id, and the step removes every object it wrote.
+    pub key: Option<Template>,
+    /// Allowed or denied.
+    pub expect: S3Expect,
+    /// Where the operation was written.
+    pub location: Location,
+}
+
+/// The S3 operations `s3_access` can try, by the IAM action they need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum S3Action {
+    /// `PutObject` (`s3:PutObject`).
+    PutObject,
+    /// `GetObject` (`s3:GetObject`).
+    GetObject,
+    /// `HeadObject` (`s3:GetObject`).
+    HeadObject,
+    /// `DeleteObject` (`s3:DeleteObject`).
+    DeleteObject,
+    /// `ListObjectsV2` (`s3:ListBucket`).
+    ListBucket,
+    /// `GetBucketLocation` (`s3:GetBucketLocation`).
+    GetBucketLocation,
+}
+
+impl S3Action {
+    /// Every action, in a stable order.
+    pub const ALL: &'static [S3Action] = &[
+        S3Action::PutObject,
+        S3Action::GetObject,
+        S3Action::HeadObject,
+        S3Action::DeleteObject,
+        S3Action::ListBucket,
+        S3Action::GetBucketLocation,
+    ];
+
+    /// The scenario-file name (`put_object`, `list_bucket`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            S3Action::PutObject => "put_object",
+            S3Action::GetObject => "get_object",
+            S3Action::HeadObject => "head_object",
+            S3Action::DeleteObject => "delete_object",
+            S3Action::ListBucket => "list_bucket",
+            S3Action::GetBucketLocation => "get_bucket_location",
+        }
+    }
+
+    /// Whether the action writes or removes an object (so its key must be the run's own).
+    pub fn changes_object(self) -> bool {
+        matches!(self, S3Action::PutObject | S3Action::DeleteObject)
+    }
+
+    /// Whether the action is on an object (and so takes a `key`).
+    pub fn on_object(self) -> bool {
+        matches!(
+            self,
+            S3Action::PutObject
+                | S3Action::GetObject
+                | S3Action::HeadObject
+                | S3Action::DeleteObject
+        )
+    }
+}
+
+impl fmt::Display for S3Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The outcome an S3 operation must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum S3Expect {
+    /// S3 serves the request.
+    Allowed,
+    /// S3 refuses it with `AccessDenied` (403).
+    Denied,
+}
+
+const S3_ACTIONS: &[(&str, S3Action)] = &[
+    ("put_object", S3Action::PutObject),
+    ("get_object", S3Action::GetObject),
+    ("head_object", S3Action::HeadObject),
+    ("delete_object", S3Action::DeleteObject),
+    ("list_bucket", S3Action::ListBucket),
+    ("get_bucket_location", S3Action::GetBucketLocation),
+];
+const S3_EXPECTS: &[(&str, S3Expect)] =
+    &[("allowed", S3Expect::Allowed), ("denied", S3Expect::Denied)];
+
+impl StepKind for S3Access {
+    const ABOUT: &'static str = "Assumes the role with a token (as `assume_role`), then tries each S3 operation, which S3 must allow or deny; a `put_object` or `delete_object` key must contain `{{run_id}}`, so a run writes and deletes only its own objects, and what the step wrote is deleted.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "component",
+            Shape::OneOf(fields::COMPONENT_NAMES),
+            "whose rolled-out pod's projected token is used",
+        ),
+        Key::optional(
+            "service_account",
+            Shape::Object(&[
+                Key::required("namespace", Shape::Text, "its namespace"),
+                Key::required("name", Shape::Text, "its name"),
+            ]),
+            "a ServiceAccount whose token is used instead of a pod's",
+        ),
+        Key::required("role", Shape::Text, "the role to assume"),
+        Key::optional(
+            "session_name",
+            Shape::Text,
+            "default `rolecheck-{{run_id}}`",
+        ),
+        Key::required(
+            "operations",
+            Shape::ListOf(&[
+                Key::required(
+                    "action",
+                    Shape::OneOf(&[
+                        "put_object",
+                        "get_object",
+                        "head_object",
+                        "delete_object",
+                        "list_bucket",
+                        "get_bucket_location",
+                    ]),
+                    "the S3 operation",
+                ),
+                Key::required("bucket", Shape::Text, "the bucket"),
+                Key::optional("key", Shape::Text, "the object key (object actions only)"),
+                Key::required(
+                    "expect",
+                    Shape::OneOf(&["allowed", "denied"]),
+                    "whether S3 serves it or answers `AccessDenied`",
+                ),
+            ]),
+            "the operations to try, in order",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::None;
+    const ONLY_OBSERVES: bool = true;
+
+    /// A token source (as `assume_role`), the role, and a non-empty list of operations.
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let token = fields::token_source(ctx, fields);
+        let role = fields::required_template(ctx, fields, "role");
+        let session_name = fields::optional_template(ctx, fields, "session_name");
+        let operations = fields.required(ctx, "operations").and_then(|node| {
+            let items = ctx.seq(node, "operations")?;
+            if items.is_empty() {
+                ctx.error(
+                    node.pos,
+                    "operations: the list is empty; name at least one S3 operation",
+                );
+                return None;
+            }
+            let decoded: Vec<Option<S3Operation>> =
+                items.iter().map(|item| s3_operation(ctx, item)).collect();
+            decoded.into_iter().collect::<Option<Vec<_>>>()
+        });
+        Some(S3Access {
+            token: token?,
+            role: role?,
+            session_name: session_name.ok()?,
+            operations: operations?,
+        })
+    }
+
+    fn evidence(&self, _expect: &Expect) -> &'static [u8] {
+        &[13]
+    }
+
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        vec![Capability::S3]
+    }
+}
+
+/// `{action, bucket, key?, expect}`: `key` exactly for object actions; a `put_object` or
+/// `delete_object` key must name `{{run_id}}`: a run writes only objects recognisable as its
+/// own, and deletes nothing else (a key without the run id could be someone's data).
+fn s3_operation(ctx: &mut Ctx<'_>, node: &Node) -> Option<S3Operation> {
+    let fields = Fields::new(
+        ctx,
+        node,
+        "S3 operation",
+        &["action", "bucket", "key", "expect"],
+    )?;
+    let action = fields
+        .required(ctx, "action")
+        .and_then(|n| ctx.choice(n, "S3 action", S3_ACTIONS));
+    let bucket = fields::required_template(ctx, &fields, "bucket");
+    let expect = fields
+        .required(ctx, "expect")
+        .and_then(|n| ctx.choice(n, "S3 expectation", S3_EXPECTS));
+    let action = action?;
+    let key = match (fields.entry("key"), action.on_object()) {
+        (Some((_, value)), true) => {
+            let key = ctx.template(value, "key", Scope::All)?;
+            if action.changes_object() && !template::has_placeholder(&key, "run_id") {
+                ctx.error(
+                    value.pos,
+                    format!(
+                        "key `{key}` of `{action}` must contain `{{{{run_id}}}}`, so that a run writes and deletes only objects of its own"
+                    ),
+                );
+                return None;
+            }
+            Some(key)
+        }
+        (None, true) => {
+            ctx.error(
+                fields.pos(),
+                format!("missing required field `key` in S3 operation `{action}`"),
+            );
+            return None;
+        }
+        (Some((key, _)), false) => {
+            ctx.error(
+                key.pos,
+                format!("S3 operation `{action}` is on a bucket and takes no `key`"),
+            );
+            return None;
+        }
+        (None, false) => None,
+    };
+    Some(S3Operation {
+        action,
+        bucket: bucket?,
+        key,
+        expect: expect?,
+        location: ctx.location(node.pos),
+    })
 }

@@ -1,9 +1,14 @@
 //! `update_deployment`: `astro deployment update <name> --cloud-role=<arn>` through the platform
 //! API (R3), including attempts to remove the role (R10).
 
+use super::create_deployment::deployment_needs;
+use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, judge_platform};
+use crate::capability::Capability;
 use crate::drivers::platform_call::RoleArg;
-use crate::scenario::model::{Expect, UpdateDeployment};
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::fields;
+use crate::scenario::model::{Actor, Expect, RoleInput, Template};
 
 /// Updates the deployment's cloud role.
 pub async fn run(
@@ -29,4 +34,59 @@ pub async fn run(
         ctx.note("role_arn", arn);
     }
     judge_platform(expect, answer, log)
+}
+
+/// Fields of `update_deployment`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateDeployment {
+    /// Release name of the deployment to update.
+    pub release: Template,
+    /// The role to bind; `Value("")`, `Null` and `Omitted` are the three ways to try removal.
+    pub cloud_role: RoleInput,
+    /// Who makes the call.
+    pub actor: Actor,
+}
+
+impl StepKind for UpdateDeployment {
+    const ABOUT: &'static str = "Updates a deployment through the platform API: binds, re-binds or tries to remove its cloud role.";
+    const KEYS: &'static [Key] = &[
+        RELEASE,
+        Key::optional(
+            "cloud_role",
+            Shape::TextOrNull,
+            "the role: a value, `\"\"`, `null`, or left out (not sent)",
+        ),
+        Key::optional(
+            "as",
+            Shape::OneOf(fields::ACTOR_NAMES),
+            "who makes the call; default `admin`",
+        ),
+    ];
+    const REFUSALS: Refusals = Refusals::Platform;
+    const ONLY_OBSERVES: bool = false;
+
+    fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
+        let release = fields::release(ctx, fields);
+        let cloud_role = fields::cloud_role(ctx, fields);
+        let actor = fields::actor(ctx, fields);
+        Some(UpdateDeployment {
+            release: release?,
+            cloud_role: cloud_role?,
+            actor: actor?,
+        })
+    }
+
+    /// Refused to a non-admin: R9; removal refused or ignored: R10; (re-)binding: R3.
+    fn evidence(&self, expect: &Expect) -> &'static [u8] {
+        match expect {
+            Expect::PlatformError(_) => &[9],
+            Expect::AcceptedOrRefused => &[10],
+            Expect::Success if self.cloud_role.sends_a_role() => &[3],
+            Expect::Success | Expect::StsError(_) => &[],
+        }
+    }
+
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        deployment_needs(self.actor)
+    }
 }

@@ -90,7 +90,7 @@ pub enum Installation {
 
 impl Installation {
     /// The installation a scenario's platform steps use.
-    pub fn for_scenario(scenario: &crate::scenario::model::Scenario) -> Self {
+    pub fn for_scenario(scenario: &crate::scenario::Scenario) -> Self {
         if scenario
             .requires
             .contains(&Capability::PlatformWithoutAnnotationKey)

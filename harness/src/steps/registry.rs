@@ -1,0 +1,80 @@
+//! The registry of step kinds.
+//!
+//! A step kind is defined in one place: its module in `steps/` holds its typed fields, the
+//! keys it takes, which `expect` forms apply, the capabilities it needs, the rules it can show
+//! and its `run` (see [`super::kind::StepKind`]). **Adding a step kind touches that module and
+//! this registry, nothing else**: its `mod` line in `steps/mod.rs` and one line in the list
+//! below. The scenario loader, the planner's capability needs, rule attribution, the runner's
+//! dispatch, `rolecheck schema` and the README's step reference all read this list.
+
+use std::time::Duration;
+
+use super::kind::{KindInfo, StepKind, step_kinds};
+use super::{ScenarioContext, StepError};
+use crate::capability::Capability;
+use crate::rules::RuleId;
+use crate::scenario::decode::{Ctx, Fields};
+use crate::scenario::model::{Expect, Location};
+
+step_kinds! {
+    create_deployment::CreateDeployment =>
+        |ctx, s, expect, timeout, log| super::create_deployment::run(ctx, s, expect, timeout, log);
+    update_deployment::UpdateDeployment =>
+        |ctx, s, expect, _, log| super::update_deployment::run(ctx, s, expect, log);
+    delete_deployment::DeleteDeployment =>
+        |ctx, s, expect, _, log| super::delete_deployment::run(ctx, s, expect, log);
+    expect_service_accounts::ExpectServiceAccounts =>
+        |ctx, s, _, timeout, log| super::expect_service_accounts::run(ctx, s, timeout, log);
+    expect_pods::ExpectPods =>
+        |ctx, s, _, timeout, log| super::expect_pods::run(ctx, s, timeout, log);
+    assume_role::AssumeRole =>
+        |ctx, s, expect, timeout, log| super::assume_role::run(ctx, s, expect, timeout, log);
+    s3_access::S3Access =>
+        |ctx, s, _, timeout, log| super::s3_access::run(ctx, s, timeout, log);
+    create_service_account::CreateServiceAccount =>
+        |ctx, s, _, _, log| super::create_service_account::run(ctx, s, log);
+    create_pod::CreatePod =>
+        |ctx, s, _, timeout, log| super::create_pod::run(ctx, s, timeout, log);
+    expect_pod::ExpectPod =>
+        |ctx, s, _, timeout, log| super::expect_pod::run(ctx, s, timeout, log);
+    annotate_service_account::AnnotateServiceAccount =>
+        |ctx, s, _, timeout, log| super::annotate_service_account::run(ctx, s, timeout, log);
+    expect_credentials::ExpectCredentials =>
+        |ctx, s, _, timeout, log| super::expect_credentials::run(ctx, s, timeout, log);
+    expect_server_version::ExpectServerVersion =>
+        |ctx, s, _, _, log| super::expect_server_version::run(ctx, s, log);
+    expect_deployment_config::ExpectDeploymentConfig =>
+        |ctx, s, _, _, log| super::expect_deployment_config::run(ctx, s, log);
+    expect_packages::ExpectPackages =>
+        |ctx, s, _, timeout, log| super::expect_packages::run(ctx, s, timeout, log);
+    advance_clock::AdvanceClock =>
+        |ctx, s, _, _, log| super::advance_clock::run(ctx, s, log);
+    expect_sdk_credentials::ExpectSdkCredentials =>
+        |ctx, s, _, timeout, log| super::expect_sdk_credentials::run(ctx, s, timeout, log);
+}
+
+/// The registry entry of a kind, by its name in scenario files.
+pub fn kind_info(name: &str) -> Option<&'static KindInfo> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// Every step kind's name, in registry order.
+pub fn kind_names() -> impl Iterator<Item = &'static str> + Clone {
+    KINDS.iter().map(|k| k.name)
+}
+
+/// One step: what to do, how long it may take, and what outcome is expected.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// What the step does.
+    pub action: Action,
+    /// How long the step may take; `None` means the runner's default.
+    pub timeout: Option<Duration>,
+    /// The outcome the step expects.
+    pub expect: Expect,
+    /// The contract rules this step's assertion checks (its `rules:`, or the default for its
+    /// kind and the scenario, see [`crate::scenario::attribution`]); empty for a set-up step.
+    pub rules: Vec<RuleId>,
+    /// Where the step was written.
+    pub location: Location,
+}
