@@ -54,18 +54,11 @@ update_deployment() { # token id role-json -> prints the answer
 delete_deployment() { gql "$ROLECHECK_PLATFORM_TOKEN" "$delete" "$(jq -n --arg d "$1" '{deploymentId: $d}')" >/dev/null; }
 
 wait_rollout() { # release: the chart's worker is a StatefulSet when worker persistence is on
-  local c
+  local c kind
   for c in webserver scheduler worker; do
-    if kubectl -n "astronomer-$1" get statefulset "$1-$c" >/dev/null 2>&1; then
-      # `rollout status` needs spec.updateStrategy, which a real API server defaults and the
-      # sim does not yet: wait until its one replica runs the current revision and is ready.
-      kubectl -n "astronomer-$1" wait "statefulset/$1-$c" --timeout=60s \
-        --for=jsonpath='{.status.updatedReplicas}'=1 >/dev/null || fail "rollout $1-$c"
-      kubectl -n "astronomer-$1" wait "statefulset/$1-$c" --timeout=60s \
-        --for=jsonpath='{.status.readyReplicas}'=1 >/dev/null || fail "rollout $1-$c"
-    else
-      kubectl -n "astronomer-$1" rollout status "deployment/$1-$c" --timeout=60s >/dev/null || fail "rollout $1-$c"
-    fi
+    kind=deployment
+    kubectl -n "astronomer-$1" get statefulset "$1-$c" >/dev/null 2>&1 && kind=statefulset
+    kubectl -n "astronomer-$1" rollout status "$kind/$1-$c" --timeout=60s >/dev/null || fail "rollout $1-$c"
   done
 }
 service_account_of() { # release component -> the ServiceAccount its pods run under

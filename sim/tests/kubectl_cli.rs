@@ -498,3 +498,115 @@ async fn apply_of_the_fixtures_validates_creates_and_merges() {
     );
     k.sim.shutdown().await;
 }
+
+/// `kubectl rollout status` reads what the API server defaults: a StatefulSet's
+/// `spec.updateStrategy` (it refuses a set without a RollingUpdate strategy) and a
+/// Deployment's `progressDeadlineSeconds` and strategy; both roll out and say so.
+#[tokio::test]
+async fn rollout_status_follows_stateful_sets_and_deployments() {
+    let Some(k) = Cluster::start(SimConfig::default()).await else {
+        return;
+    };
+    let manifest = k.write(
+        "workloads.yaml",
+        r#"apiVersion: v1
+kind: Namespace
+metadata: {name: rollouts}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: worker, namespace: rollouts}
+spec:
+  serviceName: worker
+  selector: {matchLabels: {component: worker}}
+  template:
+    metadata: {labels: {component: worker}}
+    spec:
+      containers: [{name: worker, image: "quay.io/astronomer/ap-airflow:1.10.5"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: scheduler, namespace: rollouts}
+spec:
+  selector: {matchLabels: {component: scheduler}}
+  template:
+    metadata: {labels: {component: scheduler}}
+    spec:
+      containers: [{name: scheduler, image: "quay.io/astronomer/ap-airflow:1.10.5"}]
+"#,
+    );
+    k.run(&["apply", "-f", &manifest]).await;
+    let strategy = k
+        .run(&[
+            "-n",
+            "rollouts",
+            "get",
+            "statefulset",
+            "worker",
+            "-o",
+            "jsonpath={.spec.updateStrategy.type}/{.spec.podManagementPolicy}",
+        ])
+        .await;
+    assert_eq!(strategy, "RollingUpdate/OrderedReady");
+
+    let set = k
+        .run(&[
+            "-n",
+            "rollouts",
+            "rollout",
+            "status",
+            "statefulset/worker",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(set.contains("roll out complete"), "{set}");
+    let deployment = k
+        .run(&[
+            "-n",
+            "rollouts",
+            "rollout",
+            "status",
+            "deployment/scheduler",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(
+        deployment.contains("\"scheduler\" successfully rolled out"),
+        "{deployment}"
+    );
+
+    // A new template rolls out again, and `rollout status` waits for it.
+    k.run(&[
+        "-n",
+        "rollouts",
+        "set",
+        "image",
+        "statefulset/worker",
+        "worker=quay.io/astronomer/ap-airflow:1.10.7",
+    ])
+    .await;
+    let again = k
+        .run(&[
+            "-n",
+            "rollouts",
+            "rollout",
+            "status",
+            "statefulset/worker",
+            "--timeout=30s",
+        ])
+        .await;
+    assert!(again.contains("roll out complete"), "{again}");
+    let image = k
+        .run(&[
+            "-n",
+            "rollouts",
+            "get",
+            "pod",
+            "worker-0",
+            "-o",
+            "jsonpath={.spec.containers[0].image}",
+        ])
+        .await;
+    assert_eq!(image, "quay.io/astronomer/ap-airflow:1.10.7");
+    k.sim.shutdown().await;
+}

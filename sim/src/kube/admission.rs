@@ -5,8 +5,8 @@
 use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use serde_json::{Value, json};
 
-use super::meta;
 use super::{ApiError, ApiServer, Resource, key, validation};
+use super::{defaults, meta};
 use crate::webhook;
 
 /// Where pods are "scheduled".
@@ -91,6 +91,7 @@ pub(super) fn create(
         return Err(ApiError::already_exists(resource, &name));
     }
 
+    defaults::apply(resource, &mut object);
     match resource {
         Resource::Pod => {
             let ns = namespace.as_deref().unwrap_or("default");
@@ -203,7 +204,7 @@ fn validate_workload(resource: Resource, name: &str, object: &mut Value) -> Resu
     Ok(())
 }
 
-/// Pods: defaults, the ServiceAccount admission check, the webhook, the initial status.
+/// Pods: the ServiceAccount admission check, the webhook, the initial status.
 fn admit_pod(
     api: &ApiServer,
     state: &super::store::State,
@@ -239,13 +240,6 @@ fn admit_pod(
     spec.service_account_name = Some(sa_name.clone());
     spec.service_account = Some(sa_name.clone());
     spec.node_name.get_or_insert_with(|| NODE_NAME.to_owned());
-    spec.restart_policy
-        .get_or_insert_with(|| "Always".to_owned());
-    spec.dns_policy
-        .get_or_insert_with(|| "ClusterFirst".to_owned());
-    spec.scheduler_name
-        .get_or_insert_with(|| "default-scheduler".to_owned());
-    spec.termination_grace_period_seconds.get_or_insert(30);
 
     let sa_key = (namespace.to_owned(), sa_name.clone());
     if state.get(Resource::ServiceAccount, &sa_key).is_none() {
@@ -267,6 +261,9 @@ fn admit_pod(
 
     let mut object = serde_json::to_value(&pod)
         .map_err(|e| ApiError::bad_request(format!("encoding the pod: {e}")))?;
+    // What the webhook added is defaulted too, and the admission plugins add their fields.
+    defaults::apply(Resource::Pod, &mut object);
+    defaults::admit_pod(&mut object);
     // Until the kubelet starts them, containers wait in `ContainerCreating`.
     let waiting: Vec<Value> = object
         .pointer("/spec/containers")

@@ -11,6 +11,7 @@
 //! Modules, one job each:
 //! - [`store`]: objects, resourceVersions, change broadcast and history,
 //! - `admission`: what happens to an object on CREATE before it is stored,
+//! - `defaults`: the fields the API server fills in on every write,
 //! - [`patch`], [`selector`]: PATCH formats and label/field selectors,
 //! - `watch`, `routes`, `discovery`, `openapi`, `token`: the HTTP surface,
 //! - [`table`]: server-side printing (`Table` responses),
@@ -37,6 +38,7 @@ use crate::webhook::WebhookOptions;
 mod access_review;
 mod admission;
 mod controller;
+mod defaults;
 mod discovery;
 pub mod events;
 pub mod meta;
@@ -442,6 +444,7 @@ impl ApiServer {
             };
         }
         if part == Part::Main {
+            defaults::apply(resource, &mut new);
             validation::decode_metadata(resource, &new)?;
             validation::immutable_fields(resource, old, &new)?;
         }
