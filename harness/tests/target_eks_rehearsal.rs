@@ -274,7 +274,17 @@ async fn the_eks_path_is_rehearsed_end_to_end_with_local_stand_ins() {
         assert!(row(&table, check).contains("  ok: "), "{check}:\n{table}");
     }
     assert!(row(&table, "aws identity").contains("account 123456789012"));
-    assert!(row(&table, "platform").contains("manualReleaseNames"));
+    // Houston's default: the platform generates the release names the run then follows.
+    assert!(
+        row(&table, "platform").contains("manualReleaseNames off"),
+        "{table}"
+    );
+    // sim serve's kubeconfig does not name an EKS cluster: the row says why it is skipped.
+    let pod_identity = row(&table, "pod identity associations");
+    assert!(
+        pod_identity.contains("skipped") && pod_identity.contains("not an EKS cluster ARN"),
+        "{pod_identity}"
+    );
     assert!(
         rehearsal.dir.path().join("helper-ran").exists(),
         "the credential_process helper never ran"
@@ -431,4 +441,85 @@ async fn each_broken_input_fails_its_preflight_check_with_the_fix() {
     assert!(stderr.contains("platform token (admin)"), "{stderr}");
     let left = rehearsal.iam().rolecheck_roles("rolecheck-").await.unwrap();
     assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_preflight_finds_pod_identity_associations_that_shadow_the_role() {
+    let rehearsal = Rehearsal::start().await;
+    rehearsal.administrator_set_up().await;
+    // The kubeconfig as `aws eks update-kubeconfig` writes it: cluster and context are the
+    // cluster's ARN. The sim serves EKS's Pod Identity API for its cluster `rolecheck-sim`;
+    // the SDK reaches it through the standard per-service endpoint setting.
+    let arn = "arn:aws:eks:us-west-2:123456789012:cluster/rolecheck-sim";
+    let original = std::fs::read_to_string(&rehearsal.env["KUBECONFIG"]).unwrap();
+    let kubeconfig = rehearsal.dir.path().join("eks-kubeconfig");
+    std::fs::write(&kubeconfig, original.replace("rolecheck-sim", arn)).unwrap();
+    let eks_url = rehearsal.sim.env["AWS_ENDPOINT_URL_STS"].clone();
+    let kubeconfig = kubeconfig.display().to_string();
+    let changes = [
+        ("KUBECONFIG", kubeconfig.as_str()),
+        ("AWS_ENDPOINT_URL_EKS", eks_url.as_str()),
+    ];
+
+    let (code, table) = rehearsal.doctor(&changes, true).await;
+    assert_eq!(code, 0, "{table}");
+    let line = row(&table, "pod identity associations");
+    assert!(
+        line.contains("  ok: ") && line.contains("cluster rolecheck-sim: 0 association(s)"),
+        "{line}"
+    );
+
+    // An operator's association for a deployment namespace shadows the role annotation.
+    let eks = aws_sdk_eks::Client::from_conf(
+        aws_sdk_eks::Config::builder()
+            .behavior_version(aws_sdk_eks::config::BehaviorVersion::latest())
+            .region(aws_sdk_eks::config::Region::new("us-west-2"))
+            .endpoint_url(&eks_url)
+            .credentials_provider(aws_sdk_eks::config::Credentials::new(
+                ACCESS_KEY, "s", None, None, "test",
+            ))
+            .build(),
+    );
+    let created = eks
+        .create_pod_identity_association()
+        .cluster_name("rolecheck-sim")
+        .namespace("astronomer-shadowed-1234")
+        .service_account("shadowed-1234-worker-serviceaccount")
+        .role_arn("arn:aws:iam::123456789012:role/some-other-role")
+        .send()
+        .await
+        .unwrap();
+    let id = created
+        .association()
+        .unwrap()
+        .association_id()
+        .unwrap()
+        .to_owned();
+    // One elsewhere is no concern of the run's.
+    eks.create_pod_identity_association()
+        .cluster_name("rolecheck-sim")
+        .namespace("monitoring")
+        .service_account("agent")
+        .role_arn("arn:aws:iam::123456789012:role/agent")
+        .send()
+        .await
+        .unwrap();
+
+    let (code, table) = rehearsal.doctor(&changes, true).await;
+    assert_eq!(code, 2, "{table}");
+    let line = row(&table, "pod identity associations");
+    assert!(line.contains("FAILED"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "astronomer-shadowed-1234/shadowed-1234-worker-serviceaccount ({id})"
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("monitoring/agent"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "aws eks delete-pod-identity-association --cluster-name rolecheck-sim --association-id {id}"
+        )),
+        "{line}"
+    );
 }

@@ -2,10 +2,11 @@
 //! cluster's OIDC issuer and its IAM OIDC provider, the S3 bucket, and (on EKS) Pod Identity.
 
 use super::{Check, Report, Subject};
+use crate::drivers::eks::{EksCluster, EksDriver};
 use crate::drivers::probe;
 use crate::drivers::sts::CallerIdentity;
 use crate::target::interlock;
-use crate::target::profile::{AwsSource, IssuerSource, Profile};
+use crate::target::profile::{AwsSource, IssuerSource, KubeSource};
 
 /// The identity row.
 pub const IDENTITY: &str = "aws identity";
@@ -294,17 +295,98 @@ pub async fn bucket(subject: &Subject<'_>, report: &mut Report) {
     }
 }
 
-/// EKS Pod Identity associations shadow the role annotation when present.
-pub fn pod_identity_associations(profile: &Profile) -> Check {
-    if profile.aws.is_real_aws() {
-        Check::skipped(
+/// EKS Pod Identity associations shadow the role annotation when present: on real AWS with
+/// a kubeconfig whose cluster is an EKS cluster ARN, none may cover a deployment namespace.
+pub async fn pod_identity_associations(subject: &Subject<'_>, report: &mut Report) {
+    let manual = format!(
+        "check by hand: `aws eks list-pod-identity-associations --cluster-name <cluster>` must list none for {DEPLOYMENT_NAMESPACES} namespaces"
+    );
+    let (path, context) = match (
+        &subject.profile.kubernetes,
+        subject.profile.aws.is_real_aws(),
+    ) {
+        (KubeSource::Kubeconfig { path, context }, true) => (path, context),
+        _ => {
+            report
+                .checks
+                .push(Check::skipped(POD_IDENTITY, "not an EKS cluster"));
+            return;
+        }
+    };
+    let names = interlock::kubeconfig_names(path.as_deref(), context.as_deref());
+    let cluster = names.as_ref().and_then(|n| {
+        EksCluster::from_arn(&n.cluster).or_else(|| EksCluster::from_arn(&n.context))
+    });
+    let Some(cluster) = cluster else {
+        let named = names.map_or_else(|| "(unreadable)".to_owned(), |n| n.cluster);
+        report.checks.push(Check::skipped(
             POD_IDENTITY,
-            "not checked by this build (needs the EKS API): run `aws eks list-pod-identity-associations --cluster-name <cluster>` and make sure none covers astronomer-* namespaces",
-        )
-    } else {
-        Check::skipped(POD_IDENTITY, "not an EKS cluster")
+            format!(
+                "the kubeconfig's cluster `{named}` is not an EKS cluster ARN (as `aws eks update-kubeconfig` names it); {manual}"
+            ),
+        ));
+        return;
+    };
+    let Some(eks) = EksDriver::for_endpoint(subject.sts.endpoint(), &cluster.region) else {
+        report.checks.push(Check::skipped(
+            POD_IDENTITY,
+            format!("no EKS endpoint for a local STS/IAM stand-in; {manual}"),
+        ));
+        return;
+    };
+    let fix_access = "allow eks:ListPodIdentityAssociations on the cluster (fixtures/iam/rolecheck-operator-policy.json)";
+    match eks.pod_identity_associations(&cluster.name).await {
+        Ok(Ok(all)) => {
+            let shadowing: Vec<_> = all
+                .iter()
+                .filter(|a| a.namespace.starts_with(DEPLOYMENT_NAMESPACE_PREFIX))
+                .collect();
+            if shadowing.is_empty() {
+                report.checks.push(Check::ok(
+                    POD_IDENTITY,
+                    format!(
+                        "cluster {}: {} association(s), none for {DEPLOYMENT_NAMESPACES} namespaces",
+                        cluster.name,
+                        all.len()
+                    ),
+                ));
+            } else {
+                let listed: Vec<String> = shadowing
+                    .iter()
+                    .map(|a| format!("{}/{} ({})", a.namespace, a.service_account, a.id))
+                    .collect();
+                let first = &shadowing[0].id;
+                report.checks.push(Check::failed(
+                    POD_IDENTITY,
+                    format!(
+                        "cluster {}: Pod Identity association(s) for deployment namespaces take precedence over the role annotation: {}",
+                        cluster.name,
+                        listed.join(", ")
+                    ),
+                    format!(
+                        "remove them (`aws eks delete-pod-identity-association --cluster-name {} --association-id {first}`), or run on a cluster without them",
+                        cluster.name
+                    ),
+                ));
+            }
+        }
+        Ok(Err(refusal)) => report.checks.push(Check::failed(
+            POD_IDENTITY,
+            format!("cluster {}: {refusal}", cluster.name),
+            fix_access,
+        )),
+        Err(err) => report.checks.push(Check::failed(
+            POD_IDENTITY,
+            format!("cluster {}: {err}", cluster.name),
+            fix_access,
+        )),
     }
 }
+
+/// The namespaces the platform puts deployments in (`<platform namespace>-<release>`).
+const DEPLOYMENT_NAMESPACE_PREFIX: &str = "astronomer-";
+/// The same, as the rows print it.
+const DEPLOYMENT_NAMESPACES: &str = "astronomer-*";
 
 #[cfg(test)]
 mod tests {

@@ -221,8 +221,6 @@ pub async fn check(subject: &Subject<'_>) -> (Report, Findings) {
     }
     platform::check(subject, &mut report).await;
     kube::webhook(subject, kube_up, &mut report).await;
-    report
-        .checks
-        .push(aws::pod_identity_associations(subject.profile));
+    aws::pod_identity_associations(subject, &mut report).await;
     (report, findings)
 }

@@ -2,7 +2,8 @@
 //! decide pass or fail.
 //!
 //! - [`kube`]: the Kubernetes API through kube-rs,
-//! - [`sts`]: STS through aws-sdk-sts, [`iam`]: IAM through aws-sdk-iam,
+//! - [`sts`]: STS through aws-sdk-sts, [`iam`]: IAM through aws-sdk-iam, [`eks`]: EKS Pod
+//!   Identity associations through aws-sdk-eks (read-only, for the preflight),
 //! - [`s3`]: S3 through aws-sdk-s3 with assumed-role credentials,
 //! - [`houston`]: the platform's GraphQL API over HTTP, [`astro`]: the Astro CLI,
 //!   [`manifest`]: chart objects on a bare cluster; [`platform`] is whichever of them a
@@ -11,6 +12,7 @@
 
 pub mod astro;
 mod aws_error;
+pub mod eks;
 pub mod houston;
 pub mod iam;
 pub mod kube;

@@ -153,19 +153,46 @@ pub fn cluster_description(source: &KubeSource) -> String {
         }
         KubeSource::Sim => return "the embedded sim".to_owned(),
     };
-    let config = match path {
-        Some(path) => kube::config::Kubeconfig::read_from(path),
-        None => kube::config::Kubeconfig::read(),
-    };
-    let Ok(config) = config else {
-        return format!(
+    match kubeconfig_names(path.as_deref(), context.as_deref()) {
+        Some(names) => format!(
+            "context {} (cluster {} at {})",
+            names.context,
+            names.cluster,
+            names.server.as_deref().unwrap_or("(no server)")
+        ),
+        None => format!(
             "kubeconfig {} (unreadable)",
             path.as_ref()
                 .map_or_else(|| "(default)".to_owned(), |p| p.display().to_string())
-        );
-    };
+        ),
+    }
+}
+
+/// What a kubeconfig's context points at, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeconfigNames {
+    /// The context (the profile's, else the current one).
+    pub context: String,
+    /// The context's cluster entry (an EKS cluster ARN when `aws eks update-kubeconfig`
+    /// wrote it).
+    pub cluster: String,
+    /// That cluster's server URL.
+    pub server: Option<String>,
+}
+
+/// The names a kubeconfig (`path`, else the default lookup) gives `context` (else its
+/// current context); `None` when the file cannot be read.
+pub fn kubeconfig_names(
+    path: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> Option<KubeconfigNames> {
+    let config = match path {
+        Some(path) => kube::config::Kubeconfig::read_from(path),
+        None => kube::config::Kubeconfig::read(),
+    }
+    .ok()?;
     let context_name = context
-        .clone()
+        .map(str::to_owned)
         .or_else(|| config.current_context.clone())
         .unwrap_or_default();
     let cluster_name = config
@@ -180,9 +207,12 @@ pub fn cluster_description(source: &KubeSource) -> String {
         .iter()
         .find(|c| c.name == cluster_name)
         .and_then(|c| c.cluster.as_ref())
-        .and_then(|c| c.server.clone())
-        .unwrap_or_else(|| "(no server)".to_owned());
-    format!("context {context_name} (cluster {cluster_name} at {server})")
+        .and_then(|c| c.server.clone());
+    Some(KubeconfigNames {
+        context: context_name,
+        cluster: cluster_name,
+        server,
+    })
 }
 
 #[cfg(test)]
