@@ -20,6 +20,7 @@ use kube::api::{Api, PostParams};
 use kube::runtime::watcher;
 use rolecheck::app;
 use rolecheck::cli::RunArgs;
+use rolecheck::drivers::deadline::Deadline;
 use rolecheck::drivers::kube::{KubeAccess, KubeDriver};
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
 use rolecheck_sim::{Sim, SimConfig};
@@ -141,7 +142,7 @@ async fn readiness_latencies() -> anyhow::Result<Vec<Duration>> {
             }
         });
         driver
-            .rolled_out_pods(&ns, &selector, Duration::from_secs(30))
+            .rolled_out_pods(&ns, &selector, &Deadline::after(Duration::from_secs(30)))
             .await?;
         let seen = Instant::now();
         if let Some(running_at) = reference.await? {

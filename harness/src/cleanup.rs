@@ -16,6 +16,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::drivers::deadline::Deadline;
 use crate::scenario::model::Actor;
 use crate::target::{Installation, Target};
 
@@ -276,7 +277,7 @@ async fn remove(target: &Target, item: &Owned, timeout: Duration) -> Result<Stri
         }
         Owned::Pod { namespace, name } => target
             .kube
-            .delete_pod(namespace, name, timeout)
+            .delete_pod(namespace, name, &Deadline::after(timeout))
             .await
             .map(|()| format!("pod {namespace}/{name} removed"))
             .map_err(|e| e.to_string()),
@@ -288,7 +289,7 @@ async fn remove(target: &Target, item: &Owned, timeout: Duration) -> Result<Stri
             .map_err(|e| e.to_string()),
         Owned::Namespace(name) => target
             .kube
-            .delete_namespace(name, timeout)
+            .delete_namespace(name, &Deadline::after(timeout))
             .await
             .map(|()| format!("namespace {name} removed"))
             .map_err(|e| e.to_string()),
@@ -311,7 +312,11 @@ pub async fn sweep(target: &Target, run_id: &str, timeout: Duration) -> Vec<Stri
     let mut leftovers = Vec::new();
     for ns in namespaces {
         let name = ns.metadata.name.unwrap_or_default();
-        if let Err(err) = target.kube.delete_namespace(&name, timeout).await {
+        if let Err(err) = target
+            .kube
+            .delete_namespace(&name, &Deadline::after(timeout))
+            .await
+        {
             tracing::warn!(%err, namespace = %name, "could not remove namespace");
             leftovers.push(format!("namespace {name}"));
         }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::cleanup::{self, Ledger};
+use crate::drivers::deadline::Deadline;
 use crate::plan::Planned;
 use crate::report::events::Event;
 use crate::report::model::{Cause, Outcome, Phase, ScenarioResult, StepResult};
@@ -241,10 +242,14 @@ async fn run_step(
     phase: Phase,
     options: &RunOptions,
 ) -> StepResult {
-    let timeout = step.timeout.unwrap_or(options.step_timeout);
+    // The step's one deadline: every wait inside it ends there, none adds a budget of its own.
+    let deadline = Deadline::after(step.timeout.unwrap_or(options.step_timeout));
     let started = Instant::now();
     let mut log = Vec::new();
-    let outcome = match steps::run(ctx, step, timeout, &mut log).await {
+    // Boxed: a step's future is large, and it would otherwise be inlined into every
+    // scenario's future (and so onto the stack of whoever polls the run).
+    let work = Box::pin(steps::run(ctx, step, &deadline, &mut log));
+    let outcome = match within(&deadline, work).await {
         Ok(()) => Outcome::Passed,
         Err(StepError::Failed {
             message,
@@ -267,6 +272,33 @@ async fn run_step(
         log,
         rules: rule_names(step),
         cause: None,
+    }
+}
+
+/// How long after its deadline a step may still take to hand back a result: its waits end at
+/// the deadline and report what they last saw; this grace covers turning that into a result.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Runs a step's work, bounded by its deadline (and [`GRACE`]). Waits end at the deadline
+/// themselves and report what they last saw. When the work has still not finished, a wait
+/// still running under the deadline makes it a timeout with what that wait last saw; else a
+/// request got no answer in time, which says nothing about the contract: an infrastructure
+/// error, not a failure.
+async fn within(
+    deadline: &Deadline,
+    work: impl std::future::Future<Output = Result<(), StepError>>,
+) -> Result<(), StepError> {
+    let mut work = std::pin::pin!(work);
+    match tokio::time::timeout_at(deadline.instant() + GRACE, &mut work).await {
+        Ok(result) => result,
+        // Asked while the cut-off work (and so its wait) still exists.
+        Err(_) => match deadline.waiting_on() {
+            Some(last_seen) => Err(deadline.timed_out(last_seen).into()),
+            None => Err(StepError::Broken(format!(
+                "step did not finish within {}: a request to the target got no answer in time",
+                humantime::format_duration(deadline.budget())
+            ))),
+        },
     }
 }
 
@@ -329,5 +361,68 @@ async fn clean_up(ctx: &ScenarioContext<'_>, timeout: Duration) -> StepResult {
         log: removal.log,
         rules: Vec::new(),
         cause: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::drivers::fake_api::{self, Answer, Log};
+    use crate::drivers::kube::{KubeAccess, KubeDriver};
+
+    #[tokio::test]
+    async fn a_wait_cut_off_by_the_step_deadline_reports_what_it_last_saw() {
+        let log: Log = Arc::default();
+        let pending = Answer::list("PodList", vec![fake_api::pod("ns", "p", "Pending")]);
+        let url = fake_api::serve(vec![pending], Arc::clone(&log)).await;
+        let kube = KubeDriver::connect(&KubeAccess::Token {
+            url,
+            token: "t".to_owned(),
+        })
+        .await
+        .unwrap();
+        let deadline = Deadline::after(Duration::from_millis(300));
+        let outcome = within(&deadline, async {
+            kube.running_pod("ns", "p", &deadline).await?;
+            Ok(())
+        })
+        .await;
+        let Err(StepError::Failed {
+            message, actual, ..
+        }) = outcome
+        else {
+            panic!("a failure: {outcome:?}");
+        };
+        assert_eq!(message, "timed out after 300ms");
+        assert_eq!(actual, "pod ns/p is Pending");
+        assert_eq!(*log.lock().unwrap(), ["list 200", "watch"]);
+    }
+
+    #[tokio::test]
+    async fn a_step_still_waiting_after_its_deadline_fails_with_what_the_wait_saw() {
+        let deadline = Deadline::after(Duration::ZERO);
+        let outcome = within(&deadline, async {
+            let waiting = deadline.wait();
+            waiting.saw("pod ns/p is Pending");
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+        .await;
+        let Err(StepError::Failed { actual, .. }) = outcome else {
+            panic!("a failure: {outcome:?}");
+        };
+        assert_eq!(actual, "pod ns/p is Pending");
+    }
+
+    #[tokio::test]
+    async fn a_step_stuck_in_a_request_is_an_infrastructure_error() {
+        let deadline = Deadline::after(Duration::ZERO);
+        let outcome = within(&deadline, std::future::pending()).await;
+        let Err(StepError::Broken(message)) = outcome else {
+            panic!("broken: {outcome:?}");
+        };
+        assert!(message.contains("got no answer in time"), "{message}");
     }
 }

@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{
 };
 use kube::ResourceExt as _;
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
+use rolecheck::drivers::deadline::Deadline;
 use rolecheck::drivers::houston::{HoustonAccess, HoustonDriver};
 use rolecheck::drivers::iam::IamDriver;
 use rolecheck::drivers::kube::{KubeAccess, KubeDriver};
@@ -504,7 +505,10 @@ async fn the_platform_installs_the_charts_shapes_into_the_real_cluster() {
     let worker = format!("release={release},component=worker");
     let wait = Duration::from_secs(240);
 
-    let pods = kube.rolled_out_pods(&ns, &worker, wait).await.unwrap();
+    let pods = kube
+        .rolled_out_pods(&ns, &worker, &Deadline::after(wait))
+        .await
+        .unwrap();
     assert_eq!(pods.len(), 1);
     let pod = &pods[0];
     assert_eq!(pod.name_any(), format!("{release}-worker-0"));
@@ -537,7 +541,11 @@ async fn the_platform_installs_the_charts_shapes_into_the_real_cluster() {
 
     // The scheduler is a Deployment with its log garbage-collector sidecar.
     let scheduler = kube
-        .rolled_out_pods(&ns, &format!("release={release},component=scheduler"), wait)
+        .rolled_out_pods(
+            &ns,
+            &format!("release={release},component=scheduler"),
+            &Deadline::after(wait),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -556,7 +564,10 @@ async fn the_platform_installs_the_charts_shapes_into_the_real_cluster() {
         .unwrap();
     // The platform patched the StatefulSet before answering (its generation moved on), so
     // the driver's rollout wait alone must end with the pod of the new revision.
-    let rolled = kube.rolled_out_pods(&ns, &worker, wait).await.unwrap();
+    let rolled = kube
+        .rolled_out_pods(&ns, &worker, &Deadline::after(wait))
+        .await
+        .unwrap();
     assert_eq!(
         env_everywhere(&rolled[0], "AWS_ROLE_ARN"),
         vec![Some(second.to_owned()); 2]
@@ -573,7 +584,7 @@ async fn the_platform_installs_the_charts_shapes_into_the_real_cluster() {
         .await
         .unwrap()
         .unwrap();
-    kube.delete_namespace(&ns, Duration::from_secs(180))
+    kube.delete_namespace(&ns, &Deadline::after(Duration::from_secs(180)))
         .await
         .unwrap();
     // The volume goes with its claim (reclaimPolicy Delete of the default class).

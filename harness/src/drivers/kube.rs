@@ -1,7 +1,6 @@
 //! The Kubernetes driver: kube-rs against whatever API server the target names.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -12,6 +11,7 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt as _};
 
 use super::DriverError;
+use super::deadline::Deadline;
 use super::timeouts::RequestTimeouts;
 use super::watch::{Check, wait_for};
 
@@ -154,14 +154,14 @@ impl KubeDriver {
         &self,
         name: &str,
         run_id: &str,
-        timeout: Duration,
+        deadline: &Deadline,
     ) -> Result<(), DriverError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         wait_for(
             &self.endpoint,
             api.clone(),
             by_name(name),
-            timeout,
+            deadline,
             |objects| {
                 if objects.is_empty() {
                     Check::NotYet(format!("namespace {name} does not exist"))
@@ -238,7 +238,7 @@ impl KubeDriver {
         &self,
         namespace: &str,
         name: &str,
-        timeout: Duration,
+        deadline: &Deadline,
     ) -> Result<(), DriverError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         match api.delete(name, &DeleteParams::default()).await {
@@ -246,7 +246,7 @@ impl KubeDriver {
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
             Err(e) => return Err(self.api_error(e)),
         }
-        wait_for(&self.endpoint, api, by_name(name), timeout, |objects| {
+        wait_for(&self.endpoint, api, by_name(name), deadline, |objects| {
             if objects.is_empty() {
                 Check::Done(())
             } else {
@@ -263,7 +263,7 @@ impl KubeDriver {
         &self,
         namespace: &str,
         selector: &str,
-        timeout: Duration,
+        deadline: &Deadline,
     ) -> Result<String, DriverError> {
         let service_account = |spec: Option<&PodSpec>| {
             spec.and_then(|s| s.service_account_name.clone())
@@ -273,7 +273,7 @@ impl KubeDriver {
             &self.endpoint,
             Api::<Deployment>::namespaced(self.client.clone(), namespace),
             watcher::Config::default().labels(selector),
-            timeout,
+            deadline,
             |objects| match objects.values().next() {
                 None => Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}")),
                 Some(d) => Check::Done(service_account(d.spec.template.spec.as_ref())),
@@ -283,7 +283,7 @@ impl KubeDriver {
             &self.endpoint,
             Api::<StatefulSet>::namespaced(self.client.clone(), namespace),
             watcher::Config::default().labels(selector),
-            timeout,
+            deadline,
             |objects| match objects.values().next() {
                 None => Check::NotYet(format!(
                     "no StatefulSet matches `{selector}` in {namespace}"
@@ -308,18 +308,19 @@ impl KubeDriver {
 
     /// Waits until the component's workload (Deployment or StatefulSet) has rolled out
     /// completely (like `kubectl rollout status`) and returns its pods that are running and
-    /// not being deleted.
+    /// not being deleted. Both waits end at the one `deadline`: the pods get what the
+    /// rollout left of it, never a budget of their own.
     pub async fn rolled_out_pods(
         &self,
         namespace: &str,
         selector: &str,
-        timeout: Duration,
+        deadline: &Deadline,
     ) -> Result<Vec<Pod>, DriverError> {
         let deployments = wait_for(
             &self.endpoint,
             Api::<Deployment>::namespaced(self.client.clone(), namespace),
             watcher::Config::default().labels(selector),
-            timeout,
+            deadline,
             |objects| match objects.values().next() {
                 None => Check::NotYet(format!("no Deployment matches `{selector}` in {namespace}")),
                 Some(d) => rollout_state(d),
@@ -329,7 +330,7 @@ impl KubeDriver {
             &self.endpoint,
             Api::<StatefulSet>::namespaced(self.client.clone(), namespace),
             watcher::Config::default().labels(selector),
-            timeout,
+            deadline,
             |objects| match objects.values().next() {
                 None => Check::NotYet(format!(
                     "no StatefulSet matches `{selector}` in {namespace}"
@@ -343,7 +344,7 @@ impl KubeDriver {
             &self.endpoint,
             pods,
             watcher::Config::default().labels(selector),
-            timeout,
+            deadline,
             |objects| {
                 let live: Vec<&Pod> = objects
                     .values()
@@ -546,14 +547,18 @@ impl KubeDriver {
     }
 
     /// Deletes a namespace and waits until it is gone.
-    pub async fn delete_namespace(&self, name: &str, timeout: Duration) -> Result<(), DriverError> {
+    pub async fn delete_namespace(
+        &self,
+        name: &str,
+        deadline: &Deadline,
+    ) -> Result<(), DriverError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         match api.delete(name, &DeleteParams::background()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
             Err(e) => return Err(self.api_error(e)),
         }
-        wait_for(&self.endpoint, api, by_name(name), timeout, |objects| {
+        wait_for(&self.endpoint, api, by_name(name), deadline, |objects| {
             if objects.is_empty() {
                 Check::Done(())
             } else {

@@ -3,7 +3,6 @@
 //! and running a command in a pod (`kubectl exec`).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec, ServiceAccount};
 use kube::api::{Api, AttachParams, ObjectMeta, Patch, PatchParams, PostParams};
@@ -11,6 +10,7 @@ use kube::runtime::watcher;
 use tokio::io::AsyncReadExt as _;
 
 use super::DriverError;
+use super::deadline::Deadline;
 use super::kube::{KubeDriver, RUN_ID_LABEL, phase};
 use super::watch::{Check, wait_for};
 
@@ -110,7 +110,7 @@ impl KubeDriver {
         &self,
         namespace: &str,
         name: &str,
-        timeout: Duration,
+        deadline: &Deadline,
     ) -> Result<Pod, DriverError> {
         let api: Api<Pod> = Api::namespaced(self.client().clone(), namespace);
         let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
@@ -118,7 +118,7 @@ impl KubeDriver {
             self.endpoint(),
             api,
             config,
-            timeout,
+            deadline,
             |objects| match objects.values().next() {
                 None => Check::NotYet(format!("pod {namespace}/{name} does not exist")),
                 Some(p) if p.metadata.deletion_timestamp.is_some() => {

@@ -12,7 +12,10 @@
 
 pub mod astro;
 mod aws_error;
+pub mod deadline;
 pub mod eks;
+#[cfg(test)]
+pub(crate) mod fake_api;
 pub mod houston;
 pub mod iam;
 pub mod kube;

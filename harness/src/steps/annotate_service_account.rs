@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use std::time::Duration;
+use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
@@ -17,7 +17,7 @@ use crate::scenario::model::{Component, Expect, Template};
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &AnnotateServiceAccount,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
@@ -29,7 +29,7 @@ pub async fn run(
         .component_service_account(
             &namespace,
             &component_selector(&release, step.component),
-            timeout,
+            deadline,
         )
         .await?;
     let sa = ctx

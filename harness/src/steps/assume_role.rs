@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::drivers::deadline::Deadline;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::api::core::v1::Pod;
@@ -26,7 +28,7 @@ pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &AssumeRole,
     expect: &Expect,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let role = ctx.render(&step.role)?;
@@ -36,7 +38,7 @@ pub async fn run(
         &step.token,
         audience_override,
         step.expiration_seconds,
-        timeout,
+        deadline,
         log,
     )
     .await?;
@@ -146,14 +148,14 @@ pub(super) async fn service_account_token(
     source: &TokenSource,
     audience_override: Option<String>,
     expiration_seconds: Option<i64>,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<String, StepError> {
     Ok(match source {
         TokenSource::Pod { release, component } => {
             let release = ctx.release_of(release)?;
             let namespace = namespace_of(&release);
-            let pod = &first_rolled_out_pod(ctx, &release, *component, timeout).await?;
+            let pod = &first_rolled_out_pod(ctx, &release, *component, deadline).await?;
             let projected = projected_token(pod).ok_or_else(|| {
             StepError::failed(
                 format!("pod {} has no projected token at AWS_WEB_IDENTITY_TOKEN_FILE", pod.name_any()),

@@ -1,7 +1,7 @@
 //! `create_deployment`: `astro deployment create <name> --executor=celery --cloud-role=<arn>`,
 //! through the platform API (R2).
 
-use std::time::Duration;
+use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, judge_platform, namespace_of};
@@ -19,7 +19,7 @@ pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &CreateDeployment,
     expect: &Expect,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.render(&step.release)?;
@@ -46,7 +46,7 @@ pub async fn run(
         ctx.owns(Owned::Namespace(namespace.clone()));
         ctx.target
             .kube
-            .label_namespace(&namespace, ctx.run_id, timeout)
+            .label_namespace(&namespace, ctx.run_id, deadline)
             .await?;
         log.push(format!("labelled namespace {namespace} with the run id"));
         ctx.note("namespace", &namespace);

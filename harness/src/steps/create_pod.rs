@@ -2,7 +2,7 @@
 //! namespace, running under a component's ServiceAccount, labelled with the run id. It stands
 //! for a pod that existed before the role was set (R16).
 
-use std::time::Duration;
+use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, component_selector, namespace_of};
@@ -15,7 +15,7 @@ use crate::scenario::model::{Component, Expect, Template};
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &CreatePod,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
@@ -27,7 +27,7 @@ pub async fn run(
         .component_service_account(
             &namespace,
             &component_selector(&release, step.component),
-            timeout,
+            deadline,
         )
         .await?;
     ctx.target
@@ -40,7 +40,7 @@ pub async fn run(
     });
     ctx.target
         .kube
-        .running_pod(&namespace, &name, timeout)
+        .running_pod(&namespace, &name, deadline)
         .await?;
     log.push(format!(
         "created pod {namespace}/{name} under ServiceAccount {service_account}; it runs"

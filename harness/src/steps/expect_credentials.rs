@@ -9,8 +9,8 @@
 //! former: the role annotation the documents promise is silently shadowed. This step names
 //! that case.
 
+use crate::drivers::deadline::Deadline;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
@@ -88,7 +88,7 @@ pub fn mechanism(container: &Container) -> Mechanism {
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &ExpectCredentials,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
@@ -101,7 +101,7 @@ pub async fn run(
             let pods = ctx
                 .target
                 .kube
-                .rolled_out_pods(namespace, &selector, timeout)
+                .rolled_out_pods(namespace, &selector, deadline)
                 .await?;
             Ok::<_, StepError>((*component, pods))
         }

@@ -2,8 +2,8 @@
 //! requirements (R15: Airflow 1.10.5 images need `boto3>=1.9` and `botocore>=1.12` for
 //! web-identity credentials). Runs `pip show` in a running pod, like `kubectl exec`.
 
+use crate::drivers::deadline::Deadline;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use kube::ResourceExt as _;
 
@@ -20,12 +20,12 @@ use std::fmt;
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &ExpectPackages,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
     let namespace = namespace_of(&release);
-    let pod = &first_rolled_out_pod(ctx, &release, step.component, timeout).await?;
+    let pod = &first_rolled_out_pod(ctx, &release, step.component, deadline).await?;
     let mut command = vec!["pip", "show"];
     command.extend(step.packages.keys().map(String::as_str));
     // The chart names each component's main container after the component.

@@ -1,8 +1,8 @@
 //! `expect_pod`: one pod, by name, is still running and carries (or lacks) env vars, e.g. a
 //! pod that existed before the role was set keeps running without them (R16).
 
+use crate::drivers::deadline::Deadline;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use super::kind::{Key, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
@@ -14,7 +14,7 @@ use crate::scenario::model::{Expect, Template};
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &ExpectPod,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let namespace = ctx.namespace_of_template(&step.namespace)?;
@@ -24,7 +24,7 @@ pub async fn run(
     let pod = ctx
         .target
         .kube
-        .running_pod(&namespace, &name, timeout)
+        .running_pod(&namespace, &name, deadline)
         .await?;
     let mut expected = Vec::new();
     let mut actual = Vec::new();

@@ -1,8 +1,8 @@
 //! `expect_pods`: once a component has rolled out, every pod carries (or lacks) the env vars,
 //! the projected token volume and its mount that the documents promise (R5, R16).
 
+use crate::drivers::deadline::Deadline;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
@@ -36,7 +36,7 @@ enum Volume {
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &ExpectPods,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
@@ -51,7 +51,7 @@ pub async fn run(
             let pods = ctx
                 .target
                 .kube
-                .rolled_out_pods(namespace, &selector, timeout)
+                .rolled_out_pods(namespace, &selector, deadline)
                 .await?;
             Ok::<_, StepError>((*component, pods))
         }

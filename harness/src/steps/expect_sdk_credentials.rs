@@ -7,7 +7,7 @@
 //! role's assumed-role ARN. Runs through exec (`kubectl exec`), so only on targets whose pods
 //! run an image with the SDK (capability `sdk-in-pods`).
 
-use std::time::Duration;
+use crate::drivers::deadline::Deadline;
 
 use kube::ResourceExt as _;
 use serde_json::Value;
@@ -45,13 +45,13 @@ const WEB_IDENTITY_METHOD: &str = "assume-role-with-web-identity";
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &ExpectSdkCredentials,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
     let role = ctx.render(&step.role)?;
     let namespace = namespace_of(&release);
-    let pod = &first_rolled_out_pod(ctx, &release, step.component, timeout).await?;
+    let pod = &first_rolled_out_pod(ctx, &release, step.component, deadline).await?;
     let command = command(
         ctx.target.sts.endpoint().url.as_deref(),
         &ctx.target.facts.region,

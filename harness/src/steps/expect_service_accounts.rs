@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use std::time::Duration;
+use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError, component_selector, namespace_of};
@@ -15,7 +15,7 @@ use crate::scenario::model::{Component, Expect, Template};
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &ExpectServiceAccounts,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
@@ -29,7 +29,7 @@ pub async fn run(
         let name = ctx
             .target
             .kube
-            .component_service_account(&namespace, &selector, timeout)
+            .component_service_account(&namespace, &selector, deadline)
             .await?;
         let sa = ctx.target.kube.service_account(&namespace, &name).await?;
         let annotations = sa.metadata.annotations.unwrap_or_default();

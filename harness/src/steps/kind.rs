@@ -143,7 +143,7 @@ pub(crate) trait StepKind: Sized {
     }
 }
 
-/// Lists the step kinds: `module::Type => |ctx, step, expect, timeout, log| call;` for each.
+/// Lists the step kinds: `module::Type => |ctx, step, expect, deadline, log| call;` for each.
 /// It makes [`Action`](super::registry::Action) (one variant per kind), the list of kinds
 /// ([`super::registry::KINDS`]) and the dispatch of decoding, needs, rule evidence and `run`.
 macro_rules! step_kinds {
@@ -208,12 +208,13 @@ macro_rules! step_kinds {
                 }
             }
 
-            /// Runs the step's action (the runner bounds it, see [`super::run`]).
+            /// Runs the step's action; its waits end at `deadline` (the runner bounds it, see
+            /// [`super::run`]).
             pub async fn run(
                 &self,
                 ctx: &ScenarioContext<'_>,
                 expect: &Expect,
-                timeout: Duration,
+                deadline: &Deadline,
                 log: &mut Vec<String>,
             ) -> Result<(), StepError> {
                 match self {
@@ -221,7 +222,7 @@ macro_rules! step_kinds {
                         Action::$Kind($step) => {
                             let $ctx = ctx;
                             let $expect = expect;
-                            let $timeout = timeout;
+                            let $timeout = deadline;
                             let $log = log;
                             $run.await
                         }

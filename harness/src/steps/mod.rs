@@ -25,10 +25,10 @@ pub mod s3_access;
 pub mod update_deployment;
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use crate::cleanup::{Ledger, Owned};
 use crate::drivers::DriverError;
+use crate::drivers::deadline::Deadline;
 use crate::drivers::platform::PlatformDriver;
 use crate::drivers::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
 use crate::scenario::model::{Component, Expect, PlatformErrorKind, RoleInput, Template};
@@ -228,13 +228,13 @@ pub fn component_selector(release: &str, component: Component) -> String {
     format!("release={release},component={}", component.name())
 }
 
-/// The first rolled-out pod of a release's component (waiting for the rollout within
-/// `timeout`); a failure when the component has none running.
+/// The first rolled-out pod of a release's component (waiting for the rollout until
+/// `deadline`); a failure when the component has none running.
 pub async fn first_rolled_out_pod(
     ctx: &ScenarioContext<'_>,
     release: &str,
     component: Component,
-    timeout: Duration,
+    deadline: &Deadline,
 ) -> Result<k8s_openapi::api::core::v1::Pod, StepError> {
     let pods = ctx
         .target
@@ -242,7 +242,7 @@ pub async fn first_rolled_out_pod(
         .rolled_out_pods(
             &namespace_of(release),
             &component_selector(release, component),
-            timeout,
+            deadline,
         )
         .await?;
     pods.into_iter().next().ok_or_else(|| {
@@ -254,24 +254,15 @@ pub async fn first_rolled_out_pod(
     })
 }
 
-/// Runs one step's action with its time budget, appending what it does to `log`.
+/// Runs one step's action; its waits end at `deadline` (the runner bounds the whole step by
+/// it, see [`crate::runner`]). Appends what it does to `log`.
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &Step,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let work = step.action.run(ctx, &step.expect, timeout, log);
-    // Inner waits use the same budget and report what they last saw; this outer bound
-    // catches a request that got no answer in time, which says nothing about the contract:
-    // an infrastructure error, not a failure.
-    match tokio::time::timeout(timeout + Duration::from_secs(1), work).await {
-        Ok(result) => result,
-        Err(_) => Err(StepError::Broken(format!(
-            "step did not finish within {}: a request to the target got no answer in time",
-            humantime::format_duration(timeout)
-        ))),
-    }
+    step.action.run(ctx, &step.expect, deadline, log).await
 }
 
 /// Judges a platform answer against the step's expectation.

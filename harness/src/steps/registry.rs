@@ -12,45 +12,46 @@ use std::time::Duration;
 use super::kind::{KindInfo, StepKind, step_kinds};
 use super::{ScenarioContext, StepError};
 use crate::capability::Capability;
+use crate::drivers::deadline::Deadline;
 use crate::rules::RuleId;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::model::{Expect, Location};
 
 step_kinds! {
     create_deployment::CreateDeployment =>
-        |ctx, s, expect, timeout, log| super::create_deployment::run(ctx, s, expect, timeout, log);
+        |ctx, s, expect, deadline, log| super::create_deployment::run(ctx, s, expect, deadline, log);
     update_deployment::UpdateDeployment =>
         |ctx, s, expect, _, log| super::update_deployment::run(ctx, s, expect, log);
     delete_deployment::DeleteDeployment =>
         |ctx, s, expect, _, log| super::delete_deployment::run(ctx, s, expect, log);
     expect_service_accounts::ExpectServiceAccounts =>
-        |ctx, s, _, timeout, log| super::expect_service_accounts::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::expect_service_accounts::run(ctx, s, deadline, log);
     expect_pods::ExpectPods =>
-        |ctx, s, _, timeout, log| super::expect_pods::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::expect_pods::run(ctx, s, deadline, log);
     assume_role::AssumeRole =>
-        |ctx, s, expect, timeout, log| super::assume_role::run(ctx, s, expect, timeout, log);
+        |ctx, s, expect, deadline, log| super::assume_role::run(ctx, s, expect, deadline, log);
     s3_access::S3Access =>
-        |ctx, s, _, timeout, log| super::s3_access::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::s3_access::run(ctx, s, deadline, log);
     create_service_account::CreateServiceAccount =>
         |ctx, s, _, _, log| super::create_service_account::run(ctx, s, log);
     create_pod::CreatePod =>
-        |ctx, s, _, timeout, log| super::create_pod::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::create_pod::run(ctx, s, deadline, log);
     expect_pod::ExpectPod =>
-        |ctx, s, _, timeout, log| super::expect_pod::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::expect_pod::run(ctx, s, deadline, log);
     annotate_service_account::AnnotateServiceAccount =>
-        |ctx, s, _, timeout, log| super::annotate_service_account::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::annotate_service_account::run(ctx, s, deadline, log);
     expect_credentials::ExpectCredentials =>
-        |ctx, s, _, timeout, log| super::expect_credentials::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::expect_credentials::run(ctx, s, deadline, log);
     expect_server_version::ExpectServerVersion =>
         |ctx, s, _, _, log| super::expect_server_version::run(ctx, s, log);
     expect_deployment_config::ExpectDeploymentConfig =>
         |ctx, s, _, _, log| super::expect_deployment_config::run(ctx, s, log);
     expect_packages::ExpectPackages =>
-        |ctx, s, _, timeout, log| super::expect_packages::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::expect_packages::run(ctx, s, deadline, log);
     advance_clock::AdvanceClock =>
         |ctx, s, _, _, log| super::advance_clock::run(ctx, s, log);
     expect_sdk_credentials::ExpectSdkCredentials =>
-        |ctx, s, _, timeout, log| super::expect_sdk_credentials::run(ctx, s, timeout, log);
+        |ctx, s, _, deadline, log| super::expect_sdk_credentials::run(ctx, s, deadline, log);
 }
 
 /// The registry entry of a kind, by its name in scenario files.

@@ -7,12 +7,12 @@
 use std::fmt;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use super::assume_role::service_account_token;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
 use crate::capability::Capability;
+use crate::drivers::deadline::Deadline;
 use crate::drivers::s3::{S3Driver, S3Refusal};
 use crate::scenario::decode::Scope;
 use crate::scenario::decode::{Ctx, Fields};
@@ -28,11 +28,11 @@ type Written = BTreeMap<(String, String), Vec<u8>>;
 pub async fn run(
     ctx: &ScenarioContext<'_>,
     step: &S3Access,
-    timeout: Duration,
+    deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let role = ctx.render(&step.role)?;
-    let token = service_account_token(ctx, &step.token, None, None, timeout, log).await?;
+    let token = service_account_token(ctx, &step.token, None, None, deadline, log).await?;
     let session = match &step.session_name {
         Some(s) => ctx.render(s)?,
         None => format!("rolecheck-{}", ctx.run_id),
@@ -62,8 +62,8 @@ pub async fn run(
     let s3 = S3Driver::new(ctx.target.sts.endpoint(), &assumed);
 
     let mut written = Written::new();
-    let checked = tokio::time::timeout(
-        timeout,
+    let checked = tokio::time::timeout_at(
+        deadline.instant(),
         check_all(ctx, &s3, &step.operations, &mut written, log),
     )
     .await
@@ -71,7 +71,7 @@ pub async fn run(
         // S3 did not answer in time: no verdict on the policy, an infrastructure error.
         Err(StepError::Broken(format!(
             "S3 operations did not finish within {}",
-            humantime::format_duration(timeout)
+            humantime::format_duration(deadline.budget())
         )))
     });
     let removed = remove_written(&s3, &written, log).await;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::profile::{AwsSource, KubeSource, LocalStackStart, PlatformSource, Profile, TokenEnv};
 use super::{TargetError, driver};
+use crate::drivers::deadline::Deadline;
 use crate::drivers::houston::{HoustonAccess, HoustonDriver};
 use crate::drivers::iam::IamDriver;
 use crate::drivers::kube::{KubeAccess, KubeDriver, RUN_ID_LABEL};
@@ -149,7 +150,10 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
             report.kept.push(line);
             continue;
         }
-        match kube.delete_namespace(&name, options.timeout).await {
+        match kube
+            .delete_namespace(&name, &Deadline::after(options.timeout))
+            .await
+        {
             Ok(()) => report.removed.push(line),
             Err(err) => report.failed.push(format!("{line}: {err}")),
         }
