@@ -109,7 +109,7 @@ impl fmt::Display for Owned {
                 ..
             } => write!(
                 f,
-                "deployment {release} (create not answered; namespace astronomer-{release})"
+                "deployment {release} (create not answered; its namespace ends in -{release})"
             ),
             Owned::Pod { namespace, name } => write!(f, "pod {namespace}/{name}"),
             Owned::ServiceAccount { namespace, name } => {

@@ -18,6 +18,7 @@ pub mod doctor;
 pub mod drivers;
 pub mod duration;
 pub mod input;
+pub mod namespaces;
 pub mod plan;
 pub mod report;
 pub mod rules;

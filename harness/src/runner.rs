@@ -201,6 +201,7 @@ fn template_context(
         oidc_provider_arn: facts.oidc_provider_arn.clone(),
         bucket: facts.bucket.clone(),
         other_bucket: facts.other_bucket.clone(),
+        namespaces: target.namespaces.clone(),
     };
     TemplateContext::new(scenario, &builtins).map_err(|e| format!("scenario vars: {e}"))
 }

@@ -51,6 +51,14 @@ fn a_good_profile_parses_into_its_parts() {
         RoleSource::Create("rolecheck-r-{run_id}".to_owned())
     );
     assert_eq!(p.capabilities.len(), 1);
+    // The platform namespace the documents show, unless the profile names another.
+    assert_eq!(p.namespaces.of("r"), "astronomer-r");
+    let other = GOOD.replace(
+        "platform: {driver: manifest}",
+        "platform: {driver: manifest, namespace: astro-qa}",
+    );
+    let p = Profile::parse(&other, Path::new("mine.yaml")).unwrap();
+    assert_eq!(p.namespaces.of("r"), "astro-qa-r");
 }
 
 #[rstest]
@@ -109,6 +117,11 @@ fn a_good_profile_parses_into_its_parts() {
     "platform: {driver: houston, url: 'houston.example/v1', workspace: w, tokens: {admin: A}}\n",
     "4:34",
     "url `houston.example/v1` is not an endpoint URL"
+)]
+#[case::platform_namespace_not_a_label(
+    "platform: {driver: manifest, namespace: Astro_QA}\n",
+    "4:41",
+    "platform namespace `Astro_QA` must be a DNS label"
 )]
 fn broken_profiles_name_the_position(
     #[case] replacement: &str,

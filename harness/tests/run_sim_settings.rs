@@ -17,22 +17,39 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The built-in `sim` profile plus a `sim:` section.
-fn profile(dir: &tempfile::TempDir, settings: &str) -> PathBuf {
-    let sim = std::fs::read_to_string(repo().join("fixtures/targets/sim.yaml")).unwrap();
+/// The built-in `sim` profile plus a `sim:` section, its platform installed in
+/// `platform_namespace`.
+fn profile(dir: &tempfile::TempDir, settings: &str, platform_namespace: &str) -> PathBuf {
+    let sim = std::fs::read_to_string(repo().join("fixtures/targets/sim.yaml"))
+        .unwrap()
+        .replace(
+            "platform: {driver: sim}",
+            &format!("platform: {{driver: sim, namespace: {platform_namespace}}}"),
+        );
+    assert!(sim.contains(platform_namespace));
     let path = dir.path().join("sim-settings.yaml");
     std::fs::write(&path, format!("{sim}\nsim: {settings}\n")).unwrap();
     path
 }
 
 #[rstest]
-#[case::manual_names_ephemeral_workers("{manual_release_names: true, worker_persistence: false}")]
-#[case::generated_names_ephemeral_workers(
-    "{manual_release_names: false, worker_persistence: false}"
+#[case::manual_names_ephemeral_workers(
+    "{manual_release_names: true, worker_persistence: false}",
+    "astronomer"
 )]
-#[case::manual_names_statefulset_workers("{manual_release_names: true}")]
+#[case::generated_names_ephemeral_workers(
+    "{manual_release_names: false, worker_persistence: false}",
+    "astronomer"
+)]
+#[case::manual_names_statefulset_workers("{manual_release_names: true}", "astronomer")]
+// A platform installed in another namespace than the documents' `astronomer`: releases
+// live in `astro-qa-<release>`, and the documented trust policy admits `astro-qa-*`.
+#[case::another_platform_namespace("{}", "astro-qa")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn suite_passes_with_the_platform_setting(#[case] settings: &str) {
+async fn suite_passes_with_the_platform_setting(
+    #[case] settings: &str,
+    #[case] platform_namespace: &str,
+) {
     let dir = tempfile::tempdir().unwrap();
     let command = RunCommand {
         args: RunArgs {
@@ -49,7 +66,7 @@ async fn suite_passes_with_the_platform_setting(#[case] settings: &str) {
         suite: Default::default(),
         output: Default::default(),
         access: TargetArgs {
-            profile: Some(profile(&dir, settings)),
+            profile: Some(profile(&dir, settings, platform_namespace)),
             allow_real_aws: false,
             request_timeout: None,
         },
@@ -73,4 +90,10 @@ async fn suite_passes_with_the_platform_setting(#[case] settings: &str) {
     }
     assert!(report.scenarios.len() >= 25);
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+    // The steps looked where the platform put the releases.
+    let json = std::fs::read_to_string(dir.path().join("results.json")).unwrap();
+    assert!(
+        json.contains(&format!("\"{platform_namespace}-")),
+        "no {platform_namespace}-* namespace in the report"
+    );
 }

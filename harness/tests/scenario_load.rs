@@ -275,6 +275,7 @@ fn builtins() -> BuiltinValues {
         oidc_provider_arn: "arn:aws:iam::000000000000:oidc-provider/oidc.example".into(),
         bucket: "astronomer-bucket".into(),
         other_bucket: "other-bucket".into(),
+        namespaces: rolecheck::namespaces::ReleaseNamespaces::default(),
     }
 }
 

@@ -299,8 +299,11 @@ pub async fn bucket(subject: &Subject<'_>, report: &mut Report) {
 /// a kubeconfig whose cluster is an EKS cluster ARN, none may cover a deployment namespace.
 pub async fn pod_identity_associations(subject: &Subject<'_>, report: &mut Report) {
     let manual = format!(
-        "check by hand: `aws eks list-pod-identity-associations --cluster-name <cluster>` must list none for {DEPLOYMENT_NAMESPACES} namespaces"
+        "check by hand: `aws eks list-pod-identity-associations --cluster-name <cluster>` must list none for {} namespaces",
+        subject.profile.namespaces.pattern()
     );
+    let prefix = subject.profile.namespaces.prefix();
+    let pattern = subject.profile.namespaces.pattern();
     let (path, context) = match (
         &subject.profile.kubernetes,
         subject.profile.aws.is_real_aws(),
@@ -339,13 +342,13 @@ pub async fn pod_identity_associations(subject: &Subject<'_>, report: &mut Repor
         Ok(Ok(all)) => {
             let shadowing: Vec<_> = all
                 .iter()
-                .filter(|a| a.namespace.starts_with(DEPLOYMENT_NAMESPACE_PREFIX))
+                .filter(|a| a.namespace.starts_with(&prefix))
                 .collect();
             if shadowing.is_empty() {
                 report.checks.push(Check::ok(
                     POD_IDENTITY,
                     format!(
-                        "cluster {}: {} association(s), none for {DEPLOYMENT_NAMESPACES} namespaces",
+                        "cluster {}: {} association(s), none for {pattern} namespaces",
                         cluster.name,
                         all.len()
                     ),
@@ -382,11 +385,6 @@ pub async fn pod_identity_associations(subject: &Subject<'_>, report: &mut Repor
         )),
     }
 }
-
-/// The namespaces the platform puts deployments in (`<platform namespace>-<release>`).
-const DEPLOYMENT_NAMESPACE_PREFIX: &str = "astronomer-";
-/// The same, as the rows print it.
-const DEPLOYMENT_NAMESPACES: &str = "astronomer-*";
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use super::DriverError;
 use super::kube::{KubeDriver, RUN_ID_LABEL};
 use super::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
+use crate::namespaces::ReleaseNamespaces;
 use crate::scenario::model::{Actor, Component, Executor};
 
 /// One write of a create or update.
@@ -48,18 +49,31 @@ pub struct ManifestDriver {
     annotation_key: String,
     image: String,
     run_id: String,
+    namespaces: ReleaseNamespaces,
 }
 
 impl ManifestDriver {
     /// A driver applying objects through `kube`, annotating with `annotation_key`, running
-    /// `image` in every component pod, labelling everything with `run_id`.
-    pub fn new(kube: KubeDriver, annotation_key: &str, image: &str, run_id: &str) -> Self {
+    /// `image` in every component pod, labelling everything with `run_id`, each release in
+    /// its namespace of `namespaces` (as the platform would).
+    pub fn new(
+        kube: KubeDriver,
+        annotation_key: &str,
+        image: &str,
+        run_id: &str,
+        namespaces: ReleaseNamespaces,
+    ) -> Self {
         Self {
             kube,
             annotation_key: annotation_key.to_owned(),
             image: image.to_owned(),
             run_id: run_id.to_owned(),
+            namespaces,
         }
+    }
+
+    fn namespace_of(&self, release: &str) -> String {
+        self.namespaces.of(release)
     }
 
     /// Creates the namespace, the ServiceAccounts (annotated when a role is given) and the
@@ -72,7 +86,7 @@ impl ManifestDriver {
         cloud_role: &RoleArg,
     ) -> Result<Result<(), PlatformRefusal>, DriverError> {
         only_admin(actor)?;
-        let namespace = namespace_of(release);
+        let namespace = self.namespace_of(release);
         let ns = Namespace {
             metadata: ObjectMeta {
                 name: Some(namespace.clone()),
@@ -129,7 +143,7 @@ impl ManifestDriver {
             return Ok(Ok(()));
         }
         let rollout = chrono::Utc::now().to_rfc3339();
-        let namespace = namespace_of(release);
+        let namespace = self.namespace_of(release);
         let client = self.kube.client().clone();
         for step in plan(Component::ALL) {
             match step {
@@ -163,7 +177,7 @@ impl ManifestDriver {
     ) -> Result<Result<(), PlatformRefusal>, DriverError> {
         only_admin(actor)?;
         match Api::<Namespace>::all(self.kube.client().clone())
-            .delete(&namespace_of(release), &DeleteParams::background())
+            .delete(&self.namespace_of(release), &DeleteParams::background())
             .await
         {
             Ok(_) => Ok(Ok(())),
@@ -207,7 +221,7 @@ impl ManifestDriver {
         let sa = ServiceAccount {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
-                namespace: Some(namespace_of(release)),
+                namespace: Some(self.namespace_of(release)),
                 labels: Some(self.labels(Some(release), Some(component))),
                 annotations: role
                     .map(|r| BTreeMap::from([(self.annotation_key.clone(), r.to_owned())])),
@@ -215,7 +229,7 @@ impl ManifestDriver {
             },
             ..Default::default()
         };
-        Api::<ServiceAccount>::namespaced(self.kube.client().clone(), &namespace_of(release))
+        Api::<ServiceAccount>::namespaced(self.kube.client().clone(), &self.namespace_of(release))
             .create(&PostParams::default(), &sa)
             .await
             .map_err(|e| self.kube.api_error(e))?;
@@ -237,7 +251,7 @@ impl ManifestDriver {
         let deployment = Deployment {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
-                namespace: Some(namespace_of(release)),
+                namespace: Some(self.namespace_of(release)),
                 labels: Some(labels.clone()),
                 ..Default::default()
             },
@@ -266,16 +280,12 @@ impl ManifestDriver {
             },
             ..Default::default()
         };
-        Api::<Deployment>::namespaced(self.kube.client().clone(), &namespace_of(release))
+        Api::<Deployment>::namespaced(self.kube.client().clone(), &self.namespace_of(release))
             .create(&PostParams::default(), &deployment)
             .await
             .map_err(|e| self.kube.api_error(e))?;
         Ok(())
     }
-}
-
-fn namespace_of(release: &str) -> String {
-    format!("astronomer-{release}")
 }
 
 fn only_admin(actor: Actor) -> Result<(), DriverError> {

@@ -136,6 +136,7 @@ mod tests {
             "eks.amazonaws.com/role-arn",
             "registry.k8s.io/pause:3.10",
             "run12345",
+            crate::namespaces::ReleaseNamespaces::default(),
         ));
         let role = "arn:aws:iam::123456789012:role/example-role";
         let answer = platform

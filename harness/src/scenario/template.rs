@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use super::error::did_you_mean;
 use super::loaded::Scenario;
 use super::model::Template;
+use crate::namespaces::ReleaseNamespaces;
 
 /// The names every scenario can use without declaring them.
 ///
@@ -128,12 +129,14 @@ pub struct BuiltinValues {
     pub bucket: String,
     /// An S3 bucket the policy does not grant (empty when the target has none).
     pub other_bucket: String,
+    /// Where the platform puts each release (`{{namespace}}` is the release's).
+    pub namespaces: ReleaseNamespaces,
 }
 
 impl BuiltinValues {
-    /// The namespace the platform creates for the release: `astronomer-<release>`.
+    /// The namespace the platform creates for the release: `<platform namespace>-<release>`.
     pub fn namespace(&self) -> String {
-        format!("astronomer-{}", self.release)
+        self.namespaces.of(&self.release)
     }
 
     /// Every built-in by name (the keys are exactly [`BUILTINS`]).

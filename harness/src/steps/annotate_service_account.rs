@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{ScenarioContext, StepError, component_selector};
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::{Component, Expect, Template};
@@ -21,7 +21,7 @@ pub async fn run(
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
-    let namespace = namespace_of(&release);
+    let namespace = ctx.namespace_of(&release);
     let annotations = ctx.render_map(&step.annotations)?;
     let name = ctx
         .target

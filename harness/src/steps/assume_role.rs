@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt as _;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of, propagation};
+use super::{ScenarioContext, StepError, first_rolled_out_pod, propagation};
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::Template;
@@ -154,7 +154,7 @@ pub(super) async fn service_account_token(
     Ok(match source {
         TokenSource::Pod { release, component } => {
             let release = ctx.release_of(release)?;
-            let namespace = namespace_of(&release);
+            let namespace = ctx.namespace_of(&release);
             let pod = &first_rolled_out_pod(ctx, &release, *component, deadline).await?;
             let projected = projected_token(pod).ok_or_else(|| {
             StepError::failed(

@@ -4,7 +4,7 @@
 use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, judge_platform, namespace_of};
+use super::{ScenarioContext, StepError, judge_platform};
 use crate::capability::Capability;
 use crate::cleanup::Owned;
 use crate::drivers::platform_call::RoleArg;
@@ -42,7 +42,7 @@ pub async fn run(
         }
         ctx.record_release_name(&release, actual);
         ctx.owns(ctx.release(actual, true));
-        let namespace = namespace_of(actual);
+        let namespace = ctx.namespace_of(actual);
         ctx.owns(Owned::Namespace(namespace.clone()));
         ctx.target
             .kube

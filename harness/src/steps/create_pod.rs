@@ -5,7 +5,7 @@
 use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{ScenarioContext, StepError, component_selector};
 use crate::cleanup::Owned;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
@@ -20,7 +20,7 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
     let name = ctx.render(&step.name)?;
-    let namespace = namespace_of(&release);
+    let namespace = ctx.namespace_of(&release);
     let service_account = ctx
         .target
         .kube

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, component_selector, namespace_of};
+use super::{ScenarioContext, StepError, component_selector};
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::{Component, Expect, Template};
@@ -93,7 +93,7 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
     let role = ctx.render(&step.role)?;
-    let namespace = namespace_of(&release);
+    let namespace = ctx.namespace_of(&release);
     let rolled_out = futures::future::try_join_all(step.components.iter().map(|component| {
         let selector = component_selector(&release, *component);
         let namespace = &namespace;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use kube::ResourceExt as _;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of};
+use super::{ScenarioContext, StepError, first_rolled_out_pod};
 use crate::capability::Capability;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
@@ -24,7 +24,7 @@ pub async fn run(
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
-    let namespace = namespace_of(&release);
+    let namespace = ctx.namespace_of(&release);
     let pod = &first_rolled_out_pod(ctx, &release, step.component, deadline).await?;
     let mut command = vec!["pip", "show"];
     command.extend(step.packages.keys().map(String::as_str));

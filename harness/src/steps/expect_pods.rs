@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{Mismatches, ScenarioContext, StepError, component_selector, namespace_of};
+use super::{Mismatches, ScenarioContext, StepError, component_selector};
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::{Component, Expect, Template};
@@ -40,7 +40,7 @@ pub async fn run(
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
-    let namespace = namespace_of(&release);
+    let namespace = ctx.namespace_of(&release);
     let wanted = render(ctx, step)?;
     let mut differences = Mismatches::default();
     // The components roll out independently: wait for all of them at once.

@@ -13,7 +13,7 @@ use kube::ResourceExt as _;
 use serde_json::Value;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, first_rolled_out_pod, namespace_of};
+use super::{ScenarioContext, StepError, first_rolled_out_pod};
 use crate::capability::Capability;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
@@ -50,7 +50,7 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
     let role = ctx.render(&step.role)?;
-    let namespace = namespace_of(&release);
+    let namespace = ctx.namespace_of(&release);
     let pod = &first_rolled_out_pod(ctx, &release, step.component, deadline).await?;
     let command = command(
         ctx.target.sts.endpoint().url.as_deref(),

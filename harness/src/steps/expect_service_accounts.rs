@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::drivers::deadline::Deadline;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{Mismatches, ScenarioContext, StepError, component_selector, namespace_of};
+use super::{Mismatches, ScenarioContext, StepError, component_selector};
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::{Component, Expect, Template};
@@ -19,7 +19,7 @@ pub async fn run(
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
     let release = ctx.release_of(&step.release)?;
-    let namespace = namespace_of(&release);
+    let namespace = ctx.namespace_of(&release);
     let present = ctx.render_map(&step.annotations)?;
     let absent = ctx.render_all(&step.absent)?;
 

@@ -179,6 +179,11 @@ impl ScenarioContext<'_> {
             .unwrap_or_else(|| asked.to_owned())
     }
 
+    /// The namespace the platform puts `release` in (`<platform namespace>-<release>`).
+    pub fn namespace_of(&self, release: &str) -> String {
+        self.target.namespaces.of(release)
+    }
+
     /// Renders a namespace; the namespace of a release the scenario asked for under its own
     /// name (`{{namespace}}`) becomes the namespace of the release the platform created.
     pub fn namespace_of_template(&self, template: &Template) -> Result<String, StepError> {
@@ -190,8 +195,8 @@ impl ScenarioContext<'_> {
             .unwrap_or_default();
         Ok(names
             .iter()
-            .find(|(asked, _)| namespace_of(asked) == rendered)
-            .map_or(rendered, |(_, actual)| namespace_of(actual)))
+            .find(|(asked, _)| self.namespace_of(asked) == rendered)
+            .map_or(rendered, |(_, actual)| self.namespace_of(actual)))
     }
 
     /// Records the name the platform gave a release asked for as `asked`.
@@ -218,11 +223,6 @@ impl ScenarioContext<'_> {
     }
 }
 
-/// The namespace the platform puts a release in (the documents' `astronomer-<release>`).
-pub fn namespace_of(release: &str) -> String {
-    format!("astronomer-{release}")
-}
-
 /// The label selector of one component of a release (the Airflow chart's labels).
 pub fn component_selector(release: &str, component: Component) -> String {
     format!("release={release},component={}", component.name())
@@ -240,7 +240,7 @@ pub async fn first_rolled_out_pod(
         .target
         .kube
         .rolled_out_pods(
-            &namespace_of(release),
+            &ctx.namespace_of(release),
             &component_selector(release, component),
             deadline,
         )

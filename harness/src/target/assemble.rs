@@ -28,6 +28,7 @@ use crate::drivers::manifest::ManifestDriver;
 use crate::drivers::platform::PlatformDriver;
 use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::{AwsEndpoint, StsDriver};
+use crate::namespaces::ReleaseNamespaces;
 use crate::scenario::model::Actor;
 
 /// How long a stand-in may take to print its startup line (LocalStack: ~1.5 s seen).
@@ -210,6 +211,7 @@ impl Assembly<'_> {
             let sim = Sim::start(SimConfig {
                 faults: options.faults.clone(),
                 cluster,
+                platform_namespace: profile.namespaces.platform_namespace().to_owned(),
                 manual_release_names: profile
                     .sim
                     .manual_release_names
@@ -337,7 +339,7 @@ impl Assembly<'_> {
             RoleSource::Use(arn) => arn.clone(),
             RoleSource::Create(name) => {
                 let name = name.replace("{run_id}", self.run_id);
-                let trust_policy = trust_policy(&account, &provider_host);
+                let trust_policy = trust_policy(&account, &provider_host, &profile.namespaces);
                 let permission = profile
                     .s3
                     .as_ref()
@@ -396,6 +398,7 @@ impl Assembly<'_> {
                 bucket,
                 other_bucket,
             },
+            namespaces: profile.namespaces.clone(),
             propagation: super::Propagation {
                 since: created_at,
                 window: profile.iam_propagation,
@@ -588,6 +591,7 @@ impl Assembly<'_> {
                     annotation_key,
                     image,
                     self.run_id,
+                    self.profile.namespaces.clone(),
                 ))),
                 None,
             )),
@@ -681,12 +685,14 @@ pub fn resolve_account(
         .filter(|a| !a.is_empty())
 }
 
-/// The documented trust policy for `account` and the issuer `provider_host` (the issuer URL
-/// without its scheme).
-pub fn trust_policy(account: &str, provider_host: &str) -> String {
+/// The documented trust policy for `account`, the issuer `provider_host` (the issuer URL
+/// without its scheme) and the platform's release namespaces (`astronomer-*` in the
+/// documents).
+pub fn trust_policy(account: &str, provider_host: &str, namespaces: &ReleaseNamespaces) -> String {
     DOCUMENTED_TRUST_POLICY
         .replace("{{account}}", account)
         .replace("{{oidc_provider}}", provider_host)
+        .replace("{{release_namespaces}}", &namespaces.pattern())
 }
 
 /// Static credentials for a local AWS endpoint.
@@ -747,7 +753,11 @@ mod tests {
             arn: "arn:aws:sts::123456789012:assumed-role/admin/me".to_owned(),
         };
         let account = resolve_account(eks.account.as_deref(), Some(&identity)).unwrap();
-        let policy = trust_policy(&account, "oidc.eks.us-west-2.amazonaws.com/id/ABC");
+        let policy = trust_policy(
+            &account,
+            "oidc.eks.us-west-2.amazonaws.com/id/ABC",
+            &ReleaseNamespaces::default(),
+        );
         assert!(
             policy.contains(
                 "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC"

@@ -131,6 +131,8 @@ pub struct Target {
     pub clock: Option<SimClockDriver>,
     /// Built-in template values.
     pub facts: TargetFacts,
+    /// Where the platform puts each release (the profile's platform namespace).
+    pub namespaces: crate::namespaces::ReleaseNamespaces,
     /// IAM's eventual consistency for the role the run created.
     pub propagation: Propagation,
     /// The profile's default step timeout, if it sets one.

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::namespaces::ReleaseNamespaces;
 use crate::scenario::decode::{Ctx, Fields, is_null};
 use crate::scenario::error::LoadErrors;
 use crate::scenario::model::Capability;
@@ -54,6 +55,9 @@ pub struct Profile {
     pub aws: AwsSource,
     /// The platform, if any.
     pub platform: PlatformSource,
+    /// Where the platform puts each release (`platform: {namespace: ...}`: the namespace
+    /// the platform itself is installed in; default `astronomer`, as the documents show).
+    pub namespaces: ReleaseNamespaces,
     /// The cluster's service-account token issuer.
     pub oidc: OidcSource,
     /// The AWS account id, when the profile fixes it (otherwise read from the role's ARN).
@@ -375,9 +379,13 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         .required(ctx, "kubernetes")
         .and_then(|n| kube_source(ctx, n));
     let aws = fields.required(ctx, "aws").and_then(|n| aws_source(ctx, n));
-    let platform = fields
+    let (platform, namespaces) = match fields
         .required(ctx, "platform")
-        .and_then(|n| platform_source(ctx, n));
+        .and_then(|n| platform_source(ctx, n))
+    {
+        Some((platform, namespaces)) => (Some(platform), Some(namespaces)),
+        None => (None, None),
+    };
     let oidc = fields
         .required(ctx, "oidc")
         .and_then(|n| oidc_source(ctx, n));
@@ -469,6 +477,7 @@ fn decode_profile(ctx: &mut Ctx<'_>, root: &Node, file: &Path) -> Option<Profile
         kubernetes: kubernetes?,
         aws: aws?,
         platform: platform?,
+        namespaces: namespaces?,
         oidc: oidc?,
         account: account?,
         iam_propagation,
@@ -767,13 +776,14 @@ enum Driver {
     None,
 }
 
-fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<PlatformSource> {
+fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<(PlatformSource, ReleaseNamespaces)> {
     let fields = Fields::new(
         ctx,
         node,
         "platform",
         &[
             "driver",
+            "namespace",
             "url",
             "workspace",
             "tokens",
@@ -818,7 +828,23 @@ fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<PlatformSource> {
             );
         }
     }
-    match driver {
+    let namespaces = match fields.get("namespace") {
+        None => ReleaseNamespaces::default(),
+        Some(n) => {
+            let name = ctx.string(n, "namespace")?;
+            if !is_dns_label(&name) {
+                ctx.error(
+                    n.pos,
+                    format!(
+                        "platform namespace `{name}` must be a DNS label (lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit)"
+                    ),
+                );
+                return None;
+            }
+            ReleaseNamespaces::new(name)
+        }
+    };
+    let source = match driver {
         Driver::Sim => Some(PlatformSource::Sim),
         Driver::None => Some(PlatformSource::None),
         Driver::Houston => {
@@ -849,7 +875,8 @@ fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<PlatformSource> {
             image: optional_string(ctx, &fields, "image")?
                 .unwrap_or_else(|| "registry.k8s.io/pause:3.10".to_owned()),
         }),
-    }
+    }?;
+    Some((source, namespaces))
 }
 
 fn token_env(ctx: &mut Ctx<'_>, node: &Node) -> Option<TokenEnv> {
@@ -1084,6 +1111,17 @@ fn why_not(
         }
     }
     ok.then_some(out)
+}
+
+/// Whether `name` is a DNS-1123 label, as Kubernetes requires of a namespace.
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 #[cfg(test)]
