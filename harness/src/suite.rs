@@ -11,10 +11,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 use crate::plan::Planned;
-use crate::report::model::{Outcome, RunReport};
+use crate::report::model::RunReport;
+pub use crate::report::model::Stability;
 
 /// Which suite a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -151,35 +150,6 @@ pub fn failed_names(report: &RunReport) -> BTreeSet<String> {
         .collect()
 }
 
-/// What the re-runs of a failed scenario showed (`--suite qualify`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stability {
-    /// It passed on at least one re-run: the failure does not reproduce every time.
-    Flaky,
-    /// It failed (or errored) on every re-run.
-    Regression,
-}
-
-impl Stability {
-    /// Classifies the re-run outcomes of a scenario that failed once.
-    pub fn of(reruns: &[Outcome]) -> Self {
-        if reruns.iter().any(|o| matches!(o, Outcome::Passed)) {
-            Stability::Flaky
-        } else {
-            Stability::Regression
-        }
-    }
-
-    /// `flaky` or `regression`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Stability::Flaky => "flaky",
-            Stability::Regression => "regression",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,22 +158,5 @@ mod tests {
     fn fnv1a_matches_reference_values() {
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-    }
-
-    #[test]
-    fn stability_needs_one_pass_to_be_a_flake() {
-        let failed = Outcome::Failed {
-            message: "m".to_owned(),
-            expected: String::new(),
-            actual: String::new(),
-        };
-        assert_eq!(
-            Stability::of(&[failed.clone(), Outcome::Passed]),
-            Stability::Flaky
-        );
-        assert_eq!(
-            Stability::of(&[failed.clone(), failed]),
-            Stability::Regression
-        );
     }
 }

@@ -18,6 +18,34 @@ use super::watch::{Check, wait_for};
 /// The label every object a run creates carries, with the run id as value.
 pub const RUN_ID_LABEL: &str = "rolecheck.io/run-id";
 
+/// The image of a bare pod: it only has to keep running.
+const BARE_POD_IMAGE: &str = "registry.k8s.io/pause:3.9";
+
+/// How bare pods are made on a target: a cluster without a registry or pod network (the
+/// `local` target) needs its own image, never pulled, and the host's network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarePods {
+    /// The image (it only has to keep running).
+    pub image: String,
+    /// `imagePullPolicy`, when not the cluster's default.
+    pub image_pull_policy: Option<String>,
+    /// Run in the host's network namespace.
+    pub host_network: bool,
+    /// Environment variables of the container.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for BarePods {
+    fn default() -> Self {
+        Self {
+            image: BARE_POD_IMAGE.to_owned(),
+            image_pull_policy: None,
+            host_network: false,
+            env: Vec::new(),
+        }
+    }
+}
+
 /// How to reach a Kubernetes API server.
 #[derive(Debug, Clone)]
 pub enum KubeAccess {
@@ -41,7 +69,7 @@ pub enum KubeAccess {
 #[derive(Clone)]
 pub struct KubeDriver {
     client: Client,
-    bare_pods: super::kube_pods::BarePods,
+    bare_pods: BarePods,
     /// The API server's URL, named in every error about reaching it.
     endpoint: String,
 }
@@ -89,18 +117,18 @@ impl KubeDriver {
         Ok(Self {
             client,
             endpoint,
-            bare_pods: super::kube_pods::BarePods::default(),
+            bare_pods: BarePods::default(),
         })
     }
 
     /// The same driver, creating bare pods (`create_pod`) as `bare_pods` says.
-    pub fn with_bare_pods(mut self, bare_pods: super::kube_pods::BarePods) -> Self {
+    pub fn with_bare_pods(mut self, bare_pods: BarePods) -> Self {
         self.bare_pods = bare_pods;
         self
     }
 
     /// How bare pods are created.
-    pub(crate) fn bare_pods(&self) -> &super::kube_pods::BarePods {
+    pub(crate) fn bare_pods(&self) -> &BarePods {
         &self.bare_pods
     }
 

@@ -11,36 +11,9 @@ use tokio::io::AsyncReadExt as _;
 
 use super::DriverError;
 use super::deadline::Deadline;
+pub use super::kube::BarePods;
 use super::kube::{KubeDriver, RUN_ID_LABEL, phase};
 use super::watch::{Check, wait_for};
-
-/// The image of a bare pod: it only has to keep running.
-const BARE_POD_IMAGE: &str = "registry.k8s.io/pause:3.9";
-
-/// How bare pods are made on a target: a cluster without a registry or pod network (the
-/// `local` target) needs its own image, never pulled, and the host's network.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BarePods {
-    /// The image (it only has to keep running).
-    pub image: String,
-    /// `imagePullPolicy`, when not the cluster's default.
-    pub image_pull_policy: Option<String>,
-    /// Run in the host's network namespace.
-    pub host_network: bool,
-    /// Environment variables of the container.
-    pub env: Vec<(String, String)>,
-}
-
-impl Default for BarePods {
-    fn default() -> Self {
-        Self {
-            image: BARE_POD_IMAGE.to_owned(),
-            image_pull_policy: None,
-            host_network: false,
-            env: Vec::new(),
-        }
-    }
-}
 
 /// What a command run in a pod printed, and whether it succeeded.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,10 +27,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
 use super::events::Event;
+use super::model::Stability;
 use super::model::{Outcome, RuleVerdict, RunReport, ScenarioResult, is_blocked};
 use super::text;
-use super::verdict::rule_verdicts;
-use crate::suite::Stability;
+use super::verdict::verdicts_of;
 
 /// How the console reporter presents its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -363,13 +363,7 @@ impl ConsoleReporter {
                 ),
             );
         }
-        let computed;
-        let verdicts = if report.rules.is_empty() {
-            computed = rule_verdicts(&report.scenarios);
-            &computed
-        } else {
-            &report.rules
-        };
+        let verdicts = &*verdicts_of(report);
         lines.extend(verdicts.iter().map(|v| self.rule_line(v)));
         if !report.reruns.is_empty() {
             lines.push(self.paint(Paint::Bold, "Re-runs of failed scenarios:"));

@@ -21,7 +21,7 @@ use super::model::{
 };
 use super::redact::redact;
 use super::text;
-use super::verdict::rule_verdicts;
+use super::verdict::verdicts_of;
 
 const STYLE: &str = "
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1d1d1f; background: #fff; }
@@ -118,13 +118,7 @@ pub fn render_html(report: &RunReport) -> String {
     page.raw(STYLE);
     page.raw("</style>\n</head>\n<body>\n");
     header(&mut page, report);
-    let computed;
-    let verdicts = if report.rules.is_empty() {
-        computed = rule_verdicts(&report.scenarios);
-        &computed
-    } else {
-        &report.rules
-    };
+    let verdicts = &*verdicts_of(report);
     filter(&mut page, report, verdicts);
     rules(&mut page, verdicts);
     if !report.reruns.is_empty() {

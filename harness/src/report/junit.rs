@@ -26,7 +26,7 @@ use super::model::{
 };
 use super::redact::redact;
 use super::text;
-use super::verdict::rule_verdicts;
+use super::verdict::verdicts_of;
 
 /// Name of the suite of scenario (or step) test cases.
 pub const SCENARIOS_SUITE: &str = "scenarios";
@@ -73,13 +73,7 @@ pub fn render_junit(report: &RunReport, level: JunitLevel) -> Result<String, Rep
             .flat_map(|s| step_cases(s, report))
             .collect(),
     };
-    let computed;
-    let verdicts = if report.rules.is_empty() {
-        computed = rule_verdicts(&report.scenarios);
-        &computed
-    } else {
-        &report.rules
-    };
+    let verdicts = &*verdicts_of(report);
     let rules: Vec<Testcase> = verdicts.iter().map(|v| rule_case(v, report)).collect();
     let properties = vec![
         Property::new("run_id", &report.run_id),

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::suite::Stability;
-
 /// The verdict of one step, scenario or rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -292,5 +290,56 @@ mod duration_secs {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let secs = f64::deserialize(d)?;
         Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What the re-runs of a failed scenario showed (`--suite qualify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stability {
+    /// It passed on at least one re-run: the failure does not reproduce every time.
+    Flaky,
+    /// It failed (or errored) on every re-run.
+    Regression,
+}
+
+impl Stability {
+    /// Classifies the re-run outcomes of a scenario that failed once.
+    pub fn of(reruns: &[Outcome]) -> Self {
+        if reruns.iter().any(|o| matches!(o, Outcome::Passed)) {
+            Stability::Flaky
+        } else {
+            Stability::Regression
+        }
+    }
+
+    /// `flaky` or `regression`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stability::Flaky => "flaky",
+            Stability::Regression => "regression",
+        }
+    }
+}
+
+#[cfg(test)]
+mod stability_tests {
+    use super::*;
+
+    #[test]
+    fn stability_needs_one_pass_to_be_a_flake() {
+        let failed = Outcome::Failed {
+            message: "m".to_owned(),
+            expected: String::new(),
+            actual: String::new(),
+        };
+        assert_eq!(
+            Stability::of(&[failed.clone(), Outcome::Passed]),
+            Stability::Flaky
+        );
+        assert_eq!(
+            Stability::of(&[failed.clone(), failed]),
+            Stability::Regression
+        );
     }
 }

@@ -1,9 +1,13 @@
 //! Per-rule verdicts: within a scenario, from the steps that check each rule
-//! ([`judge_scenario`]); over a run, from the scenarios ([`rule_verdicts`]).
+//! ([`judge_scenario`]); over a run, from the scenarios ([`rule_verdicts`]); what every
+//! reporter shows as a run's rule verdicts ([`verdicts_of`]).
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
-use super::model::{BLOCKED, Outcome, Phase, RuleOutcome, RuleVerdict, ScenarioResult, StepResult};
+use super::model::{
+    BLOCKED, Outcome, Phase, RuleOutcome, RuleVerdict, RunReport, ScenarioResult, StepResult,
+};
 use crate::contract;
 use crate::scenario::model::RuleId;
 
@@ -136,6 +140,17 @@ pub fn blocked_message(step: &StepResult) -> String {
     )
 }
 
+/// The run's per-rule verdicts as every reporter (console, JUnit, HTML) shows them: the ones
+/// [`RunReport::rules`] holds, or, when that list is empty (a report written without them),
+/// the ones its scenarios give ([`rule_verdicts`]).
+pub fn verdicts_of(report: &RunReport) -> Cow<'_, [RuleVerdict]> {
+    if report.rules.is_empty() {
+        Cow::Owned(rule_verdicts(&report.scenarios))
+    } else {
+        Cow::Borrowed(&report.rules)
+    }
+}
+
 /// One verdict per contract rule, R1..R16 in order.
 ///
 /// For each rule, the scenarios tagging it (`rules: [R5]`) decide, by their verdict on that
@@ -232,5 +247,37 @@ fn verdict(checking: &[(&ScenarioResult, &Outcome)]) -> Outcome {
             "every scenario checking it was skipped on this target: {}",
             reasons.join("; ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn report(rules: Vec<RuleVerdict>) -> RunReport {
+        RunReport {
+            run_id: "r".to_owned(),
+            target: "sim".to_owned(),
+            started_at: String::new(),
+            duration: Duration::ZERO,
+            scenarios: Vec::new(),
+            rules,
+            leftovers: Vec::new(),
+            reruns: Vec::new(),
+            interrupted: false,
+        }
+    }
+
+    #[test]
+    fn reporters_show_the_stored_verdicts_or_else_the_computed_ones() {
+        let without = report(Vec::new());
+        let computed = verdicts_of(&without);
+        assert_eq!(*computed, *rule_verdicts(&[]));
+        assert_eq!(computed.len(), contract::rules().count());
+        let stored = vec![computed[0].clone()];
+        let with = report(stored.clone());
+        assert_eq!(*verdicts_of(&with), *stored);
     }
 }
