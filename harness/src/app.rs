@@ -187,19 +187,28 @@ pub fn validate(args: &PathArgs) -> Result<Vec<Scenario>, AppError> {
     Ok(load_paths(&args.paths)?)
 }
 
-/// `rolecheck list`: one line per scenario with its rules.
+/// `rolecheck list`: one line per scenario with its rules, the capabilities it needs (those
+/// its rules and steps imply and those it requires, see [`crate::plan::needs`]) and its file.
 pub fn list(args: &PathArgs) -> Result<String, AppError> {
     let scenarios = load_paths(&args.paths)?;
-    let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let rows: Vec<[String; 4]> = scenarios
+        .iter()
+        .map(|s| {
+            let rules: Vec<String> = s.rules.iter().map(ToString::to_string).collect();
+            let needs: Vec<&str> = crate::plan::needs(s).iter().map(|c| c.name()).collect();
+            [
+                s.name.clone(),
+                rules.join(","),
+                needs.join(","),
+                s.location.file.display().to_string(),
+            ]
+        })
+        .collect();
+    let width = |i: usize| rows.iter().map(|r| r[i].len()).max().unwrap_or(0);
+    let (name, rules, needs) = (width(0), width(1), width(2));
     let mut out = String::new();
-    for s in &scenarios {
-        let rules: Vec<String> = s.rules.iter().map(ToString::to_string).collect();
-        out.push_str(&format!(
-            "{:width$}  {}  {}\n",
-            s.name,
-            rules.join(","),
-            s.location.file.display()
-        ));
+    for [n, r, c, file] in &rows {
+        out.push_str(&format!("{n:name$}  {r:rules$}  {c:needs$}  {file}\n"));
     }
     Ok(out)
 }

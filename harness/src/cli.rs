@@ -27,6 +27,8 @@ pub enum Command {
     Validate(PathArgs),
     /// List scenarios with the rules they check.
     List(PathArgs),
+    /// Print the JSON Schema of scenario files (or of target profiles), for editors.
+    Schema(SchemaArgs),
     /// Show which scenarios check each rule and whether they can run on a target; exit 1
     /// when a rule has no scenario.
     Coverage(CoverageArgs),
@@ -157,6 +159,23 @@ pub struct ServeArgs {
     /// How far the webhook's ServiceAccount cache lags behind the API server (0s: off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     pub webhook_cache_lag: Duration,
+}
+
+/// Options of `rolecheck schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which files the schema describes.
+    #[arg(value_enum, default_value = "scenario")]
+    pub of: SchemaOf,
+}
+
+/// The files `rolecheck schema` can describe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    /// Scenario files (`scenarios/*.yaml`).
+    Scenario,
+    /// Target profiles (`fixtures/targets/*.yaml`, `--profile PATH`).
+    Profile,
 }
 
 /// Scenario files or directories.

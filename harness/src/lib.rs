@@ -24,6 +24,7 @@ pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
+pub mod schema;
 pub mod selfcheck;
 pub mod signals;
 pub mod sim_serve;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use rolecheck::app::{self, AppError};
-use rolecheck::cli::{Cli, Command, EnvCommand, ReportCommand, SelfcheckArgs, SimCommand};
+use rolecheck::cli::{
+    Cli, Command, EnvCommand, ReportCommand, SchemaOf, SelfcheckArgs, SimCommand,
+};
 use rolecheck::drivers::timeouts::RequestTimeouts;
 use rolecheck::report::console::ConsoleReporter;
 use rolecheck::selfcheck::{self, SelfcheckOptions};
@@ -58,6 +60,14 @@ fn run(cli: Cli) -> Result<u8, AppError> {
         }
         Command::List(args) => {
             print!("{}", app::list(&args)?);
+            Ok(0)
+        }
+        Command::Schema(args) => {
+            let schema = match args.of {
+                SchemaOf::Scenario => rolecheck::schema::scenario_schema(),
+                SchemaOf::Profile => rolecheck::schema::profile_schema(),
+            };
+            print!("{}", rolecheck::schema::to_text(&schema));
             Ok(0)
         }
         Command::Run(command) => {

@@ -62,6 +62,24 @@ fn list_names_scenarios_with_rules() {
     assert!(stdout.contains("R10"), "{stdout}");
 }
 
+/// `list` shows the capabilities each scenario needs, computed from its rules and steps.
+#[test]
+fn list_shows_the_computed_needs() {
+    let out = rolecheck(&["list", "../scenarios"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("expired-token-refused "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("clock-control"), "{line}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("stored-config-holds-role "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("platform-api,platform-db"), "{line}");
+}
+
 /// Ctrl-C in the middle of a step: the run stops, cleans up what it created, writes its
 /// reports saying it was interrupted, and exits 130.
 #[test]

@@ -36,7 +36,7 @@ pub struct AdvanceClock {
 }
 
 impl StepKind for AdvanceClock {
-    const ABOUT: &'static str = "Moves the clock the target's token issuer and STS share forward (the sim only); such scenarios run alone.";
+    const ABOUT: &'static str = "Moves the clock the target's token issuer and STS share forward (the sim only); such scenarios run alone. Needs `clock-control`.";
     const KEYS: &'static [Key] = &[Key::required(
         "by",
         Shape::Duration,

@@ -76,8 +76,7 @@ pub struct CreateDeployment {
 }
 
 impl StepKind for CreateDeployment {
-    const ABOUT: &'static str =
-        "Creates a deployment through the platform API, optionally with a cloud role.";
+    const ABOUT: &'static str = "Creates a deployment through the platform API, optionally with a cloud role. Needs `deployments` (and `admin-roles` when `as` is not `admin`), as every platform kind.";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::optional(

@@ -75,7 +75,7 @@ pub struct ExpectDeploymentConfig {
 }
 
 impl StepKind for ExpectDeploymentConfig {
-    const ABOUT: &'static str = "The platform's stored deployment `config.serviceAccountAnnotations` holds these entries and none of the `absent` keys.";
+    const ABOUT: &'static str = "The platform's stored deployment `config.serviceAccountAnnotations` holds these entries and none of the `absent` keys. Needs `platform-api` and `platform-db`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::optional(

@@ -174,7 +174,7 @@ pub struct ExpectPackages {
 }
 
 impl StepKind for ExpectPackages {
-    const ABOUT: &'static str = "`pip show` through exec in a component's running pod: these Python packages are installed at these versions or later.";
+    const ABOUT: &'static str = "`pip show` through exec in a component's running pod: these Python packages are installed at these versions or later. Needs `real-images`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::required(

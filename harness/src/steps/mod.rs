@@ -20,6 +20,7 @@ pub mod expect_server_version;
 pub mod expect_service_accounts;
 pub mod kind;
 pub mod propagation;
+pub mod reference;
 pub mod registry;
 pub mod s3_access;
 pub mod update_deployment;

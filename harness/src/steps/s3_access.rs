@@ -322,7 +322,7 @@ const S3_EXPECTS: &[(&str, S3Expect)] =
     &[("allowed", S3Expect::Allowed), ("denied", S3Expect::Denied)];
 
 impl StepKind for S3Access {
-    const ABOUT: &'static str = "Assumes the role with a token (as `assume_role`), then tries each S3 operation, which S3 must allow or deny; a `put_object` or `delete_object` key must contain `{{run_id}}`, so a run writes and deletes only its own objects, and what the step wrote is deleted.";
+    const ABOUT: &'static str = "Assumes the role with a token (as `assume_role`), then tries each S3 operation, which S3 must allow or deny; a `put_object` or `delete_object` key must contain `{{run_id}}`, so a run writes and deletes only its own objects, and what the step wrote is deleted. Needs `s3`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::optional(
