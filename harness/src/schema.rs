@@ -289,6 +289,7 @@ pub fn profile_schema() -> Value {
                 "cli": text,
                 "annotation_key": text,
                 "image": text,
+                "namespace": { "type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" },
             }), &["driver"]),
             "oidc": closed(json!({
                 "issuer": text,
