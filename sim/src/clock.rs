@@ -29,6 +29,9 @@ use axum::routing::get;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
+/// A clock the AWS services read (injectable so tests can move time without sleeping).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 /// The path of the admin endpoint.
 pub const CLOCK_PATH: &str = "/_sim/clock";
 
@@ -76,8 +79,8 @@ impl SimClock {
             .map(|previous| previous + by)
     }
 
-    /// The clock as the STS state wants it.
-    pub fn sts_clock(self: &Arc<Self>) -> crate::sts::Clock {
+    /// The clock as a function of no arguments, as the AWS services read it.
+    pub fn sts_clock(self: &Arc<Self>) -> Clock {
         let clock = Arc::clone(self);
         Arc::new(move || clock.now())
     }

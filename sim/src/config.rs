@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use crate::faults::FaultSet;
+use crate::kube::KubeOptions;
+use crate::platform::PlatformOptions;
 
 /// A role to create in the sim's IAM at start-up, as an administrator would have done by
 /// following the documents.
@@ -126,4 +128,38 @@ impl SimConfig {
 fn random_oidc_id() -> String {
     let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+// Each component's options, resolved once from the sim's settings (the components never
+// read `SimConfig` themselves).
+
+impl KubeOptions {
+    /// Derives the options from the sim config.
+    pub fn from_config(config: &SimConfig) -> Self {
+        Self {
+            faults: config.faults.clone(),
+            pod_start_delay: config.pod_start_delay,
+            webhook_lookup_delay: config.webhook_lookup_delay,
+            webhook_lookup_grace: config.webhook_lookup_grace,
+            account_id: config.account_id.clone(),
+            region: config.region.clone(),
+            webhook_default_region: config.webhook_default_region.clone(),
+            webhook_sts_regional_endpoints: config.webhook_sts_regional_endpoints,
+        }
+    }
+}
+
+impl PlatformOptions {
+    /// Derives the options from the sim config.
+    pub fn from_config(config: &SimConfig) -> Self {
+        Self {
+            annotation_key: config.service_account_annotation_key.clone(),
+            faults: config.faults.clone(),
+            base_domain: "rolecheck.invalid".to_owned(),
+            version: crate::platform::PLATFORM_VERSION.to_owned(),
+            manual_release_names: config.manual_release_names,
+            worker_persistence: config.worker_persistence,
+            platform_namespace: config.platform_namespace.clone(),
+        }
+    }
 }

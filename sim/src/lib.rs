@@ -17,6 +17,8 @@
 //! - [`clock`]: the clock the issuer and STS share, movable through an admin endpoint,
 //! - [`cluster`]: the platform, webhook and STS plugged into a real Kubernetes cluster.
 
+pub mod aws_endpoint;
+pub mod aws_protocol;
 pub mod clock;
 pub mod cluster;
 pub mod config;
@@ -30,8 +32,10 @@ pub mod s3;
 pub mod sts;
 pub mod webhook;
 
+mod secret;
 mod server;
 
 pub use config::{RoleSeed, SimConfig};
 pub use faults::{Fault, FaultSet};
-pub use server::{Endpoints, PlatformInstallation, PlatformUser, Sim};
+pub use platform::PlatformUser;
+pub use server::{Endpoints, PlatformInstallation, Sim};

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::aws_endpoint::AwsEndpoint;
 use crate::clock::SimClock;
 use crate::cluster::keys::KeyChain;
 use crate::config::SimConfig;
@@ -15,22 +16,9 @@ use crate::iam::Iam;
 use crate::kube::{ApiServer, KubeOptions};
 use crate::oidc::Issuer;
 use crate::platform::apply::ObjectWriter;
-use crate::platform::{Platform, PlatformOptions};
+use crate::platform::{Platform, PlatformOptions, PlatformUser};
 use crate::s3::Buckets;
 use crate::sts::{AwsState, KeySource};
-
-/// A platform user the sim created, with the workspace role it holds.
-#[derive(Debug, Clone)]
-pub struct PlatformUser {
-    /// `WORKSPACE_ADMIN`, `WORKSPACE_EDITOR` or `WORKSPACE_VIEWER`.
-    pub workspace_role: String,
-    /// The user's email.
-    pub email: String,
-    /// The API token to send in the `authorization` header.
-    pub token: String,
-    /// The password for local login (`createToken`, what `astro auth login` sends).
-    pub password: String,
-}
 
 /// A second platform installation: its GraphQL URL, workspace and users.
 #[derive(Debug, Clone)]
@@ -156,7 +144,7 @@ impl Sim {
         );
         let (keyless_workspace_id, keyless_users) = keyless.seed_users();
 
-        let kube_token = random_token();
+        let kube_token = crate::secret::random_token();
         let [
             kube_listener,
             aws_listener,
@@ -169,31 +157,26 @@ impl Sim {
         let keyless_url = format!("{}/v1", url_of(&keyless_listener)?);
         let clock_url = format!("{kube_url}{}", crate::clock::CLOCK_PATH);
 
-        let aws = match &attached {
-            Some(a) => {
-                let keys: Vec<Arc<dyn KeySource>> = vec![
-                    Arc::clone(&issuer) as Arc<dyn KeySource>,
-                    Arc::new(a.keys.clone()),
-                ];
-                AwsState::with_keys(
-                    config.faults.clone(),
-                    Arc::clone(&iam),
-                    Arc::new(KeyChain(keys)),
-                )
-                .with_buckets(Buckets::new(&config.region, &config.s3_buckets))
-            }
-            None => AwsState::new(&config, Arc::clone(&iam), Arc::clone(&issuer)),
-        }
-        .with_clock(clock.sts_clock())
-        .with_associations(Arc::clone(kube.associations()));
+        let keys: Arc<dyn KeySource> = match &attached {
+            Some(a) => Arc::new(KeyChain(vec![
+                Arc::clone(&issuer) as Arc<dyn KeySource>,
+                Arc::new(a.keys.clone()),
+            ])),
+            None => Arc::clone(&issuer) as Arc<dyn KeySource>,
+        };
+        let aws = AwsState::with_keys(config.faults.clone(), Arc::clone(&iam), keys)
+            .with_clock(clock.sts_clock());
         let admin = aws.admin_key().clone();
+        let aws = AwsEndpoint::new(aws)
+            .with_buckets(Buckets::new(&config.region, &config.s3_buckets))
+            .with_associations(Arc::clone(kube.associations()));
         let kube_router = crate::kube::router(Arc::clone(&kube), kube_token.clone())
             .merge(crate::clock::router(clock, kube_token.clone()));
         serve(&mut tasks, kube_listener, kube_router, cancel.clone());
         serve(
             &mut tasks,
             aws_listener,
-            crate::sts::router(aws),
+            crate::aws_endpoint::router(aws),
             cancel.clone(),
         );
         serve(
@@ -288,10 +271,4 @@ fn serve(
             tracing::error!(%err, "sim listener stopped");
         }
     });
-}
-
-/// A random token of 40 URL-safe characters.
-pub(crate) fn random_token() -> String {
-    use rand::distr::{Alphanumeric, SampleString as _};
-    Alphanumeric.sample_string(&mut rand::rng(), 40)
 }

@@ -8,6 +8,7 @@ use aws_sdk_sts::Client;
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sts::error::ProvideErrorMetadata as _;
 use chrono::{TimeDelta, Utc};
+use rolecheck_sim::aws_endpoint::{self, AwsEndpoint};
 use rolecheck_sim::iam::Iam;
 use rolecheck_sim::oidc::Issuer;
 use rolecheck_sim::sts::{self, AwsState};
@@ -72,7 +73,9 @@ impl Env {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
-            axum::serve(listener, sts::router(state)).await.unwrap();
+            axum::serve(listener, aws_endpoint::router(AwsEndpoint::new(state)))
+                .await
+                .unwrap();
         });
         Self {
             url,

@@ -228,10 +228,19 @@ async fn an_update_without_the_defaulted_fields_changes_nothing() {
         let stored = api.create(collection, body.clone()).await;
         let name = stored["metadata"]["name"].as_str().unwrap();
         let path = format!("{collection}/{name}");
-        let (_, current) = api.send(reqwest::Method::GET, &path, &Value::Null).await;
-        let mut update = body;
-        update["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
-        let (code, replaced) = api.send(reqwest::Method::PUT, &path, &update).await;
+        // The controllers write the status meanwhile: retry on 409 as clients do.
+        let mut answer = None;
+        for _ in 0..20 {
+            let (_, current) = api.send(reqwest::Method::GET, &path, &Value::Null).await;
+            let mut update = body.clone();
+            update["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+            let (code, replaced) = api.send(reqwest::Method::PUT, &path, &update).await;
+            if code != 409 {
+                answer = Some((code, replaced));
+                break;
+            }
+        }
+        let (code, replaced) = answer.expect("every update met a conflict");
         assert_eq!(code, 200, "{replaced}");
         assert_eq!(replaced["metadata"]["generation"], 1, "{replaced:#}");
         assert_eq!(replaced["spec"], stored["spec"], "{replaced:#}");

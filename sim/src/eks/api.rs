@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::sts::query::Params;
+use crate::aws_protocol::query::Params;
 
 use super::{Association, AssociationError, Associations, CLUSTER_NAME};
 

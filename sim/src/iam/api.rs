@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 
 use super::store::{Iam, IamError, OidcProvider, Role, RoleOptions};
-use crate::sts::query::{AwsError, Params, Xml, aws_time, percent_encode};
+use crate::aws_protocol::query::{AwsError, Params, Xml, aws_time, percent_encode};
 
 /// The IAM actions this endpoint serves.
 pub const ACTIONS: &[&str] = &[

@@ -16,8 +16,8 @@
 //! - `watch`, `routes`, `discovery`, `openapi`, `token`: the HTTP surface,
 //! - [`table`]: server-side printing (`Table` responses),
 //! - [`events`]: Events the scheduler, kubelet and controllers record,
-//! - `controller`: Deployment -> ReplicaSet -> Pod, StatefulSet -> Pod, pod start-up,
-//!   garbage collection.
+//! - `controller`: one module per controller (Deployment, ReplicaSet, StatefulSet, garbage
+//!   collection, kubelet).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,6 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::SimConfig;
 use crate::eks::Associations;
 use crate::faults::{Fault, FaultSet};
 use crate::oidc::Issuer;
@@ -47,7 +46,6 @@ pub mod patch;
 mod resource;
 mod routes;
 pub mod selector;
-mod statefulset;
 mod status;
 pub mod store;
 pub mod table;
@@ -68,9 +66,11 @@ pub struct KubeOptions {
     /// How long a pod stays Pending before it turns Running.
     pub pod_start_delay: Duration,
     /// Webhook: how far its view of ServiceAccounts lags behind the API server (the
-    /// informer-cache race); zero turns the race off. See [`SimConfig::webhook_lookup_delay`].
+    /// informer-cache race); zero turns the race off. See
+    /// [`crate::SimConfig::webhook_lookup_delay`].
     pub webhook_lookup_delay: Duration,
-    /// Webhook: its ServiceAccount lookup grace period. See [`SimConfig::webhook_lookup_grace`].
+    /// Webhook: its ServiceAccount lookup grace period. See
+    /// [`crate::SimConfig::webhook_lookup_grace`].
     pub webhook_lookup_grace: Duration,
     /// The cluster's AWS account (Pod Identity association ARNs).
     pub account_id: String,
@@ -83,20 +83,6 @@ pub struct KubeOptions {
 }
 
 impl KubeOptions {
-    /// Derives the options from the sim config.
-    pub fn from_config(config: &SimConfig) -> Self {
-        Self {
-            faults: config.faults.clone(),
-            pod_start_delay: config.pod_start_delay,
-            webhook_lookup_delay: config.webhook_lookup_delay,
-            webhook_lookup_grace: config.webhook_lookup_grace,
-            account_id: config.account_id.clone(),
-            region: config.region.clone(),
-            webhook_default_region: config.webhook_default_region.clone(),
-            webhook_sts_regional_endpoints: config.webhook_sts_regional_endpoints,
-        }
-    }
-
     /// The webhook's settings (without Pod Identity associations: see
     /// [`ApiServer::webhook_options`]).
     pub fn webhook(&self) -> WebhookOptions {

@@ -27,10 +27,9 @@ pub mod values;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::config::SimConfig;
 use crate::faults::FaultSet;
 use crate::kube::ApiServer;
-use crate::server::{PlatformUser, random_token};
+use crate::secret::random_token;
 
 use self::apply::ObjectWriter;
 use self::auth::WorkspaceRole;
@@ -61,19 +60,17 @@ pub struct PlatformOptions {
     pub platform_namespace: String,
 }
 
-impl PlatformOptions {
-    /// Derives the options from the sim config.
-    pub fn from_config(config: &SimConfig) -> Self {
-        Self {
-            annotation_key: config.service_account_annotation_key.clone(),
-            faults: config.faults.clone(),
-            base_domain: "rolecheck.invalid".to_owned(),
-            version: PLATFORM_VERSION.to_owned(),
-            manual_release_names: config.manual_release_names,
-            worker_persistence: config.worker_persistence,
-            platform_namespace: config.platform_namespace.clone(),
-        }
-    }
+/// A platform user the sim created, with the workspace role it holds.
+#[derive(Debug, Clone)]
+pub struct PlatformUser {
+    /// `WORKSPACE_ADMIN`, `WORKSPACE_EDITOR` or `WORKSPACE_VIEWER`.
+    pub workspace_role: String,
+    /// The user's email.
+    pub email: String,
+    /// The API token to send in the `authorization` header.
+    pub token: String,
+    /// The password for local login (`createToken`, what `astro auth login` sends).
+    pub password: String,
 }
 
 /// The platform: its database plus the Kubernetes API it renders deployments into.

@@ -6,10 +6,10 @@ use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use super::error::S3Error;
+use crate::aws_protocol::sigv4::{Authorization, SigV4Error, SignedRequest, UriEncoding};
 use crate::iam::{Decision, EvalOptions, RequestContext, evaluate_all};
 use crate::sts::AwsState;
 use crate::sts::sessions::Session;
-use crate::sts::sigv4::{Authorization, SigV4Error, SignedRequest, UriEncoding};
 
 /// The service name S3 requests are signed for.
 pub const SERVICE: &str = "s3";
@@ -78,6 +78,7 @@ pub struct Authenticated {
 /// key, session token, payload hash header, signature, clock, expiry.
 pub fn authenticate(
     state: &AwsState,
+    region: &str,
     request: &SignedRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<Authenticated, S3Error> {
@@ -93,7 +94,6 @@ pub fn authenticate(
             auth.service
         )));
     }
-    let region = state.buckets().region();
     if auth.region != region {
         return Err(S3Error::authorization_header_malformed(format!(
             "The authorization header is malformed; the region '{}' is wrong; expecting '{region}'",

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::sts::query::escape;
+use crate::aws_protocol::query::escape;
 
 /// An error as S3 reports it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

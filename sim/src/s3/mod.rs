@@ -23,10 +23,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+use crate::aws_protocol::query::escape;
+use crate::aws_protocol::sigv4::{SignedRequest, hex};
 use crate::iam::Decision;
 use crate::sts::AwsState;
-use crate::sts::query::escape;
-use crate::sts::sigv4::{SignedRequest, hex};
 pub use error::S3Error;
 use request::{ListParams, Operation};
 pub use store::Buckets;
@@ -43,20 +43,21 @@ pub fn is_s3_request(uri: &Uri) -> bool {
 /// One S3 request, start to end.
 pub(crate) fn handle(
     state: &AwsState,
+    buckets: &Buckets,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     now: DateTime<Utc>,
 ) -> Response {
-    let request_id = crate::sts::query::request_id()
+    let request_id = crate::aws_protocol::query::request_id()
         .replace('-', "")
         .to_uppercase();
     let result = match body {
-        Ok(body) => serve(state, method, uri, headers, body, now),
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Err(S3Error::entity_too_large(crate::sts::MAX_BODY_BYTES))
-        }
+        Ok(body) => serve(state, buckets, method, uri, headers, body, now),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(
+            S3Error::entity_too_large(crate::aws_protocol::MAX_BODY_BYTES),
+        ),
         Err(_) => Err(S3Error::incomplete_body()),
     };
     let mut response = match result {
@@ -77,6 +78,7 @@ pub(crate) fn handle(
 
 fn serve(
     state: &AwsState,
+    buckets: &Buckets,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -92,8 +94,7 @@ fn serve(
         headers,
         body: &body,
     };
-    let caller = auth::authenticate(state, &signed, now)?;
-    let buckets = state.buckets();
+    let caller = auth::authenticate(state, buckets.region(), &signed, now)?;
     let bucket = operation.bucket();
     let creating = matches!(operation, Operation::CreateBucket { .. });
     if !creating && !buckets.exists(bucket) {
@@ -306,7 +307,7 @@ fn list(
         .map_err(|_| S3Error::no_such_bucket(bucket))?;
     let enc = |text: &str| -> String {
         if url_encoded {
-            crate::sts::query::percent_encode(text).replace("%2F", "/")
+            crate::aws_protocol::query::percent_encode(text).replace("%2F", "/")
         } else {
             text.to_owned()
         }

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::auth::{Authenticated, PayloadHash};
 use super::error::S3Error;
-use crate::sts::sigv4::{hex, signing_key};
+use crate::aws_protocol::sigv4::{hex, signing_key};
 
 /// The SHA-256 of the empty string, part of every chunk's string to sign.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

@@ -4,7 +4,7 @@
 use axum::http::Method;
 
 use super::error::S3Error;
-use crate::sts::sigv4::percent_decode;
+use crate::aws_protocol::sigv4::percent_decode;
 
 /// The S3 operations the sim serves.
 #[derive(Debug, Clone, PartialEq, Eq)]

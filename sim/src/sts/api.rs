@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::AwsState;
-use super::query::{AwsError, Params, Xml, aws_time};
 use super::sessions::{Session, new_credentials};
-use super::sigv4::{Authorization, SigV4Error, SignedRequest};
 use super::verify::{TokenError, WebIdentityToken};
+use crate::aws_protocol::query::{AwsError, Params, Xml, aws_time};
+use crate::aws_protocol::sigv4::{Authorization, SigV4Error, SignedRequest};
 use crate::faults::Fault;
 use crate::iam::{Decision, EvalOptions, PolicyDocument, PolicyKind, RequestContext};
 

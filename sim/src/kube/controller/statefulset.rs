@@ -20,10 +20,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::controller::{log_err, owned_by, owner_ref, pod_ready, set_status, template_hash};
-use super::events::{EventRecord, Reporter};
-use super::meta::{self, int_at, name_of, namespace_of};
-use super::{ApiServer, Resource};
+use super::workload::{log_err, owned_by, owner_ref, pod_ready, set_status, template_hash};
+use crate::kube::events::{EventRecord, Reporter};
+use crate::kube::meta::{self, int_at, name_of, namespace_of};
+use crate::kube::{ApiServer, Resource};
 
 /// The pod label naming the revision a pod was created from.
 pub const REVISION_LABEL: &str = "controller-revision-hash";
