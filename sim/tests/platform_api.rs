@@ -553,3 +553,62 @@ async fn update_with_a_role_replaces_existing_pods() {
     .await
     .expect("old pod is deleted");
 }
+
+/// `self` answers the token the request carried (as Houston's `AuthUser` does), and a user
+/// nested anywhere (in a workspace's role bindings, its users, a binding's user) has its
+/// role bindings, as Houston's relations resolve them.
+#[tokio::test]
+async fn self_answers_the_token_and_nested_users_have_their_role_bindings() {
+    let env = Env::start(SimConfig::default()).await;
+    let token = env.token("ADMIN");
+    let answer = env
+        .gql(
+            "ADMIN",
+            "{ self { token { value } user { username roleBindings { role user { roleBindings { role } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(answer["data"]["self"]["token"]["value"], token, "{answer}");
+    let bindings = &answer["data"]["self"]["user"]["roleBindings"];
+    assert_eq!(bindings[0]["role"], "WORKSPACE_ADMIN", "{answer}");
+    assert_eq!(
+        bindings[0]["user"]["roleBindings"][0]["role"], "WORKSPACE_ADMIN",
+        "{answer}"
+    );
+
+    let (status, bearer) = env
+        .post(
+            Some(&format!("Bearer {token}")),
+            json!({"query": "{ self { token { value } } }"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bearer}");
+    assert_eq!(bearer["data"]["self"]["token"]["value"], token, "{bearer}");
+
+    let workspaces = env
+        .gql(
+            "VIEWER",
+            "{ workspaces { id roleBindings { role user { username roleBindings { role workspace { id } } } }
+               users { username roleBindings { role } } } }",
+            json!({}),
+        )
+        .await;
+    let workspace = &workspaces["data"]["workspaces"][0];
+    let id = workspace["id"].clone();
+    let members = workspace["roleBindings"].as_array().expect("role bindings");
+    assert_eq!(members.len(), 3, "{workspaces}");
+    for member in members {
+        let own = &member["user"]["roleBindings"];
+        assert_eq!(own.as_array().map(Vec::len), Some(1), "{workspaces}");
+        assert_eq!(own[0]["role"], member["role"], "{workspaces}");
+        assert_eq!(own[0]["workspace"]["id"], id, "{workspaces}");
+    }
+    for user in workspace["users"].as_array().expect("users") {
+        assert_eq!(
+            user["roleBindings"].as_array().map(Vec::len),
+            Some(1),
+            "{workspaces}"
+        );
+    }
+    env.sim.shutdown().await;
+}

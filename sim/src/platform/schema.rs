@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, InputObject, InputValueError, InputValueResult, MaybeUndefined,
-    Object, Scalar, ScalarType, Schema, SimpleObject, Value as GqlValue, types::Json,
+    ComplexObject, Context, EmptySubscription, InputObject, InputValueError, InputValueResult,
+    MaybeUndefined, Object, Scalar, ScalarType, Schema, SimpleObject, Value as GqlValue,
+    types::Json,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
@@ -150,7 +151,7 @@ pub struct AuthConfig {
 
 /// A platform user as the API shows it.
 #[derive(Debug, Clone, SimpleObject)]
-#[graphql(name = "User")]
+#[graphql(name = "User", complex)]
 pub struct UserView {
     /// User id.
     pub id: Uuid,
@@ -164,9 +165,10 @@ pub struct UserView {
     pub created_at: String,
     /// Last update time.
     pub updated_at: String,
-    /// Role bindings, one per workspace (filled for `self`; empty where the user is nested in
-    /// a role binding).
-    pub role_bindings: Vec<RoleBinding>,
+    /// The user's role in each workspace (resolved where the query asks for them, so a user
+    /// nested in a role binding has them too, as Houston's relations resolve).
+    #[graphql(skip)]
+    memberships: Vec<(Uuid, String)>,
 }
 
 impl UserView {
@@ -178,8 +180,27 @@ impl UserView {
             status: "active".to_owned(),
             created_at: at.to_owned(),
             updated_at: at.to_owned(),
-            role_bindings: Vec::new(),
+            memberships: user
+                .memberships
+                .iter()
+                .map(|(workspace, role)| (Uuid(*workspace), role.as_str().to_owned()))
+                .collect(),
         }
+    }
+}
+
+#[ComplexObject]
+impl UserView {
+    /// Role bindings, one per workspace the user belongs to.
+    async fn role_bindings(&self) -> Vec<RoleBinding> {
+        self.memberships
+            .iter()
+            .map(|(workspace, role)| RoleBinding {
+                role: role.clone(),
+                user: self.clone(),
+                workspace: Workspace { id: *workspace },
+            })
+            .collect()
     }
 }
 
@@ -196,7 +217,7 @@ pub struct TokenView {
 pub struct AuthUser {
     /// The user.
     pub user: UserView,
-    /// Their token (`createToken`; `self` answers without one).
+    /// Their token: the one `createToken` issued, or the one the `self` request carried.
     pub token: Option<TokenView>,
 }
 
@@ -372,24 +393,14 @@ impl Query {
     #[graphql(name = "self")]
     async fn self_(&self, ctx: &Context<'_>) -> async_graphql::Result<AuthUser> {
         let (_, caller) = caller(ctx)?;
-        let user = caller.user();
         let at = timestamp(&Utc::now());
+        let token = ctx
+            .data_opt::<RequestToken>()
+            .and_then(|t| t.0.clone())
+            .map(|value| TokenView { value });
         Ok(AuthUser {
-            user: UserView {
-                role_bindings: user
-                    .memberships
-                    .iter()
-                    .map(|(workspace, role)| RoleBinding {
-                        role: role.as_str().to_owned(),
-                        user: UserView::of(user, &at),
-                        workspace: Workspace {
-                            id: Uuid(*workspace),
-                        },
-                    })
-                    .collect(),
-                ..UserView::of(user, &at)
-            },
-            token: None,
+            user: UserView::of(caller.user(), &at),
+            token,
         })
     }
 
