@@ -100,6 +100,7 @@ assume() { # namespace sa audience -> prints the CLI's exit code
 # The role the documents tell the administrator to create.
 provider=${ROLECHECK_OIDC_ISSUER#https://}
 trust=$(sed -e "s|{{account}}|$ROLECHECK_ACCOUNT_ID|g" -e "s|{{oidc_provider}}|$provider|g" \
+  -e "s|{{release_namespaces}}|astronomer-*|g" \
   "$(dirname "$0")/../fixtures/policies/trust-policy.json")
 role_arn=$("$aws" iam create-role --endpoint-url "$AWS_ENDPOINT_URL_IAM" --role-name baseline-role \
   --assume-role-policy-document "$trust" --query Role.Arn --output text)

@@ -159,6 +159,11 @@ pub struct ServeArgs {
     /// How far the webhook's ServiceAccount cache lags behind the API server (0s: off).
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     pub webhook_cache_lag: Duration,
+    /// `local`: attach the platform, webhook and STS to the real cluster of `rolecheck env up
+    /// local` (the kubeconfig written is the cluster's; namespaces the platform created are
+    /// removed on exit) instead of serving the sim's own Kubernetes API.
+    #[arg(long, value_name = "CLUSTER", value_parser = ["local"])]
+    pub cluster: Option<String>,
 }
 
 /// Options of `rolecheck schema`.

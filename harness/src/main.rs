@@ -157,6 +157,7 @@ fn run(cli: Cli) -> Result<u8, AppError> {
                     lookup_grace: args.service_account_lookup_grace_period,
                     cache_lag: args.webhook_cache_lag,
                 },
+                attach_local: args.cluster.is_some(),
             };
             runtime()?
                 .block_on(sim_serve::serve(options))

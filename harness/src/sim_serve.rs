@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rolecheck_sim::{Endpoints, Fault, FaultSet, Sim, SimConfig};
 
+use crate::target::local::LocalCluster;
+
 /// Options of `rolecheck sim serve`.
 #[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
@@ -20,6 +22,9 @@ pub struct ServeOptions {
     /// The webhook's settings (`--aws-default-region`, `--sts-regional-endpoint`,
     /// `--service-account-lookup-grace-period`, cache lag).
     pub webhook: WebhookFlags,
+    /// Attach the platform, webhook and STS to the real cluster of `rolecheck env up local`
+    /// (`--cluster local`) instead of serving the sim's own Kubernetes API.
+    pub attach_local: bool,
 }
 
 /// The webhook flags `sim serve` passes on.
@@ -41,6 +46,9 @@ pub enum ServeError {
     /// The sim did not start.
     #[error("starting the sim: {0:#}")]
     Start(anyhow::Error),
+    /// The local cluster is not up, or the sim could not be attached to it (exit 2).
+    #[error("attaching to the local cluster: {0}")]
+    Attach(String),
     /// A file could not be written.
     #[error("writing {path}: {source}")]
     Write {
@@ -54,7 +62,23 @@ pub enum ServeError {
 /// Starts the sim, writes the kubeconfig (and env file), prints the endpoints, and serves
 /// until SIGINT or SIGTERM.
 pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
+    let run_id = serve_id();
+    let local = if options.attach_local {
+        let cluster = LocalCluster::load().map_err(|e| ServeError::Attach(e.to_string()))?;
+        let mut config = crate::target::attach::cluster_config(&cluster, &run_id)
+            .await
+            .map_err(|e| ServeError::Attach(e.to_string()))?;
+        // Its own label, not a run's: a `rolecheck run` against this sim labels the
+        // namespaces it works in with its own run id, which must not take them out of the
+        // webhook's selector.
+        config.run_label = (SERVE_LABEL.to_owned(), run_id.clone());
+        config.workloads.namespace_labels = vec![(SERVE_LABEL.to_owned(), run_id.clone())];
+        Some((cluster, config))
+    } else {
+        None
+    };
     let sim = Sim::start(SimConfig {
+        cluster: local.as_ref().map(|(_, config)| config.clone()),
         faults: options.faults.clone(),
         port_base: options.port_base,
         webhook_default_region: options.webhook.default_region.clone(),
@@ -65,19 +89,135 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     })
     .await
     .map_err(ServeError::Start)?;
-    let endpoints = sim.endpoints().clone();
+    let mut endpoints = sim.endpoints().clone();
+    if let Some((cluster, _)) = &local {
+        attached_endpoints(&mut endpoints, cluster, &run_id).await?;
+    }
     let kubeconfig = options
         .kubeconfig
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports/sim-kubeconfig"));
-    write_file(&kubeconfig, &kubeconfig_text(&endpoints))?;
+    let kubeconfig_contents = match &local {
+        // The cluster's own admin kubeconfig: kubectl, the SDKs and scripts talk to the real
+        // API server, where the platform installs and the webhook mutates.
+        Some((cluster, _)) => std::fs::read_to_string(&cluster.kubeconfig)
+            .map_err(|e| ServeError::Attach(format!("{}: {e}", cluster.kubeconfig.display())))?,
+        None => kubeconfig_text(&endpoints),
+    };
+    write_file(&kubeconfig, &kubeconfig_contents)?;
     if let Some(env_file) = &options.env_file {
         write_file(env_file, &env_lines(&endpoints, &kubeconfig))?;
     }
-    println!("{}", summary(&endpoints, &kubeconfig, &options.faults));
+    let mut shown = summary(&endpoints, &kubeconfig, &options.faults);
+    if let Some((cluster, _)) = &local {
+        shown.push_str(&format!(
+            "\n  attached to:       the local cluster ({}); what the platform creates is labelled {SERVE_LABEL}={run_id}",
+            cluster.version
+        ));
+    }
+    println!("{shown}");
     wait_for_signal().await;
+    let client = local.as_ref().and_then(|(_, config)| {
+        kube::Client::try_from(config.kube.clone())
+            .map_err(|e| tracing::warn!(%e, "no client to remove the namespaces"))
+            .ok()
+    });
     sim.shutdown().await;
+    if let Some(client) = client {
+        for line in remove_labelled_namespaces(&client, &run_id).await {
+            println!("{line}");
+        }
+    }
     Ok(())
+}
+
+/// The endpoints of a sim attached to `cluster`: the cluster's API server and admin token,
+/// and its service-account issuer, registered in the sim's IAM as an administrator registers
+/// an EKS cluster's issuer (so the sim's STS accepts the tokens the real API server signs).
+async fn attached_endpoints(
+    endpoints: &mut Endpoints,
+    cluster: &LocalCluster,
+    run_id: &str,
+) -> Result<(), ServeError> {
+    use crate::drivers::iam::IamDriver;
+    use crate::drivers::sts::AwsEndpoint;
+    endpoints.kube_url = cluster.api_server.clone();
+    endpoints.kube_token = cluster.admin_token.clone();
+    endpoints.oidc_issuer = cluster.service_account_issuer.clone();
+    let iam = IamDriver::with_static_credentials(
+        &AwsEndpoint::local(endpoints.aws_url.clone(), endpoints.region.clone()),
+        &endpoints.aws_access_key_id,
+        &endpoints.aws_secret_access_key,
+    );
+    let provider = iam
+        .create_oidc_provider(
+            &endpoints.oidc_issuer,
+            crate::target::assemble::ISSUER_THUMBPRINT,
+            run_id,
+        )
+        .await
+        .map_err(|e| {
+            ServeError::Attach(format!(
+                "registering the cluster's issuer in the sim's IAM: {e}"
+            ))
+        })?;
+    endpoints.oidc_provider_arn = provider.arn;
+    Ok(())
+}
+
+/// The label of the namespaces a `sim serve` attached to a cluster created (through its
+/// platform); its webhook acts only on them.
+pub const SERVE_LABEL: &str = "rolecheck.io/sim-serve";
+
+/// A label value for what this `sim serve` creates in a real cluster: its webhook acts only
+/// on namespaces carrying it, and its shutdown removes exactly those.
+fn serve_id() -> String {
+    use rand::Rng as _;
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..8)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect();
+    format!("serve-{tail}")
+}
+
+/// Deletes the namespaces the platform created while serving (labelled with `run_id`), each
+/// request bounded; returns what it did, one line each.
+async fn remove_labelled_namespaces(client: &kube::Client, run_id: &str) -> Vec<String> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, DeleteParams, ListParams};
+    const BOUND: std::time::Duration = std::time::Duration::from_secs(30);
+    let api: Api<Namespace> = Api::all(client.clone());
+    let selector = format!("{SERVE_LABEL}={run_id}");
+    let listed =
+        tokio::time::timeout(BOUND, api.list(&ListParams::default().labels(&selector))).await;
+    let namespaces = match listed {
+        Ok(Ok(list)) => list.items,
+        Ok(Err(e)) => {
+            return vec![format!(
+                "could not list the namespaces labelled {selector}: {e}"
+            )];
+        }
+        Err(_) => {
+            return vec![format!(
+                "could not list the namespaces labelled {selector}: no answer within 30s"
+            )];
+        }
+    };
+    let mut lines = Vec::new();
+    let background = DeleteParams::background();
+    for ns in namespaces {
+        let Some(name) = ns.metadata.name else {
+            continue;
+        };
+        let deleted = tokio::time::timeout(BOUND, api.delete(&name, &background));
+        lines.push(match deleted.await {
+            Ok(Ok(_)) => format!("removed namespace {name}"),
+            Ok(Err(e)) => format!("could not remove namespace {name}: {e}"),
+            Err(_) => format!("could not remove namespace {name}: no answer within 30s"),
+        });
+    }
+    lines
 }
 
 /// `rolecheck sim faults`: every fault switch with the rule it breaks.

@@ -1,7 +1,8 @@
 //! The eks path rehearsed end to end (`--target eks-rehearsal`): the same profile kind
 //! (`aws: {service: aws}`), drivers, interlock, preflight and credential chain as a real EKS
 //! run, with local stand-ins: Kubernetes and the Houston platform from `rolecheck sim serve`
-//! (through its kubeconfig and environment), STS/IAM/S3 from moto's server reached through
+//! (through its kubeconfig and environment; attached to the real local cluster with
+//! `--cluster local` when `ROLECHECK_LOCAL_CLUSTER=1`, as in `make test`), STS/IAM/S3 from moto's server reached through
 //! the SDK's standard endpoint setting (`AWS_ENDPOINT_URL`), and credentials from a
 //! `credential_process` profile in a temporary AWS config, so the SDK's real default chain
 //! runs. The interlock is opened explicitly (`--allow-real-aws`).
@@ -17,6 +18,7 @@ use rolecheck::drivers::iam::IamDriver;
 use rolecheck::drivers::sts::AwsEndpoint;
 use rolecheck::report::json::read_json;
 use rolecheck::report::model::Outcome;
+use rolecheck::target::local::{LocalCluster, TESTS_ENV};
 use rolecheck::target::process::{ChildService, Service};
 
 /// `rolecheck sim serve`, stopped (SIGINT) when dropped.
@@ -26,14 +28,20 @@ struct SimServe {
 }
 
 impl SimServe {
-    fn start(dir: &Path) -> Self {
+    /// `sim serve` with its own Kubernetes API, or attached to the real local cluster.
+    fn start(dir: &Path, cluster: Kubernetes) -> Self {
         use std::io::BufRead as _;
         let env_file = dir.join("sim.env");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"));
+        command
             .args(["sim", "serve", "--kubeconfig"])
             .arg(dir.join("kubeconfig"))
             .arg("--env-file")
-            .arg(&env_file)
+            .arg(&env_file);
+        if cluster == Kubernetes::LocalCluster {
+            command.args(["--cluster", "local"]);
+        }
+        let mut child = command
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()
@@ -66,6 +74,30 @@ impl Drop for SimServe {
     }
 }
 
+/// Which Kubernetes the rehearsal's kubeconfig reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kubernetes {
+    /// `sim serve`'s own API.
+    Sim,
+    /// The real cluster of `rolecheck env up local` (`sim serve --cluster local`).
+    LocalCluster,
+}
+
+impl Kubernetes {
+    /// The real local cluster when the tests that need it are requested (`make test` brings
+    /// it up and sets the variable), else the sim's own API.
+    fn as_requested() -> Self {
+        if std::env::var(TESTS_ENV).ok().as_deref() == Some("1") {
+            Kubernetes::LocalCluster
+        } else {
+            eprintln!(
+                "the rehearsal uses sim serve's own Kubernetes API: set {TESTS_ENV}=1 with the local cluster up for the real one"
+            );
+            Kubernetes::Sim
+        }
+    }
+}
+
 /// The rehearsal's environment: files, stand-ins and the variables a `rolecheck` child gets.
 struct Rehearsal {
     dir: tempfile::TempDir,
@@ -78,9 +110,9 @@ struct Rehearsal {
 const ACCESS_KEY: &str = "AKIAREHEARSALOPERATOR";
 
 impl Rehearsal {
-    async fn start() -> Self {
+    async fn start(kubernetes: Kubernetes) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sim = SimServe::start(dir.path());
+        let sim = SimServe::start(dir.path(), kubernetes);
         let venv = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv-moto"));
         let moto = ChildService::start(Service::Moto, &venv, Duration::from_secs(60))
             .await
@@ -125,6 +157,12 @@ impl Rehearsal {
             ("NO_COLOR", "1".to_owned()),
         ] {
             env.insert(k.to_owned(), v);
+        }
+        if kubernetes == Kubernetes::LocalCluster {
+            // The children's HOME is the scratch directory: say where the running cluster's
+            // facts are (its images are imported, not pulled: bare pods use them).
+            let run = LocalCluster::path().parent().unwrap().display().to_string();
+            env.insert("ROLECHECK_LOCAL_RUN".to_owned(), run);
         }
         Self {
             dir,
@@ -231,7 +269,14 @@ fn row<'a>(table: &'a str, check: &str) -> &'a str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_eks_path_is_rehearsed_end_to_end_with_local_stand_ins() {
-    let rehearsal = Rehearsal::start().await;
+    let kubernetes = Kubernetes::as_requested();
+    let rehearsal = Rehearsal::start(kubernetes).await;
+    if kubernetes == Kubernetes::LocalCluster {
+        // The kubeconfig the run gets is the real cluster's.
+        let cluster = LocalCluster::load().unwrap();
+        let kubeconfig = std::fs::read_to_string(&rehearsal.env["KUBECONFIG"]).unwrap();
+        assert!(kubeconfig.contains(&cluster.api_server), "{kubeconfig}");
+    }
 
     // Before the administrator's set-up: the preflight names what is missing and how to
     // fix it, and creates nothing.
@@ -341,7 +386,7 @@ async fn the_eks_path_is_rehearsed_end_to_end_with_local_stand_ins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_input_fails_its_preflight_check_with_the_fix() {
-    let rehearsal = Rehearsal::start().await;
+    let rehearsal = Rehearsal::start(Kubernetes::Sim).await;
     rehearsal.administrator_set_up().await;
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -445,7 +490,7 @@ async fn each_broken_input_fails_its_preflight_check_with_the_fix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_preflight_finds_pod_identity_associations_that_shadow_the_role() {
-    let rehearsal = Rehearsal::start().await;
+    let rehearsal = Rehearsal::start(Kubernetes::Sim).await;
     rehearsal.administrator_set_up().await;
     // The kubeconfig as `aws eks update-kubeconfig` writes it: cluster and context are the
     // cluster's ARN. The sim serves EKS's Pod Identity API for its cluster `rolecheck-sim`;

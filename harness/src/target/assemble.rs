@@ -36,7 +36,7 @@ const READY_WITHIN: Duration = Duration::from_secs(60);
 
 /// The thumbprint registered with the OIDC provider: the root CA of EKS's issuer endpoints,
 /// as AWS documents it. IAM no longer checks it for those; local stand-ins never do.
-const ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+pub const ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 
 /// Options of bringing a target up that do not come from its profile.
 #[derive(Debug, Clone, Default)]
@@ -243,8 +243,16 @@ impl Assembly<'_> {
             },
             (KubeSource::Sim, None) => return Err(self.unsupported("the sim is not running")),
         };
+        // A kubeconfig naming the local cluster (the eks path rehearsed on it) gets the same
+        // bare pods: its images are imported, never pulled.
+        let behind_kubeconfig = match &profile.kubernetes {
+            KubeSource::Kubeconfig { path, context } => {
+                super::attach::local_cluster_behind(path.as_deref(), context.as_deref())
+            }
+            _ => None,
+        };
         let kube = match KubeDriver::connect(&kube_access).await {
-            Ok(kube) => match &local {
+            Ok(kube) => match local.as_ref().or(behind_kubeconfig.as_ref()) {
                 Some(cluster) => Ok(kube.with_bare_pods(super::attach::bare_pods(cluster)?)),
                 None => Ok(kube),
             },

@@ -93,6 +93,15 @@ pub fn bare_pods(cluster: &LocalCluster) -> Result<BarePods, TargetError> {
     })
 }
 
+/// The local cluster of `rolecheck env up local`, when it is up and the kubeconfig `path`
+/// (default lookup when `None`) at `context` (else its current one) points at its API server.
+pub fn local_cluster_behind(path: Option<&Path>, context: Option<&str>) -> Option<LocalCluster> {
+    let names = super::interlock::kubeconfig_names(path, context)?;
+    let cluster = LocalCluster::load().ok()?;
+    let same = |url: &str| url.trim_end_matches('/') == cluster.api_server.trim_end_matches('/');
+    names.server.as_deref().is_some_and(same).then_some(cluster)
+}
+
 /// The port of an `https://127.0.0.1:<port>` URL.
 fn api_port(url: &str) -> Result<u16, TargetError> {
     url.rsplit_once(':')
