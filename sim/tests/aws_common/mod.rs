@@ -14,7 +14,8 @@ pub const ROLE: &str = "example-role";
 /// `astronomer-bucket`).
 pub const S3_POLICY: &str = include_str!("../../../fixtures/policies/s3-policy.json");
 
-/// The documents' trust policy, with `{{account}}` and `{{oidc_provider}}` to fill.
+/// The documents' trust policy, with `{{account}}`, `{{oidc_provider}}` and
+/// `{{release_namespaces}}` (the default platform namespace's `astronomer-*`) to fill.
 const TRUST_POLICY: &str = include_str!("../../../fixtures/policies/trust-policy.json");
 
 /// A running sim with the documented role.
@@ -34,7 +35,8 @@ impl Env {
         let provider = ep.oidc_issuer.trim_start_matches("https://");
         let trust = TRUST_POLICY
             .replace("{{account}}", &ep.account_id)
-            .replace("{{oidc_provider}}", provider);
+            .replace("{{oidc_provider}}", provider)
+            .replace("{{release_namespaces}}", "astronomer-*");
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::Config::builder()
                 .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
