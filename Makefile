@@ -78,10 +78,13 @@ selfcheck:
 	$(ROLECHECK) selfcheck scenarios
 
 ## Benchmark (not a test): suite wall time, readiness latency, and bench/baseline.sh
-## (kubectl + AWS CLI against `rolecheck sim serve`); last line `speedup: <ratio>x`.
+## (kubectl + AWS CLI against `rolecheck sim serve`), on the sim and on the local cluster
+## (brought up, and down at the end by a trap); last line `speedup: <ratio>x` (the sim's).
 bench:
 	@test -x .venv/bin/aws || $(MAKE) venv
 	$(CARGO) build --release --bin rolecheck
+	@trap '$(MAKE) --no-print-directory cluster-down' EXIT INT TERM; \
+	$(MAKE) --no-print-directory cluster && \
 	ROLECHECK_BIN=target/release/rolecheck $(CARGO) run --release --example bench
 
 ## The stock AWS clients the sim must serve unmodified (boto3, AWS CLI v1), pinned in

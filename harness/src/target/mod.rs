@@ -23,7 +23,8 @@ use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::StsDriver;
 use crate::scenario::model::Capability;
 
-/// The trust policy the documents print, with `{{account}}` and `{{oidc_provider}}` to fill.
+/// The trust policy the documents print, with `{{account}}`, `{{oidc_provider}}` and
+/// `{{release_namespaces}}` (the documents: `astronomer-*`) to fill.
 pub const DOCUMENTED_TRUST_POLICY: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../fixtures/policies/trust-policy.json"
