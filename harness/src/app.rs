@@ -48,8 +48,8 @@ pub const DEFAULT_REPEAT: NonZeroU32 = NonZeroU32::MIN.saturating_add(2);
 /// Why a command could not do its job: a usage or infrastructure error (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// Scenario files are broken.
-    #[error("{0}")]
+    /// Scenario files are broken (each problem shown with the lines around it).
+    #[error("{0:#}")]
     Scenarios(#[from] LoadErrors),
     /// Bad command-line input.
     #[error("{0}")]

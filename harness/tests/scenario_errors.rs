@@ -232,11 +232,15 @@ fn directory_without_scenarios_is_refused() {
     assert!(errors.to_string().contains("no scenario files"), "{errors}");
 }
 
-/// Every file in `fixtures/scenarios-bad/` is refused with exactly the errors listed in the
-/// `.err` file beside it (one `line:column: message` per line, each a prefix of the error).
+/// Every file in `fixtures/scenarios-bad/` is refused by `rolecheck validate` with exactly the
+/// output in the `.stderr` file beside it (as trybuild does): each error's
+/// `file:line:column: message` first, then the lines around it with a caret; exit code 2.
+/// `ROLECHECK_BLESS=1 cargo test -p rolecheck --test scenario_errors` rewrites the `.stderr`
+/// files from what the command prints.
 #[test]
-fn bad_fixtures_are_refused_as_their_err_files_say() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios-bad");
+fn bad_fixtures_are_refused_as_their_stderr_files_say() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("fixtures/scenarios-bad");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -244,33 +248,74 @@ fn bad_fixtures_are_refused_as_their_err_files_say() {
         .collect();
     files.sort();
     assert!(files.len() >= 8, "{files:?}");
+    let bless = std::env::var_os("ROLECHECK_BLESS").is_some_and(|v| v == "1");
     let mut mismatches = Vec::new();
     for path in &files {
-        let expected_file = path.with_extension("err");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let relative = format!("fixtures/scenarios-bad/{name}");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+            .args(["validate", &relative])
+            .current_dir(&root)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.code() != Some(2) {
+            mismatches.push(format!(
+                "{relative}: exit {:?}, not 2\n{stderr}",
+                out.status
+            ));
+            continue;
+        }
+        // Tools read the position on the first line.
+        let first = stderr.lines().next().unwrap_or_default();
+        if !first.starts_with(&format!("error: {relative}:")) {
+            mismatches.push(format!("{relative}: first line `{first}` has no position"));
+        }
+        let expected_file = path.with_extension("stderr");
+        if bless {
+            std::fs::write(&expected_file, &stderr).unwrap();
+            continue;
+        }
         let expected = std::fs::read_to_string(&expected_file)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_file.display()));
-        let expected: Vec<&str> = expected.lines().filter(|l| !l.is_empty()).collect();
-        let errors = match load_paths(std::slice::from_ref(path)) {
-            Ok(_) => {
-                mismatches.push(format!("{}: loaded without error", path.display()));
-                continue;
-            }
-            Err(errors) => errors,
-        };
-        let rendered: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        let matches = rendered.len() == expected.len()
-            && rendered
-                .iter()
-                .zip(&expected)
-                .all(|(got, want)| got.starts_with(&format!("{}:{want}", path.display())));
-        if !matches {
+        if stderr != expected {
             mismatches.push(format!(
-                "{}:\n  expected:\n    {}\n  got:\n    {}",
-                path.display(),
-                expected.join("\n    "),
-                rendered.join("\n    ")
+                "{relative}:\n  expected:\n{expected}\n  got:\n{stderr}"
             ));
         }
     }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{}\n(if the change is intended: ROLECHECK_BLESS=1 cargo test -p rolecheck --test scenario_errors)",
+        mismatches.join("\n")
+    );
+}
+
+/// The excerpt under each error shows the line with a caret under the position.
+#[test]
+fn errors_are_shown_with_the_line_and_a_caret() {
+    let (path, errors, _dir) = load_text(&with_steps("  - delete_deployment: {relase: x}\n"));
+    let rendered = format!("{errors:#}");
+    let mut lines = rendered.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with(&format!("{}:5:25: unknown key `relase`", path.display())),
+        "{rendered}"
+    );
+    let source_line = rendered
+        .lines()
+        .find(|l| l.contains("delete_deployment: {relase: x}"))
+        .unwrap_or_else(|| panic!("no source line in\n{rendered}"));
+    let caret = rendered
+        .lines()
+        .skip_while(|l| *l != source_line)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no caret line in\n{rendered}"));
+    let column = source_line.find("relase").unwrap();
+    assert_eq!(caret.find('^'), Some(column), "{rendered}");
+    // Without `#`, one line per error, as before.
+    assert_eq!(errors.to_string().lines().count(), 1);
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+
 use super::model::Location;
 
 /// One problem in one scenario file (or with a path given on the command line).
@@ -36,12 +38,70 @@ impl LoadError {
     }
 }
 
+impl LoadError {
+    /// The lines around the problem with a caret under its position (miette's rendering,
+    /// without colours), read from the file again; `None` without a position or when the
+    /// file cannot be read any more.
+    pub fn excerpt(&self) -> Option<String> {
+        let location = self.location.as_ref()?;
+        let bytes = std::fs::read(&location.file).ok()?;
+        let source = String::from_utf8_lossy(&bytes).into_owned();
+        let offset = byte_offset(&source, location.line, location.column);
+        let len = source[offset..].chars().next().map_or(0, char::len_utf8);
+        let diagnostic = MietteDiagnostic::new(self.message.clone())
+            .with_label(LabeledSpan::new_with_span(None, offset..offset + len));
+        let report = miette::Report::new(diagnostic).with_source_code(NamedSource::new(
+            location.file.display().to_string(),
+            source,
+        ));
+        let mut out = String::new();
+        GraphicalReportHandler::new_themed(GraphicalTheme::none())
+            .with_links(false)
+            .with_context_lines(1)
+            .with_width(100)
+            .render_report(&mut out, report.as_ref())
+            .ok()?;
+        // miette's header repeats the message, which the first line already says.
+        let lines: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.trim_start().starts_with(",-["))
+            .map(str::trim_end)
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+}
+
+/// The byte offset of a 1-based line and column (in characters); the end of the text when
+/// the position is beyond it.
+fn byte_offset(source: &str, line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match source[start..].find('\n') {
+            Some(nl) => start += nl + 1,
+            None => return source.len(),
+        }
+    }
+    let rest = &source[start..];
+    let line_end = rest.find('\n').unwrap_or(rest.len());
+    rest[..line_end]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(start + line_end, |(i, _)| start + i)
+}
+
+/// `file:line:column: message` (`{:#}` adds the excerpt with a caret below it).
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
-            Some(location) => write!(f, "{location}: {}", self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            Some(location) => write!(f, "{location}: {}", self.message)?,
+            None => write!(f, "{}: {}", self.path.display(), self.message)?,
         }
+        if f.alternate()
+            && let Some(excerpt) = self.excerpt()
+        {
+            write!(f, "\n{excerpt}")?;
+        }
+        Ok(())
     }
 }
 
@@ -77,13 +137,19 @@ impl<'a> IntoIterator for &'a LoadErrors {
     }
 }
 
+/// One problem per line; with `{:#}`, each followed by its excerpt (see
+/// [`LoadError::excerpt`]), so the first line is still `file:line:column: message`.
 impl fmt::Display for LoadErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, error) in self.0.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{error}")?;
+            if f.alternate() {
+                write!(f, "{error:#}")?;
+            } else {
+                write!(f, "{error}")?;
+            }
         }
         Ok(())
     }

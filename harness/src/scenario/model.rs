@@ -199,6 +199,17 @@ pub enum TokenSource {
     Previous,
 }
 
+impl TokenSource {
+    /// The capabilities presenting this token needs: a pod's projected token is the
+    /// pod-identity webhook's doing.
+    pub fn needs(&self) -> Vec<Capability> {
+        match self {
+            TokenSource::Pod { .. } => vec![Capability::Webhook],
+            TokenSource::ServiceAccount { .. } | TokenSource::Previous => Vec::new(),
+        }
+    }
+}
+
 impl RoleInput {
     /// Whether the input sends a role (a value that is not written as empty).
     pub fn sends_a_role(&self) -> bool {

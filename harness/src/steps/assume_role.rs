@@ -14,6 +14,7 @@ use kube::ResourceExt as _;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, first_rolled_out_pod, propagation};
+use crate::capability::Capability;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::Template;
@@ -348,7 +349,7 @@ const TAMPERS: &[(&str, TokenTamper)] = &[
 ];
 
 impl StepKind for AssumeRole {
-    const ABOUT: &'static str = "A pod's projected token (or a named ServiceAccount's, or `token: previous`) sent to STS `AssumeRoleWithWebIdentity`, then `GetCallerIdentity`.";
+    const ABOUT: &'static str = "A pod's projected token (or a named ServiceAccount's, or `token: previous`) sent to STS `AssumeRoleWithWebIdentity`, then `GetCallerIdentity`. A pod's token needs `webhook`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::optional(
@@ -423,5 +424,10 @@ impl StepKind for AssumeRole {
     /// STS's answer to a token: the trust policy (R12); which pods can assume (R4).
     fn evidence(&self, _expect: &Expect) -> &'static [u8] {
         &[4, 12]
+    }
+
+    /// A pod's projected token is the webhook's doing.
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        self.token.needs()
     }
 }

@@ -17,6 +17,7 @@ use kube::ResourceExt as _;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, component_selector};
+use crate::capability::Capability;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::{Component, Expect, Template};
@@ -201,7 +202,7 @@ pub struct ExpectCredentials {
 }
 
 impl StepKind for ExpectCredentials {
-    const ABOUT: &'static str = "The credentials the AWS SDK in every container of the components' pods would pick up come from IRSA with that role; fails naming EKS Pod Identity when an association shadows the role annotation.";
+    const ABOUT: &'static str = "The credentials the AWS SDK in every container of the components' pods would pick up come from IRSA with that role; fails naming EKS Pod Identity when an association shadows the role annotation. Needs `webhook`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::optional(
@@ -228,5 +229,8 @@ impl StepKind for ExpectCredentials {
     /// What the AWS SDK in the pods would use: IRSA with the role (R5).
     fn evidence(&self, _expect: &Expect) -> &'static [u8] {
         &[5]
+    }
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        vec![Capability::Webhook]
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::kind::{Key, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
+use crate::capability::Capability;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::{Expect, Template};
@@ -76,8 +77,7 @@ pub struct ExpectPod {
 }
 
 impl StepKind for ExpectPod {
-    const ABOUT: &'static str =
-        "One pod, by name, carries these env vars (in every container) and none of `env_absent`.";
+    const ABOUT: &'static str = "One pod, by name, carries these env vars (in every container) and none of `env_absent`. Needs `webhook`.";
     const KEYS: &'static [Key] = &[
         Key::required("namespace", Shape::Text, "its namespace"),
         Key::required("name", Shape::Text, "its name"),
@@ -110,5 +110,8 @@ impl StepKind for ExpectPod {
 
     fn evidence(&self, _expect: &Expect) -> &'static [u8] {
         &[5, 16]
+    }
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        vec![Capability::Webhook]
     }
 }

@@ -9,6 +9,7 @@ use kube::ResourceExt as _;
 
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError, component_selector};
+use crate::capability::Capability;
 use crate::scenario::decode::{Ctx, Fields};
 use crate::scenario::fields;
 use crate::scenario::model::{Component, Expect, Template};
@@ -209,7 +210,7 @@ pub enum TokenVolumeExpectation {
 }
 
 impl StepKind for ExpectPods {
-    const ABOUT: &'static str = "Every rolled-out pod of the listed components carries these env vars with exactly these values (in every container), none of `env_absent`, and the projected token volume (or not).";
+    const ABOUT: &'static str = "Every rolled-out pod of the listed components carries these env vars with exactly these values (in every container), none of `env_absent`, and the projected token volume (or not). Needs `webhook`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::optional(
@@ -269,6 +270,9 @@ impl StepKind for ExpectPods {
     /// role (R6), scope (R7) and which pods were rolled (R16).
     fn evidence(&self, _expect: &Expect) -> &'static [u8] {
         &[1, 5, 6, 7, 16]
+    }
+    fn needs(&self, _expect: &Expect) -> Vec<Capability> {
+        vec![Capability::Webhook]
     }
 }
 

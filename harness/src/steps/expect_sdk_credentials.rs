@@ -191,7 +191,7 @@ pub struct ExpectSdkCredentials {
 }
 
 impl StepKind for ExpectSdkCredentials {
-    const ABOUT: &'static str = "Inside the component's running pod, `python3` with boto3 and no credentials builds its default credential chain, which must pick up the injected `AWS_ROLE_ARN`/`AWS_WEB_IDENTITY_TOKEN_FILE` and assume the role itself: `get_caller_identity` returns `arn:aws:sts::<account>:assumed-role/<role>/...`. The pod's environment has only `AWS_ENDPOINT_URL_STS` (where the target's STS is), the region and `AWS_EC2_METADATA_DISABLED=true` besides what was injected. Needs `sdk-in-pods` (real exec into an image with the SDK; skipped on the sim, whose pods run nothing).";
+    const ABOUT: &'static str = "Inside the component's running pod, `python3` with boto3 and no credentials builds its default credential chain, which must pick up the injected `AWS_ROLE_ARN`/`AWS_WEB_IDENTITY_TOKEN_FILE` and assume the role itself: `get_caller_identity` returns `arn:aws:sts::<account>:assumed-role/<role>/...`. The pod's environment has only `AWS_ENDPOINT_URL_STS` (where the target's STS is), the region and `AWS_EC2_METADATA_DISABLED=true` besides what was injected. Needs `webhook` and `sdk-in-pods` (real exec into an image with the SDK; skipped on the sim, whose pods run nothing).";
     const KEYS: &'static [Key] = &[
         RELEASE,
         Key::required(
@@ -226,6 +226,6 @@ impl StepKind for ExpectSdkCredentials {
     }
 
     fn needs(&self, _expect: &Expect) -> Vec<Capability> {
-        vec![Capability::SdkInPods]
+        vec![Capability::Webhook, Capability::SdkInPods]
     }
 }

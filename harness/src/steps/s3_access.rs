@@ -404,7 +404,9 @@ impl StepKind for S3Access {
     }
 
     fn needs(&self, _expect: &Expect) -> Vec<Capability> {
-        vec![Capability::S3]
+        let mut needs = self.token.needs();
+        needs.push(Capability::S3);
+        needs
     }
 }
 
