@@ -642,7 +642,7 @@ pub fn parse_faults(names: &[String]) -> Result<FaultSet, AppError> {
 }
 
 /// A short random run id: 8 lower-case letters and digits (DNS-label safe).
-fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     use rand::Rng as _;
     const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();

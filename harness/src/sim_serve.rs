@@ -172,13 +172,7 @@ pub const SERVE_LABEL: &str = "rolecheck.io/sim-serve";
 /// A label value for what this `sim serve` creates in a real cluster: its webhook acts only
 /// on namespaces carrying it, and its shutdown removes exactly those.
 fn serve_id() -> String {
-    use rand::Rng as _;
-    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    let tail: String = (0..8)
-        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
-        .collect();
-    format!("serve-{tail}")
+    format!("serve-{}", crate::app::new_run_id())
 }
 
 /// Deletes the namespaces the platform created while serving (labelled with `run_id`), each
