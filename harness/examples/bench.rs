@@ -208,13 +208,11 @@ async fn local_readiness(cluster: &LocalCluster) -> anyhow::Result<Vec<Duration>
             readiness_sample(&client, &driver, &ns, i, &pod_spec, &labels, LOCAL_WAIT).await?,
         );
     }
-    let api: Api<Namespace> = Api::all(client.clone());
-    for ns in namespaces {
-        let _ = tokio::time::timeout(
-            Duration::from_secs(30),
-            api.delete(&ns, &kube::api::DeleteParams::background()),
-        )
-        .await;
+    let removal = Deadline::after(Duration::from_secs(120));
+    for (name, removed) in driver.delete_namespaces(namespaces, &removal).await {
+        if let Err(err) = removed {
+            eprintln!("bench: could not remove namespace {name}: {err}");
+        }
     }
     Ok(samples)
 }

@@ -309,14 +309,17 @@ pub async fn sweep(target: &Target, run_id: &str, timeout: Duration) -> Vec<Stri
             )];
         }
     };
+    let names = namespaces
+        .into_iter()
+        .filter_map(|ns| ns.metadata.name)
+        .collect();
     let mut leftovers = Vec::new();
-    for ns in namespaces {
-        let name = ns.metadata.name.unwrap_or_default();
-        if let Err(err) = target
-            .kube
-            .delete_namespace(&name, &Deadline::after(timeout))
-            .await
-        {
+    for (name, removed) in target
+        .kube
+        .delete_namespaces(names, &Deadline::after(timeout))
+        .await
+    {
+        if let Err(err) = removed {
             tracing::warn!(%err, namespace = %name, "could not remove namespace");
             leftovers.push(format!("namespace {name}"));
         }

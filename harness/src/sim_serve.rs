@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rolecheck_sim::{Endpoints, Fault, FaultSet, Sim, SimConfig};
 
+use crate::drivers::deadline::Deadline;
+use crate::drivers::kube::{KubeAccess, KubeDriver};
 use crate::target::local::LocalCluster;
 
 /// Options of `rolecheck sim serve`.
@@ -117,14 +119,22 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     }
     println!("{shown}");
     wait_for_signal().await;
-    let client = local.as_ref().and_then(|(_, config)| {
-        kube::Client::try_from(config.kube.clone())
-            .map_err(|e| tracing::warn!(%e, "no client to remove the namespaces"))
-            .ok()
-    });
+    let kube = match &local {
+        Some((cluster, _)) => {
+            let access = KubeAccess::Kubeconfig {
+                path: Some(cluster.kubeconfig.clone()),
+                context: None,
+            };
+            KubeDriver::connect(&access)
+                .await
+                .map_err(|e| tracing::warn!(%e, "no client to remove the namespaces"))
+                .ok()
+        }
+        None => None,
+    };
     sim.shutdown().await;
-    if let Some(client) = client {
-        for line in remove_labelled_namespaces(&client, &run_id).await {
+    if let Some(kube) = kube {
+        for line in remove_labelled_namespaces(&kube, &run_id).await {
             println!("{line}");
         }
     }
@@ -175,43 +185,33 @@ fn serve_id() -> String {
     format!("serve-{}", crate::app::new_run_id())
 }
 
-/// Deletes the namespaces the platform created while serving (labelled with `run_id`), each
-/// request bounded; returns what it did, one line each.
-async fn remove_labelled_namespaces(client: &kube::Client, run_id: &str) -> Vec<String> {
-    use k8s_openapi::api::core::v1::Namespace;
-    use kube::api::{Api, DeleteParams, ListParams};
-    const BOUND: std::time::Duration = std::time::Duration::from_secs(30);
-    let api: Api<Namespace> = Api::all(client.clone());
-    let selector = format!("{SERVE_LABEL}={run_id}");
-    let listed =
-        tokio::time::timeout(BOUND, api.list(&ListParams::default().labels(&selector))).await;
-    let namespaces = match listed {
-        Ok(Ok(list)) => list.items,
-        Ok(Err(e)) => {
+/// How long shutdown waits for the namespaces the platform created to be gone (a real
+/// cluster's kubelet confirms each pod's end first).
+const SHUTDOWN_REMOVAL: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Deletes the namespaces the platform created while serving (labelled with `run_id`) and
+/// waits for them to be gone until [`SHUTDOWN_REMOVAL`]; returns what it did, one line each.
+async fn remove_labelled_namespaces(kube: &KubeDriver, run_id: &str) -> Vec<String> {
+    let namespaces = match kube.namespaces_labelled(SERVE_LABEL, Some(run_id)).await {
+        Ok(list) => list,
+        Err(e) => {
             return vec![format!(
-                "could not list the namespaces labelled {selector}: {e}"
-            )];
-        }
-        Err(_) => {
-            return vec![format!(
-                "could not list the namespaces labelled {selector}: no answer within 30s"
+                "could not list the namespaces labelled {SERVE_LABEL}={run_id}: {e}"
             )];
         }
     };
-    let mut lines = Vec::new();
-    let background = DeleteParams::background();
-    for ns in namespaces {
-        let Some(name) = ns.metadata.name else {
-            continue;
-        };
-        let deleted = tokio::time::timeout(BOUND, api.delete(&name, &background));
-        lines.push(match deleted.await {
-            Ok(Ok(_)) => format!("removed namespace {name}"),
-            Ok(Err(e)) => format!("could not remove namespace {name}: {e}"),
-            Err(_) => format!("could not remove namespace {name}: no answer within 30s"),
-        });
-    }
-    lines
+    let names = namespaces
+        .into_iter()
+        .filter_map(|ns| ns.metadata.name)
+        .collect();
+    kube.delete_namespaces(names, &Deadline::after(SHUTDOWN_REMOVAL))
+        .await
+        .into_iter()
+        .map(|(name, removed)| match removed {
+            Ok(()) => format!("removed namespace {name}"),
+            Err(e) => format!("could not remove namespace {name}: {e}"),
+        })
+        .collect()
 }
 
 /// `rolecheck sim faults`: every fault switch with the rule it breaks.

@@ -558,20 +558,45 @@ impl KubeDriver {
             .collect())
     }
 
-    /// Names of the namespaces that carry the run-id label (any run id when `run_id` is None).
+    /// The namespaces that carry the run-id label (any run id when `run_id` is None).
     pub async fn labelled_namespaces(
         &self,
         run_id: Option<&str>,
     ) -> Result<Vec<Namespace>, DriverError> {
-        let selector = match run_id {
-            Some(id) => format!("{RUN_ID_LABEL}={id}"),
-            None => RUN_ID_LABEL.to_owned(),
+        self.namespaces_labelled(RUN_ID_LABEL, run_id).await
+    }
+
+    /// The namespaces that carry `label` (with exactly `value` when given): the one listing
+    /// every removal of labelled namespaces starts from (the run's sweep, `gc`, `sim serve`'s
+    /// shutdown, the bench).
+    pub async fn namespaces_labelled(
+        &self,
+        label: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<Namespace>, DriverError> {
+        let selector = match value {
+            Some(value) => format!("{label}={value}"),
+            None => label.to_owned(),
         };
         let list = Api::<Namespace>::all(self.client.clone())
             .list(&ListParams::default().labels(&selector))
             .await
             .map_err(|e| self.api_error(e))?;
         Ok(list.items)
+    }
+
+    /// Deletes the named namespaces at once and waits, until `deadline`, for each to be gone;
+    /// returns every name with what happened to it (in the order given).
+    pub async fn delete_namespaces(
+        &self,
+        names: Vec<String>,
+        deadline: &Deadline,
+    ) -> Vec<(String, Result<(), DriverError>)> {
+        let removals = names
+            .iter()
+            .map(|name| self.delete_namespace(name, deadline));
+        let results = futures::future::join_all(removals).await;
+        names.into_iter().zip(results).collect()
     }
 
     /// Deletes a namespace and waits until it is gone.

@@ -131,6 +131,7 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
         .labelled_namespaces(None)
         .await
         .map_err(driver("listing labelled namespaces"))?;
+    let mut expired = Vec::new();
     for ns in namespaces {
         let name = ns.metadata.name.clone().unwrap_or_default();
         let run_id = ns
@@ -146,14 +147,18 @@ pub async fn gc(profile: &Profile, options: &GcOptions) -> Result<GcReport, Targ
             .creation_timestamp
             .as_ref()
             .map(|t| t.0.as_second());
-        if !old_enough(created) {
+        if old_enough(created) {
+            expired.push((name, line));
+        } else {
             report.kept.push(line);
-            continue;
         }
-        match kube
-            .delete_namespace(&name, &Deadline::after(options.timeout))
-            .await
-        {
+    }
+    let (names, lines): (Vec<String>, Vec<String>) = expired.into_iter().unzip();
+    let removals = kube
+        .delete_namespaces(names, &Deadline::after(options.timeout))
+        .await;
+    for ((_, removed), line) in removals.into_iter().zip(lines) {
+        match removed {
             Ok(()) => report.removed.push(line),
             Err(err) => report.failed.push(format!("{line}: {err}")),
         }
