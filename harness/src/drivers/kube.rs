@@ -269,19 +269,9 @@ impl KubeDriver {
         deadline: &Deadline,
     ) -> Result<(), DriverError> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        match api.delete(name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
-            Err(e) => return Err(self.api_error(e)),
-        }
-        wait_for(&self.endpoint, api, by_name(name), deadline, |objects| {
-            if objects.is_empty() {
-                Check::Done(())
-            } else {
-                Check::NotYet(format!("pod {namespace}/{name} still exists"))
-            }
-        })
-        .await
+        let what = format!("pod {namespace}/{name}");
+        self.delete_until_gone(api, name, &DeleteParams::default(), &what, deadline)
+            .await
     }
 
     /// Waits until the workload of a component exists (a Deployment, or a StatefulSet as the
@@ -606,7 +596,25 @@ impl KubeDriver {
         deadline: &Deadline,
     ) -> Result<(), DriverError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
-        match api.delete(name, &DeleteParams::background()).await {
+        let what = format!("namespace {name}");
+        self.delete_until_gone(api, name, &DeleteParams::background(), &what, deadline)
+            .await
+    }
+
+    /// Deletes the object `name` of `api` and waits, until `deadline`, for it to be gone; one
+    /// already gone counts as removed. `what` names it in the last-seen state.
+    async fn delete_until_gone<K>(
+        &self,
+        api: Api<K>,
+        name: &str,
+        params: &DeleteParams,
+        what: &str,
+        deadline: &Deadline,
+    ) -> Result<(), DriverError>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+    {
+        match api.delete(name, params).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
             Err(e) => return Err(self.api_error(e)),
@@ -615,7 +623,7 @@ impl KubeDriver {
             if objects.is_empty() {
                 Check::Done(())
             } else {
-                Check::NotYet(format!("namespace {name} still exists"))
+                Check::NotYet(format!("{what} still exists"))
             }
         })
         .await
