@@ -437,7 +437,7 @@ pub async fn execute(
         &target.name,
         &target.capabilities,
     ));
-    target::explain_skips(&mut planned, &target);
+    plan::explain_skips(&mut planned, &target);
     let rerun_pool = spec.repeat_failed.map(|_| planned.clone());
 
     let (events, receiver) = tokio::sync::mpsc::unbounded_channel();

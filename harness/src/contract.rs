@@ -3,7 +3,7 @@
 //! The full text of each rule is in `contract.md`; here each rule has a title of a few words,
 //! used by the reporters (`R5  FAIL  ...`, the JUnit `rules` suite).
 
-use crate::scenario::model::RuleId;
+use crate::rules::RuleId;
 
 /// One rule of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

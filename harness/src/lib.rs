@@ -8,18 +8,24 @@
 //! [`doctor`] checks, before anything is created, that a target has what a run needs.
 //! [`suite`] adds suites and CI selection (shards, re-runs) on top of a plan, and
 //! [`selfcheck`] proves by fault injection that the suite notices breakage.
+//!
+//! Shared vocabulary has one home each, in leaf modules the others import: [`rules`],
+//! [`capability`], [`platform`], [`chart`], [`ledger`], [`source`] (files read with positions,
+//! load errors), [`template`] and [`suggest`].
 
 pub mod app;
 pub mod capability;
+pub mod chart;
 pub mod cleanup;
 pub mod cli;
 pub mod contract;
-pub mod doctor;
 pub mod drivers;
 pub mod duration;
 pub mod input;
+pub mod ledger;
 pub mod namespaces;
 pub mod plan;
+pub mod platform;
 pub mod report;
 pub mod rules;
 pub mod runner;
@@ -28,6 +34,11 @@ pub mod schema;
 pub mod selfcheck;
 pub mod signals;
 pub mod sim_serve;
+pub mod source;
 pub mod steps;
+pub mod suggest;
 pub mod suite;
 pub mod target;
+pub mod template;
+
+pub use target::doctor;

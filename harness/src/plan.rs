@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::capability::Capability;
 use crate::rules::RuleId;
 use crate::scenario::Scenario;
+use crate::target::Target;
 
 /// A selected scenario with its place in the suite and, if it cannot run here, why.
 #[derive(Debug, Clone)]
@@ -90,4 +91,21 @@ pub fn plan(
             }
         })
         .collect()
+}
+
+/// Adds the target's reasons for lacking a capability to the skips it causes, so a skip
+/// says not only what is missing but why (e.g. moto's STS does not verify tokens).
+pub fn explain_skips(planned: &mut [Planned], target: &Target) {
+    for p in planned.iter_mut() {
+        let Some(reason) = p.skip.as_mut() else {
+            continue;
+        };
+        let why: Vec<String> = needs(&p.scenario)
+            .difference(&target.capabilities)
+            .filter_map(|c| target.why_not.get(c).map(|w| format!("{c}: {w}")))
+            .collect();
+        if !why.is_empty() {
+            reason.push_str(&format!(" ({})", why.join("; ")));
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::capability::Capability;
 use crate::rules::RuleId;
-use crate::scenario::fields::COMPONENT_NAMES;
+use crate::steps::fields::COMPONENT_NAMES;
 use crate::steps::kind::{Key, KindInfo, Refusals, Shape};
 use crate::steps::registry::KINDS;
 

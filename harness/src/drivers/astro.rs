@@ -18,8 +18,9 @@ use std::sync::Mutex;
 use tokio::process::Command;
 
 use super::DriverError;
-use super::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
-use crate::scenario::model::{Actor, Executor};
+use crate::platform::Actor;
+use crate::platform::Executor;
+use crate::platform::{PlatformRefusal, RefusalKind, RoleArg};
 
 /// What a CLI invocation printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

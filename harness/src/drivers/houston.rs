@@ -12,9 +12,10 @@ use rolecheck_wire::houston::{
 
 use super::DriverError;
 use super::kube::RUN_ID_LABEL;
-use super::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
 use super::timeouts::RequestTimeouts;
-use crate::scenario::model::{Actor, Executor};
+use crate::platform::Actor;
+use crate::platform::Executor;
+use crate::platform::{PlatformRefusal, RefusalKind, RoleArg};
 
 /// The CLI's `GetDeployment` query, asking for the stored `config` column.
 const DEPLOYMENT_CONFIG: &str = r#"

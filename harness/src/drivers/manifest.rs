@@ -16,9 +16,11 @@ use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 
 use super::DriverError;
 use super::kube::{KubeDriver, RUN_ID_LABEL};
-use super::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
+use crate::chart::{self, Component};
 use crate::namespaces::ReleaseNamespaces;
-use crate::scenario::model::{Actor, Component, Executor};
+use crate::platform::Actor;
+use crate::platform::Executor;
+use crate::platform::{PlatformRefusal, RefusalKind, RoleArg};
 
 /// One write of a create or update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +150,7 @@ impl ManifestDriver {
         for step in plan(Component::ALL) {
             match step {
                 Step::ServiceAccount(component) => {
-                    let name = Self::object_name(release, component);
+                    let name = chart::object_name(release, component);
                     let annotate = serde_json::json!({"metadata": {"annotations": {&self.annotation_key: role}}});
                     Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
                         .patch(&name, &PatchParams::default(), &Patch::Merge(&annotate))
@@ -157,7 +159,7 @@ impl ManifestDriver {
                 }
                 Step::Workload(component) => {
                     // A changed pod template rolls the pods, as the chart's upgrade does.
-                    let name = Self::object_name(release, component);
+                    let name = chart::object_name(release, component);
                     let roll = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {"rolecheck.io/rolled-at": rollout}}}}});
                     Api::<Deployment>::namespaced(client.clone(), &namespace)
                         .patch(&name, &PatchParams::default(), &Patch::Merge(&roll))
@@ -190,24 +192,15 @@ impl ManifestDriver {
         }
     }
 
-    /// The ServiceAccount and Deployment name of a component.
-    pub fn object_name(release: &str, component: Component) -> String {
-        format!("{release}-{}", component.name())
-    }
-
+    /// The labels of what the driver creates: the run's label and, for a release's
+    /// objects, the chart's labels ([`chart::labels`]).
     fn labels(
         &self,
         release: Option<&str>,
         component: Option<Component>,
     ) -> BTreeMap<String, String> {
-        let mut labels = BTreeMap::from([(RUN_ID_LABEL.to_owned(), self.run_id.clone())]);
-        if let Some(release) = release {
-            labels.insert("tier".to_owned(), "airflow".to_owned());
-            labels.insert("release".to_owned(), release.to_owned());
-        }
-        if let Some(component) = component {
-            labels.insert("component".to_owned(), component.name().to_owned());
-        }
+        let mut labels = release.map_or_else(BTreeMap::new, |r| chart::labels(r, component));
+        labels.insert(RUN_ID_LABEL.to_owned(), self.run_id.clone());
         labels
     }
 
@@ -217,7 +210,7 @@ impl ManifestDriver {
         component: Component,
         role: Option<&str>,
     ) -> Result<(), DriverError> {
-        let name = Self::object_name(release, component);
+        let name = chart::object_name(release, component);
         let sa = ServiceAccount {
             metadata: ObjectMeta {
                 name: Some(name.clone()),
@@ -241,13 +234,9 @@ impl ManifestDriver {
         release: &str,
         component: Component,
     ) -> Result<(), DriverError> {
-        let name = Self::object_name(release, component);
+        let name = chart::object_name(release, component);
         let labels = self.labels(Some(release), Some(component));
-        let selector = BTreeMap::from([
-            ("tier".to_owned(), "airflow".to_owned()),
-            ("component".to_owned(), component.name().to_owned()),
-            ("release".to_owned(), release.to_owned()),
-        ]);
+        let selector = chart::labels(release, Some(component));
         let deployment = Deployment {
             metadata: ObjectMeta {
                 name: Some(name.clone()),

@@ -7,7 +7,7 @@
 //! - [`s3`]: S3 through aws-sdk-s3 with assumed-role credentials,
 //! - [`houston`]: the platform's GraphQL API over HTTP, [`astro`]: the Astro CLI,
 //!   [`manifest`]: chart objects on a bare cluster; [`platform`] is whichever of them a
-//!   target has, [`platform_call`] what they all take and answer (role argument, refusal),
+//!   target has, [`crate::platform`] what they all take and answer (role argument, refusal),
 //! - [`sim_clock`]: the embedded sim's clock endpoint (capability `clock-control`).
 
 pub mod astro;
@@ -22,7 +22,6 @@ pub mod kube;
 pub mod kube_pods;
 pub mod manifest;
 pub mod platform;
-pub mod platform_call;
 pub mod probe;
 #[cfg(test)]
 mod recorded;
@@ -31,6 +30,10 @@ pub mod sim_clock;
 pub mod sts;
 pub mod timeouts;
 pub mod watch;
+
+/// What every platform driver takes and answers, by its former path (its home is
+/// [`crate::platform`]).
+pub use crate::platform as platform_call;
 
 use std::time::Duration;
 

@@ -7,8 +7,9 @@ use super::DriverError;
 use super::astro::AstroDriver;
 use super::houston::HoustonDriver;
 use super::manifest::ManifestDriver;
-use super::platform_call::{PlatformRefusal, RoleArg};
-use crate::scenario::model::{Actor, Executor};
+use crate::platform::Actor;
+use crate::platform::Executor;
+use crate::platform::{PlatformRefusal, RoleArg};
 
 /// One of the platform drivers.
 pub enum PlatformDriver {

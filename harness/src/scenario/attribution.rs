@@ -8,7 +8,8 @@
 //!
 //! Steps of `finally` are always set-up: they tidy up after the scenario.
 
-use super::model::{Expect, RuleId};
+use crate::rules::RuleId;
+use crate::steps::fields::Expect;
 use crate::steps::registry::Action;
 
 /// The rules a step checks when it names none: [`evidence`] kept in the scenario's order

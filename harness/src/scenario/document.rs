@@ -2,14 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::decode::{Ctx, Fields, Scope};
-use super::error::one_of;
 use super::loaded::Scenario;
-use super::model::{Capability, Location, RuleId};
 use super::steps;
-use super::template::BUILTINS;
-use super::yaml::{Node, Pos};
+use crate::capability::Capability;
+use crate::rules::RuleId;
+use crate::source::Location;
+use crate::source::decode::{Ctx, Fields, Scope};
+use crate::source::yaml::{Node, Pos};
 use crate::steps::registry::Step;
+use crate::suggest::one_of;
+use crate::template::BUILTINS;
 
 /// The top-level keys of a scenario file.
 pub const TOP_LEVEL_KEYS: &[&str] = &[

@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::decode::Ctx;
 use super::document::{self, Decoded};
-pub use super::error::{LoadError, LoadErrors};
 use super::loaded::Scenario;
-use super::model::Location;
-use super::yaml;
-use crate::input::{self, ReadError};
+use crate::source::Location;
+use crate::source::decode::Ctx;
+use crate::source::read_source;
+use crate::source::yaml;
+pub use crate::source::{LoadError, LoadErrors};
 
 /// Load and check the scenarios in `paths`, in order.
 ///
@@ -101,28 +101,12 @@ fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(files)
 }
 
-/// Read and decode one file (a regular file of at most [`input::MAX_FILE_BYTES`]).
+/// Read and decode one file (a regular file of at most [`crate::input::MAX_FILE_BYTES`]).
 fn load_file(file: &Path) -> (Option<Decoded>, Vec<LoadError>) {
     match read_source(file) {
         Ok(source) => decode_source(file, &source),
         Err(e) => (None, vec![e]),
     }
-}
-
-/// The text of a scenario or profile file, or why it cannot be had: not a regular file, too
-/// large, or not UTF-8 (then at the position of the first bad byte).
-pub(crate) fn read_source(file: &Path) -> Result<String, LoadError> {
-    input::read_text(file, input::MAX_FILE_BYTES).map_err(|e| match e {
-        ReadError::InvalidUtf8 { line, column, .. } => LoadError::at(
-            Location {
-                file: file.to_path_buf(),
-                line,
-                column,
-            },
-            e.to_string(),
-        ),
-        other => LoadError::for_path(file, format!("cannot read: {other}")),
-    })
 }
 
 /// Parse and decode one file's text; the errors come sorted by position.

@@ -2,8 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{Capability, Location, RuleId, Template};
+use crate::capability::Capability;
+use crate::platform::Installation;
+use crate::rules::RuleId;
+use crate::source::Location;
 use crate::steps::registry::Step;
+use crate::template::{BuiltinValues, Template, TemplateContext, TemplateError};
 
 /// One scenario file, loaded and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,4 +30,21 @@ pub struct Scenario {
     pub finally: Vec<Step>,
     /// Where the scenario starts (its file, line 1 column 1 for a whole file).
     pub location: Location,
+}
+
+// What a loaded scenario decides for the run, next to the types it decides (`impl` blocks of
+// the platform's and the templates' own types, so they need not know what a scenario is).
+
+impl Installation {
+    /// The installation a scenario's platform steps use.
+    pub fn for_scenario(scenario: &Scenario) -> Self {
+        Installation::for_requires(&scenario.requires)
+    }
+}
+
+impl TemplateContext {
+    /// The context for `scenario`: its vars are rendered first, against the built-ins only.
+    pub fn new(scenario: &Scenario, builtins: &BuiltinValues) -> Result<Self, TemplateError> {
+        Self::with_vars(&scenario.vars, builtins)
+    }
 }

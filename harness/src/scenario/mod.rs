@@ -1,24 +1,24 @@
-//! Scenario files: the typed model, loading with positions, validation and templating.
+//! Scenario files: loading with positions, validation, and the loaded scenarios.
 //!
 //! [`load_paths`] reads scenario files (or directories of them), checks every one strictly
-//! and either returns the [`model::Scenario`]s or every problem found, each as
-//! `file:line:column: message`. [`template`] fills in `{{name}}` placeholders per run.
+//! and either returns the [`Scenario`]s or every problem found, each as
+//! `file:line:column: message` (the reading and the errors are [`crate::source`]'s, shared
+//! with target profiles). Each step is decoded by its kind's module (see
+//! [`crate::steps::registry`]); [`template`] fills in `{{name}}` placeholders per run.
 
 pub mod attribution;
-pub(crate) mod decode;
 mod document;
-pub mod error;
-pub(crate) mod fields;
 pub mod load;
 pub mod loaded;
 pub mod model;
 mod steps;
-pub mod template;
-pub(crate) mod yaml;
 
+pub use crate::source::error;
 pub use crate::steps::registry::{Action, Step};
+pub use crate::template::{
+    self, BUILTINS, BuiltinValues, TemplateContext, TemplateError, release_name,
+};
 pub use document::TOP_LEVEL_KEYS;
 pub use error::{LoadError, LoadErrors};
 pub use load::{load_paths, load_str};
 pub use loaded::Scenario;
-pub use template::{BUILTINS, BuiltinValues, TemplateContext, TemplateError, release_name};

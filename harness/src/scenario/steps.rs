@@ -3,12 +3,14 @@
 //! `expect` forms apply come from the registry ([`crate::steps::registry`]).
 
 use super::attribution;
-use super::decode::{Ctx, Fields, is_null};
-use super::error::{did_you_mean, one_of};
-use super::model::{Expect, PlatformErrorKind, RuleId};
-use super::yaml::{Node, NodeKind};
+use crate::platform::PlatformErrorKind;
+use crate::rules::RuleId;
+use crate::source::decode::{Ctx, Fields, is_null};
+use crate::source::yaml::{Node, NodeKind};
+use crate::steps::fields::Expect;
 use crate::steps::kind::Refusals;
 use crate::steps::registry::{self, Action, Step};
+use crate::suggest::{did_you_mean, one_of};
 
 const PLATFORM_ERRORS: &[(&str, PlatformErrorKind)] = &[
     ("permission_denied", PlatformErrorKind::PermissionDenied),

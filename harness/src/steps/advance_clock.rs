@@ -5,10 +5,10 @@
 use super::{ScenarioContext, StepError};
 use std::time::Duration;
 
+use super::fields::Expect;
 use super::kind::{Key, Refusals, Shape, StepKind};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::model::Expect;
+use crate::source::decode::{Ctx, Fields};
 
 /// Advances the clock.
 pub async fn run(

@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 
 use crate::drivers::deadline::Deadline;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, component_selector};
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Component, Expect, Template};
+use super::{ScenarioContext, StepError};
+use crate::chart::Component;
+use crate::chart::component_selector;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Finds the component's ServiceAccount and merge-patches the annotations onto it.
 pub async fn run(

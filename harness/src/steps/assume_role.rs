@@ -12,13 +12,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt as _;
 
+use super::fields;
+use super::fields::Expect;
+use super::fields::TokenSource;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, first_rolled_out_pod, propagation};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::Template;
-use crate::scenario::model::{Expect, TokenSource};
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// The audience a token for a named ServiceAccount is requested for when the step names none
 /// (what the documents tell the administrator to register: `sts.amazonaws.com`).

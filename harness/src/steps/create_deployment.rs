@@ -3,14 +3,18 @@
 
 use crate::drivers::deadline::Deadline;
 
+use super::fields;
+use super::fields::Expect;
+use super::fields::RoleInput;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, judge_platform};
 use crate::capability::Capability;
-use crate::cleanup::Owned;
-use crate::drivers::platform_call::RoleArg;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Actor, Executor, Expect, RoleInput, Template};
+use crate::ledger::Owned;
+use crate::platform::Actor;
+use crate::platform::Executor;
+use crate::platform::RoleArg;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Creates the deployment. The intent is recorded for clean-up before the request is sent
 /// (so a create cut off by a timeout or a signal is still removed or named as left over); on

@@ -4,12 +4,15 @@
 
 use crate::drivers::deadline::Deadline;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, component_selector};
-use crate::cleanup::Owned;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Component, Expect, Template};
+use super::{ScenarioContext, StepError};
+use crate::chart::Component;
+use crate::chart::component_selector;
+use crate::ledger::Owned;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Creates the pod and waits until it runs.
 pub async fn run(

@@ -1,12 +1,13 @@
 //! `create_service_account`: a plain ServiceAccount outside the platform, e.g. in a namespace
 //! that is not `astronomer-*` (R12's negative case). Labelled with the run id.
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
-use crate::cleanup::Owned;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Expect, Template};
+use crate::ledger::Owned;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Creates the namespace (if missing) and the ServiceAccount. Clean-up removes the namespace
 /// only when this step created it; in a namespace that existed before, only the

@@ -1,13 +1,14 @@
 //! `delete_deployment`: removes a deployment through the platform API.
 
 use super::create_deployment::deployment_needs;
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, judge_platform};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::Expect;
-use crate::scenario::model::{Actor, Template};
+use crate::platform::Actor;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Deletes the deployment.
 pub async fn run(

@@ -15,12 +15,15 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, component_selector};
+use super::{ScenarioContext, StepError};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Component, Expect, Template};
+use crate::chart::Component;
+use crate::chart::component_selector;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Where a container's AWS credentials come from, in the SDK's order.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Expect, Template};
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// The config entry the documents show.
 const ANNOTATIONS_FIELD: &str = "serviceAccountAnnotations";

@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use kube::ResourceExt as _;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, first_rolled_out_pod};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Component, Expect, Template};
+use crate::chart::Component;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 use std::fmt;
 
 /// Execs `pip show <packages>` in the main container of the component's first pod and checks

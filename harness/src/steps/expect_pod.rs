@@ -4,12 +4,13 @@
 use crate::drivers::deadline::Deadline;
 use std::collections::BTreeMap;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Expect, Template};
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Waits until the pod runs, then checks every container's env.
 pub async fn run(

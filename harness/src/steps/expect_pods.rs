@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{Mismatches, ScenarioContext, StepError, component_selector};
+use super::{Mismatches, ScenarioContext, StepError};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Component, Expect, Template};
-use crate::scenario::yaml::{Node, NodeKind};
+use crate::chart::Component;
+use crate::chart::component_selector;
+use crate::source::decode::{Ctx, Fields};
+use crate::source::yaml::{Node, NodeKind};
+use crate::template::Template;
 
 /// The rendered expectations of one `expect_pods` step.
 struct Wanted {

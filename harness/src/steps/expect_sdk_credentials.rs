@@ -12,12 +12,14 @@ use crate::drivers::deadline::Deadline;
 use kube::ResourceExt as _;
 use serde_json::Value;
 
+use super::fields;
+use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, first_rolled_out_pod};
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Component, Expect, Template};
+use crate::chart::Component;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// The program run in the pod. It prints one JSON object: what the SDK saw and got. It never
 /// passes credentials: boto3's chain must find the web-identity variables itself.

@@ -4,9 +4,9 @@
 use super::{ScenarioContext, StepError};
 use std::fmt;
 
+use super::fields::Expect;
 use super::kind::{Key, Refusals, Shape, StepKind};
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::model::Expect;
+use crate::source::decode::{Ctx, Fields};
 
 /// Reads `/version` and compares it with the minimum.
 pub async fn run(

@@ -3,9 +3,9 @@
 //! capabilities they need and which rules they can show), and the `step_kinds!` macro the
 //! registry ([`super::registry`]) lists the kinds with.
 
+use super::fields::Expect;
 use crate::capability::Capability;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::model::Expect;
+use crate::source::decode::{Ctx, Fields};
 
 /// The shape of a field's value, for the JSON Schema and the README's step reference.
 #[derive(Debug, Clone, Copy)]

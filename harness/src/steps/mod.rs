@@ -18,6 +18,7 @@ pub mod expect_pods;
 pub mod expect_sdk_credentials;
 pub mod expect_server_version;
 pub mod expect_service_accounts;
+pub mod fields;
 pub mod kind;
 pub mod propagation;
 pub mod reference;
@@ -27,15 +28,16 @@ pub mod update_deployment;
 
 use std::sync::Mutex;
 
-use crate::cleanup::{Ledger, Owned};
+use crate::chart::{Component, component_selector};
 use crate::drivers::DriverError;
 use crate::drivers::deadline::Deadline;
 use crate::drivers::platform::PlatformDriver;
-use crate::drivers::platform_call::{PlatformRefusal, RefusalKind, RoleArg};
-use crate::scenario::model::{Component, Expect, PlatformErrorKind, RoleInput, Template};
-use crate::scenario::template::TemplateContext;
-pub use crate::target::Installation;
+use crate::ledger::{Ledger, Owned};
+pub use crate::platform::Installation;
+use crate::platform::{PlatformRefusal, RoleArg};
 use crate::target::Target;
+use crate::template::{Template, TemplateContext};
+use fields::{Expect, RoleInput};
 pub use registry::{Action, KINDS, Step};
 
 /// Why a step did not pass.
@@ -224,11 +226,6 @@ impl ScenarioContext<'_> {
     }
 }
 
-/// The label selector of one component of a release (the Airflow chart's labels).
-pub fn component_selector(release: &str, component: Component) -> String {
-    format!("release={release},component={}", component.name())
-}
-
 /// The first rolled-out pod of a release's component (waiting for the rollout until
 /// `deadline`); a failure when the component has none running.
 pub async fn first_rolled_out_pod(
@@ -276,9 +273,7 @@ pub fn judge_platform(
         Ok(()) => log.push("platform: accepted".to_owned()),
         Err(r) => log.push(format!(
             "platform: refused ({}): {}",
-            r.code
-                .as_deref()
-                .unwrap_or_else(|| refusal_kind_name(r.kind)),
+            r.code_or_kind(),
             r.message
         )),
     }
@@ -287,7 +282,7 @@ pub fn judge_platform(
         (Expect::Success, Err(r)) => Err(StepError::failed(
             "the platform refused the call",
             "success",
-            refusal_text(&r),
+            r.describe(),
         )),
         (Expect::PlatformError(kind), Ok(())) => Err(StepError::failed(
             "the platform accepted a call it must refuse",
@@ -295,43 +290,19 @@ pub fn judge_platform(
             "success",
         )),
         (Expect::PlatformError(kind), Err(r)) => {
-            if refusal_matches(*kind, &r) {
+            if r.is(*kind) {
                 Ok(())
             } else {
                 Err(StepError::failed(
                     "the platform refused the call for another reason",
                     format!("error: {}", kind.name()),
-                    refusal_text(&r),
+                    r.describe(),
                 ))
             }
         }
         (Expect::StsError(code), _) => Err(StepError::Broken(format!(
             "a platform step cannot expect the STS error {code}"
         ))),
-    }
-}
-
-fn refusal_text(r: &PlatformRefusal) -> String {
-    match &r.code {
-        Some(code) => format!("error {code}: {}", r.message),
-        None => format!("error ({}): {}", refusal_kind_name(r.kind), r.message),
-    }
-}
-
-fn refusal_kind_name(kind: RefusalKind) -> &'static str {
-    match kind {
-        RefusalKind::PermissionDenied => "permission denied",
-        RefusalKind::InvalidRequest => "invalid request",
-        RefusalKind::Other => "no code",
-    }
-}
-
-/// Whether a refusal is of the kind a scenario names (the driver classified it).
-fn refusal_matches(kind: PlatformErrorKind, r: &PlatformRefusal) -> bool {
-    match kind {
-        PlatformErrorKind::Any => true,
-        PlatformErrorKind::PermissionDenied => r.kind == RefusalKind::PermissionDenied,
-        PlatformErrorKind::InvalidRequest => r.kind == RefusalKind::InvalidRequest,
     }
 }
 

@@ -9,13 +9,14 @@
 
 use std::time::Duration;
 
+use super::fields::Expect;
 use super::kind::{KindInfo, StepKind, step_kinds};
 use super::{ScenarioContext, StepError};
 use crate::capability::Capability;
 use crate::drivers::deadline::Deadline;
 use crate::rules::RuleId;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::model::{Expect, Location};
+use crate::source::Location;
+use crate::source::decode::{Ctx, Fields};
 
 step_kinds! {
     create_deployment::CreateDeployment =>

@@ -9,17 +9,20 @@ use std::fmt;
 use std::collections::BTreeMap;
 
 use super::assume_role::service_account_token;
+use super::fields;
+use super::fields::Expect;
+use super::fields::TokenSource;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError};
 use crate::capability::Capability;
 use crate::drivers::deadline::Deadline;
 use crate::drivers::s3::{S3Driver, S3Refusal};
-use crate::scenario::decode::Scope;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Expect, Location, Template, TokenSource};
-use crate::scenario::template;
-use crate::scenario::yaml::Node;
+use crate::source::Location;
+use crate::source::decode::Scope;
+use crate::source::decode::{Ctx, Fields};
+use crate::source::yaml::Node;
+use crate::template;
+use crate::template::Template;
 
 /// Objects this step wrote and has not deleted yet, with the content it wrote.
 type Written = BTreeMap<(String, String), Vec<u8>>;

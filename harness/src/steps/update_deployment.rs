@@ -2,13 +2,16 @@
 //! API (R3), including attempts to remove the role (R10).
 
 use super::create_deployment::deployment_needs;
+use super::fields;
+use super::fields::Expect;
+use super::fields::RoleInput;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, judge_platform};
 use crate::capability::Capability;
-use crate::drivers::platform_call::RoleArg;
-use crate::scenario::decode::{Ctx, Fields};
-use crate::scenario::fields;
-use crate::scenario::model::{Actor, Expect, RoleInput, Template};
+use crate::platform::Actor;
+use crate::platform::RoleArg;
+use crate::source::decode::{Ctx, Fields};
+use crate::template::Template;
 
 /// Updates the deployment's cloud role.
 pub async fn run(

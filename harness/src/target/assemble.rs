@@ -9,7 +9,7 @@ use aws_sdk_sts::config::Credentials;
 
 use rolecheck_sim::{FaultSet, Sim, SimConfig};
 
-use crate::cleanup::Ledger;
+use crate::ledger::Ledger;
 
 use super::process::{ChildService, Service};
 use super::profile::{
@@ -19,7 +19,6 @@ use super::{
     DOCUMENTED_S3_POLICY, DOCUMENTED_TRUST_POLICY, Target, TargetError, TargetFacts, Teardown,
     driver,
 };
-use crate::cleanup::{Owned, TARGET_SCOPE};
 use crate::drivers::astro::AstroDriver;
 use crate::drivers::houston::{HoustonAccess, HoustonDriver};
 use crate::drivers::iam::IamDriver;
@@ -28,8 +27,9 @@ use crate::drivers::manifest::ManifestDriver;
 use crate::drivers::platform::PlatformDriver;
 use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::{AwsEndpoint, StsDriver};
+use crate::ledger::{Owned, TARGET_SCOPE};
 use crate::namespaces::ReleaseNamespaces;
-use crate::scenario::model::Actor;
+use crate::platform::Actor;
 
 /// How long a stand-in may take to print its startup line (LocalStack: ~1.5 s seen).
 const READY_WITHIN: Duration = Duration::from_secs(60);
@@ -113,7 +113,7 @@ pub async fn start(
 pub async fn preflight(
     profile: &Profile,
     options: &StartOptions,
-) -> Result<crate::doctor::Report, TargetError> {
+) -> Result<crate::target::doctor::Report, TargetError> {
     super::interlock::rehearsal_guard(profile, &std::env::vars().collect::<Vec<_>>())?;
     let mut up = Assembly {
         profile,
@@ -166,13 +166,16 @@ impl Parts {
         &self,
         profile: &Profile,
         allow_real_aws: bool,
-    ) -> (crate::doctor::Report, crate::doctor::Findings) {
+    ) -> (
+        crate::target::doctor::Report,
+        crate::target::doctor::Findings,
+    ) {
         let houston = match (&self.platform, &profile.platform) {
             (Ok((Some(PlatformDriver::Houston(h)), _)), _) => Some(Ok(h)),
             (Ok(_), _) => None,
             (Err(why), _) => Some(Err(why.clone())),
         };
-        let subject = crate::doctor::Subject {
+        let subject = crate::target::doctor::Subject {
             profile,
             allow_real_aws,
             kube: self.kube.as_ref().map_err(Clone::clone),
@@ -188,7 +191,7 @@ impl Parts {
             },
             houston,
         };
-        crate::doctor::check(&subject).await
+        crate::target::doctor::check(&subject).await
     }
 }
 
@@ -286,7 +289,7 @@ impl Assembly<'_> {
         &mut self,
         options: &StartOptions,
         parts: Parts,
-        findings: crate::doctor::Findings,
+        findings: crate::target::doctor::Findings,
     ) -> Result<Target, TargetError> {
         let profile = self.profile;
         let Parts {

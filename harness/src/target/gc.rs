@@ -235,10 +235,7 @@ fn houston(url: &str, workspace: &str, tokens: &TokenEnv) -> Result<HoustonDrive
     HoustonDriver::new(HoustonAccess {
         url: url.to_owned(),
         workspace_id,
-        tokens: std::collections::HashMap::from([(
-            crate::scenario::model::Actor::Admin,
-            env(admin)?,
-        )]),
+        tokens: std::collections::HashMap::from([(crate::platform::Actor::Admin, env(admin)?)]),
         run_id: None,
     })
     .map_err(|e| e.to_string())
@@ -284,7 +281,7 @@ async fn gc_deployments(
         let deleted = tokio::time::timeout(
             options.timeout,
             platform.delete_by_id(
-                crate::scenario::model::Actor::Admin,
+                crate::platform::Actor::Admin,
                 &deployment.release,
                 &deployment.id,
             ),

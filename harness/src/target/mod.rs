@@ -1,8 +1,10 @@
-//! Targets: what rolecheck runs against, the capabilities each has, and the drivers that
-//! reach it.
+//! Targets: what rolecheck runs against, the capabilities each has, the drivers that reach
+//! it, and the preflight ([`doctor`]) that checks, before anything is created, that it has
+//! what a run needs.
 
 pub mod assemble;
 pub mod attach;
+pub mod doctor;
 pub mod env;
 pub mod gc;
 pub mod interlock;
@@ -14,14 +16,15 @@ pub mod smoke;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::cleanup::{Ledger, Owned, TARGET_SCOPE};
+use crate::capability::Capability;
 use crate::drivers::DriverError;
 use crate::drivers::iam::IamDriver;
 use crate::drivers::kube::KubeDriver;
 use crate::drivers::platform::PlatformDriver;
 use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::StsDriver;
-use crate::scenario::model::Capability;
+use crate::ledger::{Ledger, Owned, TARGET_SCOPE};
+pub use crate::platform::Installation;
 
 /// The trust policy the documents print, with `{{account}}`, `{{oidc_provider}}` and
 /// `{{release_namespaces}}` (the documents: `astronomer-*`) to fill.
@@ -75,31 +78,6 @@ impl Propagation {
     pub fn until(&self) -> Option<tokio::time::Instant> {
         let end = self.since? + self.window;
         (end > tokio::time::Instant::now()).then_some(end)
-    }
-}
-
-/// Which of a target's platform installations a scenario talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Installation {
-    /// The target's platform, configured as the documents say.
-    #[default]
-    Documented,
-    /// The installation without `serviceAccountAnnotationKey` (capability
-    /// `platform-without-annotation-key`).
-    WithoutAnnotationKey,
-}
-
-impl Installation {
-    /// The installation a scenario's platform steps use.
-    pub fn for_scenario(scenario: &crate::scenario::Scenario) -> Self {
-        if scenario
-            .requires
-            .contains(&Capability::PlatformWithoutAnnotationKey)
-        {
-            Installation::WithoutAnnotationKey
-        } else {
-            Installation::Documented
-        }
     }
 }
 
@@ -194,7 +172,7 @@ pub enum TargetError {
     Sim(anyhow::Error),
     /// A preflight check failed: nothing was created.
     #[error("the preflight failed, nothing was created:\n{}", .0.render())]
-    Preflight(crate::doctor::Report),
+    Preflight(doctor::Report),
 }
 
 impl Target {
@@ -235,23 +213,6 @@ impl Target {
             child.stop().await;
         }
         leftovers
-    }
-}
-
-/// Adds the target's reasons for lacking a capability to the skips it causes, so a skip
-/// says not only what is missing but why (e.g. moto's STS does not verify tokens).
-pub fn explain_skips(planned: &mut [crate::plan::Planned], target: &Target) {
-    for p in planned.iter_mut() {
-        let Some(reason) = p.skip.as_mut() else {
-            continue;
-        };
-        let why: Vec<String> = crate::plan::needs(&p.scenario)
-            .difference(&target.capabilities)
-            .filter_map(|c| target.why_not.get(c).map(|w| format!("{c}: {w}")))
-            .collect();
-        if !why.is_empty() {
-            reason.push_str(&format!(" ({})", why.join("; ")));
-        }
     }
 }
 

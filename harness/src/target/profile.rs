@@ -12,9 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::capability::Capability;
 use crate::namespaces::ReleaseNamespaces;
-use crate::scenario::error::LoadErrors;
-use crate::scenario::model::Capability;
+use crate::source::LoadErrors;
 
 mod decode;
 
@@ -278,7 +278,7 @@ impl Profile {
             Some((_, text)) => Profile::parse(text, &on_disk).map_err(ProfileError::Invalid),
             None => Err(ProfileError::Unknown {
                 name: name.to_owned(),
-                hint: crate::scenario::error::did_you_mean(name, built_in_names()),
+                hint: crate::suggest::did_you_mean(name, built_in_names()),
             }),
         }
     }
@@ -290,7 +290,7 @@ impl Profile {
 
     /// Reads a profile file.
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-        let text = crate::scenario::load::read_source(path)
+        let text = crate::source::read_source(path)
             .map_err(|e| ProfileError::Invalid(LoadErrors(vec![e])))?;
         Profile::parse(&text, path).map_err(ProfileError::Invalid)
     }

@@ -8,7 +8,8 @@ use rolecheck_sim::{FaultSet, PlatformUser};
 use super::assemble::StartOptions;
 use super::profile::Profile;
 use super::{Target, TargetError};
-use crate::scenario::model::{Actor, Capability};
+use crate::capability::Capability;
+use crate::platform::Actor;
 
 /// Starts the sim with the given fault switches and sets it up as the documents tell an
 /// administrator to: the role with the documented trust and permission policies. The same as

@@ -48,7 +48,7 @@ pub async fn webhook_smoke_test(kube: &KubeDriver, suffix: &str) -> Result<Strin
             metadata: meta(
                 "smoke",
                 Some(BTreeMap::from([(
-                    "eks.amazonaws.com/role-arn".to_owned(),
+                    crate::chart::ROLE_ANNOTATION_KEY.to_owned(),
                     SMOKE_ROLE.to_owned(),
                 )])),
             ),

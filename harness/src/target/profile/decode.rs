@@ -10,11 +10,11 @@ use super::{
     AwsSource, IssuerSource, KubeSource, LocalStackStart, OidcSource, PlatformSource, Profile,
     REAL_AWS_IAM_PROPAGATION, RoleSource, S3Buckets, SimSettings, TokenEnv,
 };
+use crate::capability::Capability;
 use crate::namespaces::ReleaseNamespaces;
-use crate::scenario::decode::{Ctx, Fields, is_null};
-use crate::scenario::error::LoadErrors;
-use crate::scenario::model::Capability;
-use crate::scenario::yaml::{self, Node, NodeKind, Pos, ScalarType};
+use crate::source::LoadErrors;
+use crate::source::decode::{Ctx, Fields, is_null};
+use crate::source::yaml::{self, Node, NodeKind, Pos, ScalarType};
 
 impl Profile {
     /// Parses a profile's text; `file` is what errors name.
@@ -577,7 +577,7 @@ fn platform_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<(PlatformSource, Re
         }),
         Driver::Manifest => Some(PlatformSource::Manifest {
             annotation_key: optional_string(ctx, &fields, "annotation_key")?
-                .unwrap_or_else(|| "eks.amazonaws.com/role-arn".to_owned()),
+                .unwrap_or_else(|| crate::chart::ROLE_ANNOTATION_KEY.to_owned()),
             image: optional_string(ctx, &fields, "image")?
                 .unwrap_or_else(|| "registry.k8s.io/pause:3.10".to_owned()),
         }),
@@ -635,7 +635,7 @@ fn oidc_source(ctx: &mut Ctx<'_>, node: &Node) -> Option<OidcSource> {
                     n.pos,
                     format!(
                         "issuer `{other}`{}: expected `sim`, `cluster` or an https:// URL",
-                        crate::scenario::error::did_you_mean(other, ["sim", "cluster"])
+                        crate::suggest::did_you_mean(other, ["sim", "cluster"])
                     ),
                 );
                 None
@@ -795,7 +795,7 @@ fn why_not(
                 format!(
                     "unknown capability `{}`{} in why_not",
                     key.text,
-                    crate::scenario::error::did_you_mean(&key.text, names)
+                    crate::suggest::did_you_mean(&key.text, names)
                 ),
             );
             ok = false;

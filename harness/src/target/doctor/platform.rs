@@ -5,7 +5,7 @@
 use super::{Check, Report, Subject};
 use crate::drivers::houston::HoustonDriver;
 use crate::drivers::probe;
-use crate::scenario::model::Actor;
+use crate::platform::Actor;
 
 /// The platform row.
 pub const PLATFORM: &str = "platform";

@@ -1,12 +1,84 @@
-//! Readers of the fields several step kinds share (`release`, `components`, `as`,
-//! `cloud_role`, annotation maps, the token source of `assume_role` and `s3_access`), each
+//! The values of the fields several step kinds share (the expected outcome, a cloud role
+//! input, the token source of `assume_role` and `s3_access`) and their readers (`release`,
+//! `components`, `as`, `cloud_role`, annotation maps, the token source), each reader
 //! recording problems with their position and returning `None` after one.
 
 use std::collections::BTreeMap;
 
-use super::decode::{Ctx, Fields, Scope, is_null};
-use super::model::{Actor, Component, Executor, RoleInput, Template, TokenSource};
-use super::yaml::NodeKind;
+use crate::capability::Capability;
+use crate::chart::Component;
+use crate::platform::{Actor, Executor, PlatformErrorKind};
+use crate::source::decode::{Ctx, Fields, Scope, is_null};
+use crate::source::yaml::NodeKind;
+use crate::template::Template;
+
+/// The outcome a step expects.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Expect {
+    /// The action succeeds (and its checks hold).
+    #[default]
+    Success,
+    /// The platform refuses the action with this kind of error.
+    PlatformError(PlatformErrorKind),
+    /// STS refuses with this error code (e.g. `InvalidIdentityToken`, `AccessDenied`).
+    StsError(String),
+    /// The platform may accept or refuse (`accepted_or_refused`); the documents allow both and
+    /// later steps check the effect (R10: removing the role is refused or leaves it in place).
+    AcceptedOrRefused,
+}
+
+/// How a step's cloud role is given: a value, explicitly empty, or left out of the request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RoleInput {
+    /// The field is not sent at all.
+    #[default]
+    Omitted,
+    /// The field is sent as JSON `null`.
+    Null,
+    /// The field is sent with this value (which may render to the empty string).
+    Value(Template),
+}
+
+/// Whose token `assume_role` presents.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenSource {
+    /// The projected token of a running pod of a deployment's component: requested through
+    /// TokenRequest for the pod's ServiceAccount with the audience of the pod's projected volume.
+    Pod {
+        /// Release name.
+        release: Template,
+        /// Component whose pod is used.
+        component: Component,
+    },
+    /// A token of a ServiceAccount named directly.
+    ServiceAccount {
+        /// Namespace.
+        namespace: Template,
+        /// ServiceAccount name.
+        name: Template,
+    },
+    /// The very token the scenario's previous `assume_role` step presented (`token:
+    /// previous`), e.g. again after `advance_clock`.
+    Previous,
+}
+
+impl TokenSource {
+    /// The capabilities presenting this token needs: a pod's projected token is the
+    /// pod-identity webhook's doing.
+    pub fn needs(&self) -> Vec<Capability> {
+        match self {
+            TokenSource::Pod { .. } => vec![Capability::Webhook],
+            TokenSource::ServiceAccount { .. } | TokenSource::Previous => Vec::new(),
+        }
+    }
+}
+
+impl RoleInput {
+    /// Whether the input sends a role (a value that is not written as empty).
+    pub fn sends_a_role(&self) -> bool {
+        matches!(self, RoleInput::Value(t) if !t.raw().trim().is_empty())
+    }
+}
 
 /// The components, by their names in scenario files.
 pub(crate) const COMPONENTS: &[(&str, Component)] = &[
@@ -240,7 +312,7 @@ pub(crate) fn non_empty_map<'n>(
     fields: &Fields<'n>,
     key: &str,
     hint: &str,
-) -> Option<&'n super::yaml::Node> {
+) -> Option<&'n crate::source::yaml::Node> {
     let node = fields.required(ctx, key)?;
     if matches!(&node.kind, NodeKind::Map(e) if e.is_empty()) {
         ctx.error(node.pos, format!("{key}: the mapping is empty; {hint}"));

@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use super::error::{LoadError, closest, did_you_mean, one_of};
-use super::model::{Location, Template};
-use super::template::{self, Segment, TemplateError};
+use super::Location;
+use super::error::LoadError;
 use super::yaml::{Key, Node, NodeKind, Pos, Scalar, ScalarType};
+use crate::suggest::{closest, did_you_mean, one_of};
+use crate::template::Template;
+use crate::template::{self, Segment, TemplateError};
 
 /// The decoding state of one file: where it is, what placeholder names it may use, and the
 /// problems found so far.

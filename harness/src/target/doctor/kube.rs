@@ -4,7 +4,7 @@
 use futures::future::join_all;
 
 use super::{Check, Report, Subject};
-use crate::scenario::model::Capability;
+use crate::capability::Capability;
 
 /// The reachability row.
 pub const REACHABLE: &str = "kubernetes";

@@ -6,11 +6,27 @@
 //! built-ins but not other vars, so the order vars are written in never matters.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use super::error::did_you_mean;
-use super::loaded::Scenario;
-use super::model::Template;
 use crate::namespaces::ReleaseNamespaces;
+use crate::suggest::did_you_mean;
+
+/// A string that may hold `{{name}}` placeholders, filled in per run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Template(pub String);
+
+impl Template {
+    /// The raw text, placeholders included.
+    pub fn raw(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The names every scenario can use without declaring them.
 ///
@@ -166,11 +182,6 @@ pub struct TemplateContext {
 }
 
 impl TemplateContext {
-    /// The context for `scenario`: its vars are rendered first, against the built-ins only.
-    pub fn new(scenario: &Scenario, builtins: &BuiltinValues) -> Result<Self, TemplateError> {
-        Self::with_vars(&scenario.vars, builtins)
-    }
-
     /// The context for a set of vars (rendered against the built-ins only).
     pub fn with_vars(
         vars: &BTreeMap<String, Template>,
