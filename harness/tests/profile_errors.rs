@@ -1,7 +1,8 @@
-//! Target profiles: strict parsing with `file:line:column` errors (exit 2), `--profile`,
+//! Target profiles: strict parsing with `file:line:column` errors (exit 2), shown with the
+//! lines around them as scenario errors are (`fixtures/profiles-bad/*.stderr`), `--profile`,
 //! `rolecheck targets`, and a missing stand-in virtualenv naming its make target.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rolecheck::target::profile::{AwsSource, KubeSource, PlatformSource, Profile, RoleSource};
@@ -207,4 +208,72 @@ fn a_missing_stand_in_virtualenv_exits_2_naming_the_make_target() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("run `make moto` first"), "{stderr}");
+}
+
+/// Every file in `fixtures/profiles-bad/` is refused by `rolecheck doctor --profile FILE`
+/// (which loads the profile before it checks anything, and creates nothing) with exactly the
+/// output in the `.stderr` file beside it, as the bad scenario fixtures are: each error's
+/// `file:line:column: message` on its first line, then the lines around it with a caret;
+/// exit code 2. `ROLECHECK_BLESS=1 cargo test -p rolecheck --test profile_errors` rewrites
+/// the `.stderr` files from what the command prints.
+#[test]
+fn bad_profile_fixtures_are_refused_as_their_stderr_files_say() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("fixtures/profiles-bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    let bless = std::env::var_os("ROLECHECK_BLESS").is_some_and(|v| v == "1");
+    let mut mismatches = Vec::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let relative = format!("fixtures/profiles-bad/{name}");
+        let out = Command::new(env!("CARGO_BIN_EXE_rolecheck"))
+            .args(["doctor", "--profile", &relative])
+            .current_dir(&root)
+            .env("NO_COLOR", "1")
+            .env_remove("ROLECHECK_ALLOW_REAL_AWS")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.code() != Some(2) {
+            mismatches.push(format!(
+                "{relative}: exit {:?}, not 2\n{stderr}",
+                out.status
+            ));
+            continue;
+        }
+        // Tools read the position on the first line; the excerpt follows with a caret.
+        let first = stderr.lines().next().unwrap_or_default();
+        if !first.contains(&format!(" {relative}:")) {
+            mismatches.push(format!("{relative}: first line `{first}` has no position"));
+        }
+        if !stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with(':') && l.contains('^'))
+        {
+            mismatches.push(format!("{relative}: no caret under the position\n{stderr}"));
+        }
+        let expected_file = path.with_extension("stderr");
+        if bless {
+            std::fs::write(&expected_file, &stderr).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_file)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_file.display()));
+        if stderr != expected {
+            mismatches.push(format!(
+                "{relative}:\n  expected:\n{expected}\n  got:\n{stderr}"
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{}\n(if the change is intended: ROLECHECK_BLESS=1 cargo test -p rolecheck --test profile_errors)",
+        mismatches.join("\n")
+    );
 }

@@ -18,9 +18,7 @@ use std::sync::Mutex;
 use tokio::process::Command;
 
 use super::DriverError;
-use crate::platform::Actor;
-use crate::platform::Executor;
-use crate::platform::{PlatformRefusal, RefusalKind, RoleArg};
+use crate::platform::{Actor, Executor, PlatformRefusal, RefusalKind, RoleArg};
 
 /// What a CLI invocation printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

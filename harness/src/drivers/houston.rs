@@ -13,9 +13,7 @@ use rolecheck_wire::houston::{
 use super::DriverError;
 use super::kube::RUN_ID_LABEL;
 use super::timeouts::RequestTimeouts;
-use crate::platform::Actor;
-use crate::platform::Executor;
-use crate::platform::{PlatformRefusal, RefusalKind, RoleArg};
+use crate::platform::{Actor, Executor, PlatformRefusal, RefusalKind, RoleArg};
 
 /// The CLI's `GetDeployment` query, asking for the stored `config` column.
 const DEPLOYMENT_CONFIG: &str = r#"

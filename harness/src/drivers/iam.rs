@@ -13,6 +13,10 @@ use super::kube::RUN_ID_LABEL;
 use super::sts::AwsEndpoint;
 use super::timeouts::RequestTimeouts;
 
+/// The audience (OIDC client id) the documents tell the administrator to register for the
+/// cluster's issuer, and so the audience of the tokens STS accepts.
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
 /// An IAM client.
 #[derive(Clone)]
 pub struct IamDriver {
@@ -71,7 +75,7 @@ impl IamDriver {
         }
     }
 
-    /// `CreateOpenIDConnectProvider` for an issuer URL with client id `sts.amazonaws.com`;
+    /// `CreateOpenIDConnectProvider` for an issuer URL with client id [`STS_AUDIENCE`];
     /// returns the provider ARN. An existing provider for the same URL is not an error: its
     /// ARN is returned with `created == false`.
     pub async fn create_oidc_provider(
@@ -89,7 +93,7 @@ impl IamDriver {
             .client
             .create_open_id_connect_provider()
             .url(issuer_url)
-            .client_id_list("sts.amazonaws.com")
+            .client_id_list(STS_AUDIENCE)
             .thumbprint_list(thumbprint)
             .tags(tag)
             .send()

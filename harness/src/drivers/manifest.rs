@@ -18,9 +18,7 @@ use super::DriverError;
 use super::kube::{KubeDriver, RUN_ID_LABEL};
 use crate::chart::{self, Component};
 use crate::namespaces::ReleaseNamespaces;
-use crate::platform::Actor;
-use crate::platform::Executor;
-use crate::platform::{PlatformRefusal, RefusalKind, RoleArg};
+use crate::platform::{Actor, Executor, PlatformRefusal, RefusalKind, RoleArg};
 
 /// One write of a create or update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,7 @@ use super::DriverError;
 use super::astro::AstroDriver;
 use super::houston::HoustonDriver;
 use super::manifest::ManifestDriver;
-use crate::platform::Actor;
-use crate::platform::Executor;
-use crate::platform::{PlatformRefusal, RoleArg};
+use crate::platform::{Actor, Executor, PlatformRefusal, RoleArg};
 
 /// One of the platform drivers.
 pub enum PlatformDriver {

@@ -23,6 +23,20 @@ pub struct S3Refusal {
     pub message: String,
 }
 
+impl S3Refusal {
+    /// Whether S3 refused because the caller's policies do not grant the request
+    /// (`AccessDenied`).
+    pub fn is_access_denied(&self) -> bool {
+        self.code == "AccessDenied"
+    }
+}
+
+impl std::fmt::Display for S3Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (HTTP {}): {}", self.code, self.status, self.message)
+    }
+}
+
 /// The answer to one S3 request: what S3 sent back, or its refusal.
 pub type S3Answer<T> = Result<Result<T, S3Refusal>, DriverError>;
 

@@ -103,6 +103,21 @@ pub struct StsRefusal {
     pub message: String,
 }
 
+impl StsRefusal {
+    /// Whether IAM's eventual consistency can cause this refusal: right after `CreateRole` /
+    /// `CreateOpenIDConnectProvider`, real STS refuses a valid token for several seconds with
+    /// `InvalidIdentityToken` or `AccessDenied`.
+    pub fn may_be_propagation(&self) -> bool {
+        matches!(self.code.as_str(), "InvalidIdentityToken" | "AccessDenied")
+    }
+}
+
+impl std::fmt::Display for StsRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
 /// An STS client.
 #[derive(Clone)]
 pub struct StsDriver {

@@ -8,11 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::document::{self, Decoded};
 use super::loaded::Scenario;
-use crate::source::Location;
 use crate::source::decode::Ctx;
-use crate::source::read_source;
-use crate::source::yaml;
 pub use crate::source::{LoadError, LoadErrors};
+use crate::source::{Location, read_source, yaml};
 
 /// Load and check the scenarios in `paths`, in order.
 ///

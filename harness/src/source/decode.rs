@@ -11,8 +11,7 @@ use super::Location;
 use super::error::LoadError;
 use super::yaml::{Key, Node, NodeKind, Pos, Scalar, ScalarType};
 use crate::suggest::{closest, did_you_mean, one_of};
-use crate::template::Template;
-use crate::template::{self, Segment, TemplateError};
+use crate::template::{self, Segment, Template, TemplateError};
 
 /// The decoding state of one file: where it is, what placeholder names it may use, and the
 /// problems found so far.

@@ -7,12 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::drivers::deadline::Deadline;
 
-use super::fields;
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError};
+use super::kind::{COMPONENT, Key, RELEASE, Refusals, Shape, StepKind};
+use super::{ScenarioContext, StepError, fields};
 use crate::chart::Component;
-use crate::chart::component_selector;
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
 
@@ -23,18 +21,10 @@ pub async fn run(
     deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.release_of(&step.release)?;
-    let namespace = ctx.namespace_of(&release);
+    let at = ctx.component_at(&step.release, step.component)?;
     let annotations = ctx.render_map(&step.annotations)?;
-    let name = ctx
-        .target
-        .kube
-        .component_service_account(
-            &namespace,
-            &component_selector(&release, step.component),
-            deadline,
-        )
-        .await?;
+    let name = ctx.component_service_account(&at, deadline).await?;
+    let namespace = at.namespace;
     let sa = ctx
         .target
         .kube
@@ -62,11 +52,7 @@ impl StepKind for AnnotateServiceAccount {
     const ABOUT: &'static str = "A deliberate hand edit of a component's ServiceAccount through the Kubernetes API, as with `kubectl annotate`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::required(
-            "component",
-            Shape::OneOf(fields::COMPONENT_NAMES),
-            "the component",
-        ),
+        COMPONENT,
         Key::required(
             "annotations",
             Shape::TextMap,
@@ -77,8 +63,7 @@ impl StepKind for AnnotateServiceAccount {
     const ONLY_OBSERVES: bool = false;
 
     fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
-        let release = fields::release(ctx, fields);
-        let component = fields::component(ctx, fields);
+        let at = fields::release_and_component(ctx, fields);
         let annotations = fields::non_empty_map(
             ctx,
             fields,
@@ -86,9 +71,10 @@ impl StepKind for AnnotateServiceAccount {
             "name at least one annotation to set",
         )
         .and_then(|_| fields::template_map(ctx, fields, "annotations"));
+        let (release, component) = at?;
         Some(AnnotateServiceAccount {
-            release: release?,
-            component: component?,
+            release,
+            component,
             annotations: annotations?,
         })
     }

@@ -12,18 +12,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt as _;
 
-use super::fields;
-use super::fields::Expect;
-use super::fields::TokenSource;
+use super::fields::{Expect, TokenSource};
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, first_rolled_out_pod, propagation};
+use super::{ScenarioContext, StepError, fields, first_rolled_out_pod, propagation};
 use crate::capability::Capability;
+use crate::drivers::sts::{AssumedRole, StsRefusal};
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
 
 /// The audience a token for a named ServiceAccount is requested for when the step names none
 /// (what the documents tell the administrator to register: `sts.amazonaws.com`).
-const DEFAULT_AUDIENCE: &str = "sts.amazonaws.com";
+const DEFAULT_AUDIENCE: &str = crate::drivers::iam::STS_AUDIENCE;
 
 /// Gets the token, calls STS and judges the answer.
 pub async fn run(
@@ -54,37 +53,18 @@ pub async fn run(
     if let Ok(mut last) = ctx.last_token.lock() {
         *last = Some(token.clone());
     }
-    let session = match &step.session_name {
-        Some(s) => ctx.render(s)?,
-        None => format!("rolecheck-{}", ctx.run_id),
-    };
-    log.push(format!(
-        "AssumeRoleWithWebIdentity role={role} session={session}"
-    ));
-    let sts = &ctx.target.sts;
-    let call = || sts.assume_role_with_web_identity(&role, &session, &token);
-    let answer = match expect {
-        Expect::Success => {
-            let (answer, retried) =
-                propagation::until_accepted(ctx.target.propagation, call).await?;
-            if let Some(retried) = retried {
-                log.push(retried.describe());
-            }
-            answer
-        }
-        _ => {
-            if let Some(waited) = propagation::settled(ctx.target.propagation).await {
-                log.push(format!(
-                    "waited {} for IAM to settle after the run created the role, so the refusal judged is the stable one",
-                    humantime::format_duration(Duration::from_secs(waited.as_secs()))
-                ));
-            }
-            call().await?
-        }
-    };
+    let session = session_name(ctx, step.session_name.as_ref())?;
+    let answer = assume(
+        ctx,
+        &role,
+        &session,
+        &token,
+        *expect == Expect::Success,
+        log,
+    )
+    .await?;
     match (expect, answer) {
         (Expect::Success, Ok(assumed)) => {
-            log.push(format!("STS: assumed {}", assumed.assumed_role_arn));
             let want = assumed_role_arn(&ctx.target.facts.account, &role, &session);
             let caller = match ctx.target.sts.caller_arn(&assumed).await? {
                 Ok(arn) => arn,
@@ -92,7 +72,7 @@ pub async fn run(
                     return Err(StepError::failed(
                         "GetCallerIdentity with the assumed credentials was refused",
                         want,
-                        format!("{}: {}", r.code, r.message),
+                        r.to_string(),
                     ));
                 }
             };
@@ -111,35 +91,106 @@ pub async fn run(
                 ))
             }
         }
-        (Expect::Success, Err(r)) => {
-            log.push(format!("STS: {}: {}", r.code, r.message));
-            Err(StepError::failed(
-                "STS refused the pod's token",
-                "credentials for the role",
-                format!("{}: {}", r.code, r.message),
-            ))
-        }
+        (Expect::Success, Err(r)) => Err(StepError::failed(
+            "STS refused the pod's token",
+            "credentials for the role",
+            r.to_string(),
+        )),
         (Expect::StsError(code), Ok(assumed)) => Err(StepError::failed(
             "STS accepted a token it must refuse",
             format!("STS error {code}"),
             format!("credentials for {}", assumed.assumed_role_arn),
         )),
-        (Expect::StsError(code), Err(r)) => {
-            log.push(format!("STS: {}: {}", r.code, r.message));
-            if &r.code == code {
-                Ok(())
-            } else {
-                Err(StepError::failed(
-                    "STS refused with another error",
-                    format!("STS error {code}"),
-                    format!("{}: {}", r.code, r.message),
-                ))
-            }
-        }
+        // The scenario names the refusal by STS's own code (the documents' words).
+        (Expect::StsError(code), Err(r)) if &r.code == code => Ok(()),
+        (Expect::StsError(code), Err(r)) => Err(StepError::failed(
+            "STS refused with another error",
+            format!("STS error {code}"),
+            r.to_string(),
+        )),
         (Expect::PlatformError(_) | Expect::AcceptedOrRefused, _) => Err(StepError::Broken(
             "assume_role can only expect success or an STS error".to_owned(),
         )),
     }
+}
+
+/// The `component` key of `assume_role` and `s3_access`: whose pod's token is presented.
+pub(super) const TOKEN_COMPONENT: Key = Key::optional(
+    "component",
+    Shape::OneOf(fields::COMPONENT_NAMES),
+    "whose rolled-out pod's projected token is used",
+);
+
+/// The `service_account` key of `assume_role` and `s3_access`: a ServiceAccount's token
+/// instead of a pod's.
+pub(super) const TOKEN_SERVICE_ACCOUNT: Key = Key::optional(
+    "service_account",
+    Shape::Object(&[
+        Key::required("namespace", Shape::Text, "its namespace"),
+        Key::required("name", Shape::Text, "its name"),
+    ]),
+    "a ServiceAccount whose token is used instead of a pod's",
+);
+
+/// The `role` key of `assume_role` and `s3_access`.
+pub(super) const ROLE: Key = Key::required("role", Shape::Text, "the role to assume");
+
+/// The `session_name` key of `assume_role` and `s3_access`.
+pub(super) const SESSION_NAME: Key = Key::optional(
+    "session_name",
+    Shape::Text,
+    "default `rolecheck-{{run_id}}`",
+);
+
+/// The session name of an `assume_role` or `s3_access` step: its own, or
+/// `rolecheck-<run id>`.
+pub(super) fn session_name(
+    ctx: &ScenarioContext<'_>,
+    name: Option<&Template>,
+) -> Result<String, StepError> {
+    match name {
+        Some(s) => ctx.render(s),
+        None => Ok(format!("rolecheck-{}", ctx.run_id)),
+    }
+}
+
+/// Presents `token` to STS `AssumeRoleWithWebIdentity` for `role` and logs the call and its
+/// answer. Within the propagation window after the run created the role (see
+/// [`propagation`]), a call expected to succeed is retried on the refusals IAM propagation
+/// can cause, and one expected to be refused waits until IAM has settled.
+pub(super) async fn assume(
+    ctx: &ScenarioContext<'_>,
+    role: &str,
+    session: &str,
+    token: &str,
+    expect_success: bool,
+    log: &mut Vec<String>,
+) -> Result<Result<AssumedRole, StsRefusal>, StepError> {
+    log.push(format!(
+        "AssumeRoleWithWebIdentity role={role} session={session}"
+    ));
+    let sts = &ctx.target.sts;
+    let call = || sts.assume_role_with_web_identity(role, session, token);
+    let answer = if expect_success {
+        let (answer, retried) = propagation::until_accepted(ctx.target.propagation, call).await?;
+        if let Some(retried) = retried {
+            log.push(retried.describe());
+        }
+        answer
+    } else {
+        if let Some(waited) = propagation::settled(ctx.target.propagation).await {
+            log.push(format!(
+                "waited {} for IAM to settle after the run created the role, so the refusal judged is the stable one",
+                humantime::format_duration(Duration::from_secs(waited.as_secs()))
+            ));
+        }
+        call().await?
+    };
+    match &answer {
+        Ok(assumed) => log.push(format!("STS: assumed {}", assumed.assumed_role_arn)),
+        Err(r) => log.push(format!("STS: {r}")),
+    }
+    Ok(answer)
 }
 
 /// Gets the token a source stands for, as the pod's AWS SDK would read it: TokenRequest for
@@ -353,20 +404,9 @@ impl StepKind for AssumeRole {
     const ABOUT: &'static str = "A pod's projected token (or a named ServiceAccount's, or `token: previous`) sent to STS `AssumeRoleWithWebIdentity`, then `GetCallerIdentity`. A pod's token needs `webhook`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::optional(
-            "component",
-            Shape::OneOf(fields::COMPONENT_NAMES),
-            "whose rolled-out pod's projected token is used",
-        ),
-        Key::optional(
-            "service_account",
-            Shape::Object(&[
-                Key::required("namespace", Shape::Text, "its namespace"),
-                Key::required("name", Shape::Text, "its name"),
-            ]),
-            "a ServiceAccount whose token is used instead of a pod's",
-        ),
-        Key::required("role", Shape::Text, "the role to assume"),
+        TOKEN_COMPONENT,
+        TOKEN_SERVICE_ACCOUNT,
+        ROLE,
         Key::optional(
             "audience",
             Shape::Text,
@@ -382,11 +422,7 @@ impl StepKind for AssumeRole {
             Shape::OneOf(&["none", "resign_with_foreign_key"]),
             "re-sign the token with a key the cluster never published",
         ),
-        Key::optional(
-            "session_name",
-            Shape::Text,
-            "default `rolecheck-{{run_id}}`",
-        ),
+        SESSION_NAME,
         Key::optional(
             "token",
             Shape::OneOf(&["previous"]),

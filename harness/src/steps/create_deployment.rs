@@ -3,16 +3,12 @@
 
 use crate::drivers::deadline::Deadline;
 
-use super::fields;
-use super::fields::Expect;
-use super::fields::RoleInput;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, judge_platform};
+use super::fields::{Expect, RoleInput};
+use super::kind::{AS, CLOUD_ROLE, Key, RELEASE, Refusals, Shape, StepKind};
+use super::{ScenarioContext, StepError, fields, judge_platform};
 use crate::capability::Capability;
 use crate::ledger::Owned;
-use crate::platform::Actor;
-use crate::platform::Executor;
-use crate::platform::RoleArg;
+use crate::platform::{Actor, Executor};
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
 
@@ -54,11 +50,7 @@ pub async fn run(
             .await?;
         log.push(format!("labelled namespace {namespace} with the run id"));
         ctx.note("namespace", &namespace);
-        if let RoleArg::Value(arn) = &role
-            && !arn.is_empty()
-        {
-            ctx.note("role_arn", arn);
-        }
+        ctx.note_role(&role);
     } else {
         // Refused: nothing was created (a deployment of that name may be someone else's).
         ctx.disowns(&asked);
@@ -88,16 +80,8 @@ impl StepKind for CreateDeployment {
             Shape::OneOf(fields::EXECUTOR_NAMES),
             "the Airflow executor; default `celery`",
         ),
-        Key::optional(
-            "cloud_role",
-            Shape::TextOrNull,
-            "the role: a value, `\"\"`, `null`, or left out (not sent)",
-        ),
-        Key::optional(
-            "as",
-            Shape::OneOf(fields::ACTOR_NAMES),
-            "who makes the call; default `admin`",
-        ),
+        CLOUD_ROLE,
+        AS,
     ];
     const REFUSALS: Refusals = Refusals::Platform;
     const ONLY_OBSERVES: bool = false;

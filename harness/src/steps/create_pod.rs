@@ -4,12 +4,10 @@
 
 use crate::drivers::deadline::Deadline;
 
-use super::fields;
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError};
+use super::kind::{COMPONENT, Key, RELEASE, Refusals, Shape, StepKind};
+use super::{ScenarioContext, StepError, fields};
 use crate::chart::Component;
-use crate::chart::component_selector;
 use crate::ledger::Owned;
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
@@ -21,18 +19,10 @@ pub async fn run(
     deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.release_of(&step.release)?;
+    let at = ctx.component_at(&step.release, step.component)?;
     let name = ctx.render(&step.name)?;
-    let namespace = ctx.namespace_of(&release);
-    let service_account = ctx
-        .target
-        .kube
-        .component_service_account(
-            &namespace,
-            &component_selector(&release, step.component),
-            deadline,
-        )
-        .await?;
+    let service_account = ctx.component_service_account(&at, deadline).await?;
+    let namespace = at.namespace;
     ctx.target
         .kube
         .create_bare_pod(&namespace, &name, &service_account, ctx.run_id)
@@ -66,23 +56,19 @@ impl StepKind for CreatePod {
     const ABOUT: &'static str = "A bare pod (no controller, never replaced by a rollout) under a component's ServiceAccount.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::required(
-            "component",
-            Shape::OneOf(fields::COMPONENT_NAMES),
-            "the component",
-        ),
+        COMPONENT,
         Key::required("name", Shape::Text, "the pod's name"),
     ];
     const REFUSALS: Refusals = Refusals::None;
     const ONLY_OBSERVES: bool = false;
 
     fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
-        let release = fields::release(ctx, fields);
-        let component = fields::component(ctx, fields);
+        let at = fields::release_and_component(ctx, fields);
         let name = fields::required_template(ctx, fields, "name");
+        let (release, component) = at?;
         Some(CreatePod {
-            release: release?,
-            component: component?,
+            release,
+            component,
             name: name?,
         })
     }

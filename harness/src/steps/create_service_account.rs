@@ -1,10 +1,9 @@
 //! `create_service_account`: a plain ServiceAccount outside the platform, e.g. in a namespace
 //! that is not `astronomer-*` (R12's negative case). Labelled with the run id.
 
-use super::fields;
 use super::fields::Expect;
 use super::kind::{Key, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError};
+use super::{ScenarioContext, StepError, fields};
 use crate::ledger::Owned;
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;

@@ -1,10 +1,9 @@
 //! `delete_deployment`: removes a deployment through the platform API.
 
 use super::create_deployment::deployment_needs;
-use super::fields;
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, judge_platform};
+use super::kind::{AS, Key, RELEASE, Refusals, StepKind};
+use super::{ScenarioContext, StepError, fields, judge_platform};
 use crate::capability::Capability;
 use crate::platform::Actor;
 use crate::source::decode::{Ctx, Fields};
@@ -45,11 +44,7 @@ impl StepKind for DeleteDeployment {
     const ABOUT: &'static str = "Deletes a deployment through the platform API (the run's clean-up removes every deployment it created anyway).";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::optional(
-            "as",
-            Shape::OneOf(fields::ACTOR_NAMES),
-            "who makes the call; default `admin`",
-        ),
+        AS,
     ];
     const REFUSALS: Refusals = Refusals::Platform;
     const ONLY_OBSERVES: bool = false;

@@ -15,13 +15,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
-use super::fields;
 use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError};
+use super::{ScenarioContext, StepError, fields};
 use crate::capability::Capability;
-use crate::chart::Component;
-use crate::chart::component_selector;
+use crate::chart::{Component, component_selector};
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
 

@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::fields;
 use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{Mismatches, ScenarioContext, StepError};
+use super::{Mismatches, ScenarioContext, StepError, fields};
 use crate::capability::Capability;
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;

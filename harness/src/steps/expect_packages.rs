@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 
 use kube::ResourceExt as _;
 
-use super::fields;
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, first_rolled_out_pod};
+use super::kind::{COMPONENT, Key, RELEASE, Refusals, Shape, StepKind};
+use super::{ScenarioContext, StepError, fields};
 use crate::capability::Capability;
 use crate::chart::Component;
 use crate::source::decode::{Ctx, Fields};
@@ -25,9 +24,9 @@ pub async fn run(
     deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.release_of(&step.release)?;
-    let namespace = ctx.namespace_of(&release);
-    let pod = &first_rolled_out_pod(ctx, &release, step.component, deadline).await?;
+    let at = ctx.component_at(&step.release, step.component)?;
+    let namespace = &at.namespace;
+    let pod = &ctx.first_rolled_out_pod(&at, deadline).await?;
     let mut command = vec!["pip", "show"];
     command.extend(step.packages.keys().map(String::as_str));
     // The chart names each component's main container after the component.
@@ -40,7 +39,7 @@ pub async fn run(
     let output = ctx
         .target
         .kube
-        .exec(&namespace, &pod.name_any(), container, &command)
+        .exec(namespace, &pod.name_any(), container, &command)
         .await?;
     if let Some(failure) = &output.failure {
         log.push(format!(
@@ -179,11 +178,7 @@ impl StepKind for ExpectPackages {
     const ABOUT: &'static str = "`pip show` through exec in a component's running pod: these Python packages are installed at these versions or later. Needs `real-images`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::required(
-            "component",
-            Shape::OneOf(fields::COMPONENT_NAMES),
-            "the component",
-        ),
+        COMPONENT,
         Key::required(
             "packages",
             Shape::Requirements,
@@ -194,8 +189,7 @@ impl StepKind for ExpectPackages {
     const ONLY_OBSERVES: bool = true;
 
     fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
-        let release = fields::release(ctx, fields);
-        let component = fields::component(ctx, fields);
+        let at = fields::release_and_component(ctx, fields);
         let packages = fields::non_empty_map(ctx, fields, "packages", "name at least one package")
             .and_then(|node| {
                 let entries = ctx.map(node, "packages")?;
@@ -220,9 +214,10 @@ impl StepKind for ExpectPackages {
                 }
                 ok.then_some(out)
             });
+        let (release, component) = at?;
         Some(ExpectPackages {
-            release: release?,
-            component: component?,
+            release,
+            component,
             packages: packages?,
         })
     }

@@ -4,10 +4,9 @@
 use crate::drivers::deadline::Deadline;
 use std::collections::BTreeMap;
 
-use super::fields;
 use super::fields::Expect;
 use super::kind::{Key, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError};
+use super::{ScenarioContext, StepError, fields};
 use crate::capability::Capability;
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;

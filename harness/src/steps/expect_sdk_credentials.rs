@@ -12,10 +12,9 @@ use crate::drivers::deadline::Deadline;
 use kube::ResourceExt as _;
 use serde_json::Value;
 
-use super::fields;
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, first_rolled_out_pod};
+use super::kind::{COMPONENT, Key, RELEASE, Refusals, Shape, StepKind};
+use super::{ScenarioContext, StepError, fields};
 use crate::capability::Capability;
 use crate::chart::Component;
 use crate::source::decode::{Ctx, Fields};
@@ -50,10 +49,10 @@ pub async fn run(
     deadline: &Deadline,
     log: &mut Vec<String>,
 ) -> Result<(), StepError> {
-    let release = ctx.release_of(&step.release)?;
+    let at = ctx.component_at(&step.release, step.component)?;
     let role = ctx.render(&step.role)?;
-    let namespace = ctx.namespace_of(&release);
-    let pod = &first_rolled_out_pod(ctx, &release, step.component, deadline).await?;
+    let namespace = &at.namespace;
+    let pod = &ctx.first_rolled_out_pod(&at, deadline).await?;
     let command = command(
         ctx.target.sts.endpoint().url.as_deref(),
         &ctx.target.facts.region,
@@ -69,7 +68,7 @@ pub async fn run(
     let output = ctx
         .target
         .kube
-        .exec(&namespace, &pod.name_any(), container, &args)
+        .exec(namespace, &pod.name_any(), container, &args)
         .await?;
     if let Some(failure) = &output.failure {
         log.push(format!(
@@ -196,11 +195,7 @@ impl StepKind for ExpectSdkCredentials {
     const ABOUT: &'static str = "Inside the component's running pod, `python3` with boto3 and no credentials builds its default credential chain, which must pick up the injected `AWS_ROLE_ARN`/`AWS_WEB_IDENTITY_TOKEN_FILE` and assume the role itself: `get_caller_identity` returns `arn:aws:sts::<account>:assumed-role/<role>/...`. The pod's environment has only `AWS_ENDPOINT_URL_STS` (where the target's STS is), the region and `AWS_EC2_METADATA_DISABLED=true` besides what was injected. Needs `webhook` and `sdk-in-pods` (real exec into an image with the SDK; skipped on the sim, whose pods run nothing).";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::required(
-            "component",
-            Shape::OneOf(fields::COMPONENT_NAMES),
-            "the component",
-        ),
+        COMPONENT,
         Key::required(
             "role",
             Shape::Text,
@@ -211,12 +206,12 @@ impl StepKind for ExpectSdkCredentials {
     const ONLY_OBSERVES: bool = true;
 
     fn decode(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Self> {
-        let release = fields::release(ctx, fields);
-        let component = fields::component(ctx, fields);
+        let at = fields::release_and_component(ctx, fields);
         let role = fields::required_template(ctx, fields, "role");
+        let (release, component) = at?;
         Some(ExpectSdkCredentials {
-            release: release?,
-            component: component?,
+            release,
+            component,
             role: role?,
         })
     }

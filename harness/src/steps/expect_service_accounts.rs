@@ -5,12 +5,10 @@ use std::collections::BTreeMap;
 
 use crate::drivers::deadline::Deadline;
 
-use super::fields;
 use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{Mismatches, ScenarioContext, StepError};
-use crate::chart::Component;
-use crate::chart::component_selector;
+use super::{Mismatches, ScenarioContext, StepError, fields};
+use crate::chart::{Component, component_selector};
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
 

@@ -197,6 +197,17 @@ pub(crate) fn component(ctx: &mut Ctx<'_>, fields: &Fields<'_>) -> Option<Compon
         .and_then(|node| ctx.choice(node, "component", COMPONENTS))
 }
 
+/// The `release` (default the scenario's own) and the required `component` of a kind about
+/// one component; both are read, so both report their problems.
+pub(crate) fn release_and_component(
+    ctx: &mut Ctx<'_>,
+    fields: &Fields<'_>,
+) -> Option<(Template, Component)> {
+    let release = release(ctx, fields);
+    let component = component(ctx, fields);
+    Some((release?, component?))
+}
+
 /// A mapping of template keys to template values (`annotations`, `env`); empty when absent.
 pub(crate) fn template_map(
     ctx: &mut Ctx<'_>,

@@ -81,6 +81,27 @@ pub const RELEASE: Key = Key::optional(
     "the release; default `{{release}}`, the scenario's own",
 );
 
+/// The `component` key of the kinds about one component's pod or ServiceAccount.
+pub const COMPONENT: Key = Key::required(
+    "component",
+    Shape::OneOf(super::fields::COMPONENT_NAMES),
+    "the component",
+);
+
+/// The `as` key of the platform kinds: who makes the call.
+pub const AS: Key = Key::optional(
+    "as",
+    Shape::OneOf(super::fields::ACTOR_NAMES),
+    "who makes the call; default `admin`",
+);
+
+/// The `cloud_role` key of the platform kinds that pass a role.
+pub const CLOUD_ROLE: Key = Key::optional(
+    "cloud_role",
+    Shape::TextOrNull,
+    "the role: a value, `\"\"`, `null`, or left out (not sent)",
+);
+
 /// Which refusals a step kind can expect besides success. `expect` means the same on every
 /// kind (`success`, or the refusal named); a kind only says which refusals its action can
 /// meet.
@@ -234,3 +255,15 @@ macro_rules! step_kinds {
 }
 
 pub(crate) use step_kinds;
+
+/// Declares the module of every kind the registry lists (`pub mod <kind>;`, the file
+/// `steps/<kind>.rs`); `steps/mod.rs` calls it with the registry's list, so it names no kind
+/// itself.
+macro_rules! declare_kind_modules {
+    ($( $module:ident :: $Kind:ident =>
+        |$ctx:pat_param, $step:pat_param, $expect:pat_param, $timeout:pat_param, $log:pat_param| $run:expr ; )*) => {
+        $( pub mod $module; )*
+    };
+}
+
+pub(crate) use declare_kind_modules;

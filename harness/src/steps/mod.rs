@@ -3,30 +3,18 @@
 //! also holds its typed fields, keys, `expect` forms and capability needs; [`registry`]
 //! lists the kinds.
 
-pub mod advance_clock;
-pub mod annotate_service_account;
-pub mod assume_role;
-pub mod create_deployment;
-pub mod create_pod;
-pub mod create_service_account;
-pub mod delete_deployment;
-pub mod expect_credentials;
-pub mod expect_deployment_config;
-pub mod expect_packages;
-pub mod expect_pod;
-pub mod expect_pods;
-pub mod expect_sdk_credentials;
-pub mod expect_server_version;
-pub mod expect_service_accounts;
 pub mod fields;
 pub mod kind;
 pub mod propagation;
 pub mod reference;
 pub mod registry;
-pub mod s3_access;
-pub mod update_deployment;
+
+// One `pub mod <kind>;` for every kind in the registry's list.
+registry::kinds!(declare_kind_modules);
 
 use std::sync::Mutex;
+
+use kind::declare_kind_modules;
 
 use crate::chart::{Component, component_selector};
 use crate::drivers::DriverError;
@@ -250,6 +238,73 @@ pub async fn first_rolled_out_pod(
             "none",
         )
     })
+}
+
+/// One component of a release a step names, as the target knows it: the release's name on
+/// the platform and the namespace it lives in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentAt {
+    /// The release, as the platform named it.
+    pub release: String,
+    /// The release's namespace.
+    pub namespace: String,
+    /// The component.
+    pub component: Component,
+}
+
+impl ComponentAt {
+    /// The component's label selector (the chart's labels).
+    pub fn selector(&self) -> String {
+        component_selector(&self.release, self.component)
+    }
+}
+
+impl ScenarioContext<'_> {
+    /// A step's `release` and `component` as the target knows them.
+    pub fn component_at(
+        &self,
+        release: &Template,
+        component: Component,
+    ) -> Result<ComponentAt, StepError> {
+        let release = self.release_of(release)?;
+        Ok(ComponentAt {
+            namespace: self.namespace_of(&release),
+            release,
+            component,
+        })
+    }
+
+    /// The ServiceAccount the component's workload runs under (waiting for the workload
+    /// until `deadline`).
+    pub async fn component_service_account(
+        &self,
+        at: &ComponentAt,
+        deadline: &Deadline,
+    ) -> Result<String, StepError> {
+        Ok(self
+            .target
+            .kube
+            .component_service_account(&at.namespace, &at.selector(), deadline)
+            .await?)
+    }
+
+    /// The first rolled-out pod of the component (see [`first_rolled_out_pod`]).
+    pub async fn first_rolled_out_pod(
+        &self,
+        at: &ComponentAt,
+        deadline: &Deadline,
+    ) -> Result<k8s_openapi::api::core::v1::Pod, StepError> {
+        first_rolled_out_pod(self, &at.release, at.component, deadline).await
+    }
+
+    /// Notes the role a platform call sent, when it sent one (for the reports).
+    pub fn note_role(&self, role: &RoleArg) {
+        if let RoleArg::Value(arn) = role
+            && !arn.is_empty()
+        {
+            self.note("role_arn", arn);
+        }
+    }
 }
 
 /// Runs one step's action; its waits end at `deadline` (the runner bounds the whole step by

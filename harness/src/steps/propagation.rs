@@ -1,7 +1,8 @@
 //! IAM's eventual consistency, for the role and OIDC provider the run created: right after
 //! `CreateRole` / `CreateOpenIDConnectProvider`, real STS refuses a valid token for several
-//! seconds (`InvalidIdentityToken`, `AccessDenied`). Within the profile's propagation window
-//! after the run created them:
+//! seconds (the STS driver says which refusals those are:
+//! [`StsRefusal::may_be_propagation`]). Within the profile's propagation window after the run
+//! created them:
 //!
 //! - a call expected to succeed is retried on exactly those refusals, with bounded
 //!   exponential backoff, and the step's log says how often and how long;
@@ -16,9 +17,6 @@ use tokio::time::Instant;
 use crate::drivers::DriverError;
 use crate::drivers::sts::StsRefusal;
 use crate::target::Propagation;
-
-/// The STS refusals a freshly created role or provider can cause.
-pub const RETRIED_CODES: &[&str] = &["InvalidIdentityToken", "AccessDenied"];
 
 /// The first pause between attempts; each later one doubles, up to [`MAX_DELAY`].
 const FIRST_DELAY: Duration = Duration::from_millis(500);
@@ -52,7 +50,7 @@ fn round(d: Duration) -> Duration {
     Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A call expected to succeed: retries [`RETRIED_CODES`] refusals while the propagation
+/// A call expected to succeed: retries the refusals IAM propagation can cause while the propagation
 /// window is open. Returns the last answer and, if there were retries, what they took.
 pub async fn until_accepted<T, F, Fut>(
     propagation: Propagation,
@@ -85,7 +83,7 @@ where
     loop {
         let answer = call().await?;
         let refusal = match &answer {
-            Err(refusal) if RETRIED_CODES.contains(&refusal.code.as_str()) => refusal,
+            Err(refusal) if refusal.may_be_propagation() => refusal,
             _ => return Ok((answer, finish(retried, now() - started))),
         };
         if until.is_none_or(|until| now() + delay > until) {

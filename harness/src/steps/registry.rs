@@ -3,9 +3,12 @@
 //! A step kind is defined in one place: its module in `steps/` holds its typed fields, the
 //! keys it takes, which `expect` forms apply, the capabilities it needs, the rules it can show
 //! and its `run` (see [`super::kind::StepKind`]). **Adding a step kind touches that module and
-//! this registry, nothing else**: its `mod` line in `steps/mod.rs` and one line in the list
-//! below. The scenario loader, the planner's capability needs, rule attribution, the runner's
-//! dispatch, `rolecheck schema` and the README's step reference all read this list.
+//! this registry, nothing else**: write `steps/<kind>.rs` (a type implementing `StepKind` and
+//! its `run`) and add one entry to the list in [`kinds!`] below; the list also declares the
+//! kind's module (`steps/mod.rs` names no kind). The scenario loader, the planner's capability
+//! needs, rule attribution, the runner's dispatch, `rolecheck schema` and the README's step
+//! reference (regenerate it with `ROLECHECK_BLESS=1 cargo test -p rolecheck --test schema`)
+//! all read this list.
 
 use std::time::Duration;
 
@@ -18,42 +21,54 @@ use crate::rules::RuleId;
 use crate::source::Location;
 use crate::source::decode::{Ctx, Fields};
 
-step_kinds! {
-    create_deployment::CreateDeployment =>
-        |ctx, s, expect, deadline, log| super::create_deployment::run(ctx, s, expect, deadline, log);
-    update_deployment::UpdateDeployment =>
-        |ctx, s, expect, _, log| super::update_deployment::run(ctx, s, expect, log);
-    delete_deployment::DeleteDeployment =>
-        |ctx, s, expect, _, log| super::delete_deployment::run(ctx, s, expect, log);
-    expect_service_accounts::ExpectServiceAccounts =>
-        |ctx, s, _, deadline, log| super::expect_service_accounts::run(ctx, s, deadline, log);
-    expect_pods::ExpectPods =>
-        |ctx, s, _, deadline, log| super::expect_pods::run(ctx, s, deadline, log);
-    assume_role::AssumeRole =>
-        |ctx, s, expect, deadline, log| super::assume_role::run(ctx, s, expect, deadline, log);
-    s3_access::S3Access =>
-        |ctx, s, _, deadline, log| super::s3_access::run(ctx, s, deadline, log);
-    create_service_account::CreateServiceAccount =>
-        |ctx, s, _, _, log| super::create_service_account::run(ctx, s, log);
-    create_pod::CreatePod =>
-        |ctx, s, _, deadline, log| super::create_pod::run(ctx, s, deadline, log);
-    expect_pod::ExpectPod =>
-        |ctx, s, _, deadline, log| super::expect_pod::run(ctx, s, deadline, log);
-    annotate_service_account::AnnotateServiceAccount =>
-        |ctx, s, _, deadline, log| super::annotate_service_account::run(ctx, s, deadline, log);
-    expect_credentials::ExpectCredentials =>
-        |ctx, s, _, deadline, log| super::expect_credentials::run(ctx, s, deadline, log);
-    expect_server_version::ExpectServerVersion =>
-        |ctx, s, _, _, log| super::expect_server_version::run(ctx, s, log);
-    expect_deployment_config::ExpectDeploymentConfig =>
-        |ctx, s, _, _, log| super::expect_deployment_config::run(ctx, s, log);
-    expect_packages::ExpectPackages =>
-        |ctx, s, _, deadline, log| super::expect_packages::run(ctx, s, deadline, log);
-    advance_clock::AdvanceClock =>
-        |ctx, s, _, _, log| super::advance_clock::run(ctx, s, log);
-    expect_sdk_credentials::ExpectSdkCredentials =>
-        |ctx, s, _, deadline, log| super::expect_sdk_credentials::run(ctx, s, deadline, log);
+/// The list of step kinds, one entry each: `module::Type => |ctx, step, expect, deadline, log|
+/// call;`. It hands the list to `$callback`: [`step_kinds!`](super::kind) here (the `Action`
+/// enum, [`KINDS`] and the dispatch) and `declare_kind_modules!` in `steps/mod.rs` (one
+/// `pub mod` per kind).
+macro_rules! kinds {
+    ($callback:ident) => {
+        $callback! {
+            create_deployment::CreateDeployment =>
+                |ctx, s, expect, deadline, log| super::create_deployment::run(ctx, s, expect, deadline, log);
+            update_deployment::UpdateDeployment =>
+                |ctx, s, expect, _, log| super::update_deployment::run(ctx, s, expect, log);
+            delete_deployment::DeleteDeployment =>
+                |ctx, s, expect, _, log| super::delete_deployment::run(ctx, s, expect, log);
+            expect_service_accounts::ExpectServiceAccounts =>
+                |ctx, s, _, deadline, log| super::expect_service_accounts::run(ctx, s, deadline, log);
+            expect_pods::ExpectPods =>
+                |ctx, s, _, deadline, log| super::expect_pods::run(ctx, s, deadline, log);
+            assume_role::AssumeRole =>
+                |ctx, s, expect, deadline, log| super::assume_role::run(ctx, s, expect, deadline, log);
+            s3_access::S3Access =>
+                |ctx, s, _, deadline, log| super::s3_access::run(ctx, s, deadline, log);
+            create_service_account::CreateServiceAccount =>
+                |ctx, s, _, _, log| super::create_service_account::run(ctx, s, log);
+            create_pod::CreatePod =>
+                |ctx, s, _, deadline, log| super::create_pod::run(ctx, s, deadline, log);
+            expect_pod::ExpectPod =>
+                |ctx, s, _, deadline, log| super::expect_pod::run(ctx, s, deadline, log);
+            annotate_service_account::AnnotateServiceAccount =>
+                |ctx, s, _, deadline, log| super::annotate_service_account::run(ctx, s, deadline, log);
+            expect_credentials::ExpectCredentials =>
+                |ctx, s, _, deadline, log| super::expect_credentials::run(ctx, s, deadline, log);
+            expect_server_version::ExpectServerVersion =>
+                |ctx, s, _, _, log| super::expect_server_version::run(ctx, s, log);
+            expect_deployment_config::ExpectDeploymentConfig =>
+                |ctx, s, _, _, log| super::expect_deployment_config::run(ctx, s, log);
+            expect_packages::ExpectPackages =>
+                |ctx, s, _, deadline, log| super::expect_packages::run(ctx, s, deadline, log);
+            advance_clock::AdvanceClock =>
+                |ctx, s, _, _, log| super::advance_clock::run(ctx, s, log);
+            expect_sdk_credentials::ExpectSdkCredentials =>
+                |ctx, s, _, deadline, log| super::expect_sdk_credentials::run(ctx, s, deadline, log);
+        }
+    };
 }
+
+pub(crate) use kinds;
+
+kinds!(step_kinds);
 
 /// The registry entry of a kind, by its name in scenario files.
 pub fn kind_info(name: &str) -> Option<&'static KindInfo> {

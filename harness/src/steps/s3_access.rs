@@ -8,18 +8,18 @@ use std::fmt;
 
 use std::collections::BTreeMap;
 
-use super::assume_role::service_account_token;
-use super::fields;
-use super::fields::Expect;
-use super::fields::TokenSource;
+use super::assume_role::{
+    ROLE, SESSION_NAME, TOKEN_COMPONENT, TOKEN_SERVICE_ACCOUNT, assume, service_account_token,
+    session_name,
+};
+use super::fields::{Expect, TokenSource};
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError};
+use super::{ScenarioContext, StepError, fields};
 use crate::capability::Capability;
 use crate::drivers::deadline::Deadline;
 use crate::drivers::s3::{S3Driver, S3Refusal};
 use crate::source::Location;
-use crate::source::decode::Scope;
-use crate::source::decode::{Ctx, Fields};
+use crate::source::decode::{Ctx, Fields, Scope};
 use crate::source::yaml::Node;
 use crate::template;
 use crate::template::Template;
@@ -36,32 +36,17 @@ pub async fn run(
 ) -> Result<(), StepError> {
     let role = ctx.render(&step.role)?;
     let token = service_account_token(ctx, &step.token, None, None, deadline, log).await?;
-    let session = match &step.session_name {
-        Some(s) => ctx.render(s)?,
-        None => format!("rolecheck-{}", ctx.run_id),
-    };
-    log.push(format!(
-        "AssumeRoleWithWebIdentity role={role} session={session}"
-    ));
-    let sts = &ctx.target.sts;
-    let (answer, retried) = super::propagation::until_accepted(ctx.target.propagation, || {
-        sts.assume_role_with_web_identity(&role, &session, &token)
-    })
-    .await?;
-    if let Some(retried) = retried {
-        log.push(retried.describe());
-    }
-    let assumed = match answer {
+    let session = session_name(ctx, step.session_name.as_ref())?;
+    let assumed = match assume(ctx, &role, &session, &token, true, log).await? {
         Ok(assumed) => assumed,
         Err(r) => {
             return Err(StepError::failed(
                 "STS refused the token, so S3 could not be tried",
                 "credentials for the role",
-                format!("{}: {}", r.code, r.message),
+                r.to_string(),
             ));
         }
     };
-    log.push(format!("STS: assumed {}", assumed.assumed_role_arn));
     let s3 = S3Driver::new(ctx.target.sts.endpoint(), &assumed);
 
     let mut written = Written::new();
@@ -144,7 +129,6 @@ async fn check(
             r.code, r.status, r.message
         )),
     }
-    let refusal_text = |r: &S3Refusal| format!("{} (HTTP {}): {}", r.code, r.status, r.message);
     match (operation.expect, answer) {
         (S3Expect::Allowed, Ok(content)) => {
             let expected = written.get(&(bucket.clone(), object()));
@@ -160,18 +144,18 @@ async fn check(
         (S3Expect::Allowed, Err(r)) => Err(StepError::failed(
             format!("S3 refused {action} on {target}"),
             "allowed (the role's permission policy grants it)",
-            refusal_text(&r),
+            r.to_string(),
         )),
         (S3Expect::Denied, Ok(_)) => Err(StepError::failed(
             format!("S3 allowed {action} on {target}"),
             "denied: AccessDenied (the role's permission policy does not grant it)",
             "allowed",
         )),
-        (S3Expect::Denied, Err(r)) if r.code == "AccessDenied" => Ok(()),
+        (S3Expect::Denied, Err(r)) if r.is_access_denied() => Ok(()),
         (S3Expect::Denied, Err(r)) => Err(StepError::failed(
             format!("S3 refused {action} on {target} for another reason than the policy"),
             "denied: AccessDenied",
-            refusal_text(&r),
+            r.to_string(),
         )),
     }
 }
@@ -328,25 +312,10 @@ impl StepKind for S3Access {
     const ABOUT: &'static str = "Assumes the role with a token (as `assume_role`), then tries each S3 operation, which S3 must allow or deny; a `put_object` or `delete_object` key must contain `{{run_id}}`, so a run writes and deletes only its own objects, and what the step wrote is deleted. Needs `s3`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::optional(
-            "component",
-            Shape::OneOf(fields::COMPONENT_NAMES),
-            "whose rolled-out pod's projected token is used",
-        ),
-        Key::optional(
-            "service_account",
-            Shape::Object(&[
-                Key::required("namespace", Shape::Text, "its namespace"),
-                Key::required("name", Shape::Text, "its name"),
-            ]),
-            "a ServiceAccount whose token is used instead of a pod's",
-        ),
-        Key::required("role", Shape::Text, "the role to assume"),
-        Key::optional(
-            "session_name",
-            Shape::Text,
-            "default `rolecheck-{{run_id}}`",
-        ),
+        TOKEN_COMPONENT,
+        TOKEN_SERVICE_ACCOUNT,
+        ROLE,
+        SESSION_NAME,
         Key::required(
             "operations",
             Shape::ListOf(&[

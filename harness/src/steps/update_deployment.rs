@@ -2,14 +2,11 @@
 //! API (R3), including attempts to remove the role (R10).
 
 use super::create_deployment::deployment_needs;
-use super::fields;
-use super::fields::Expect;
-use super::fields::RoleInput;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
-use super::{ScenarioContext, StepError, judge_platform};
+use super::fields::{Expect, RoleInput};
+use super::kind::{AS, CLOUD_ROLE, Key, RELEASE, Refusals, StepKind};
+use super::{ScenarioContext, StepError, fields, judge_platform};
 use crate::capability::Capability;
 use crate::platform::Actor;
-use crate::platform::RoleArg;
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
 
@@ -30,11 +27,8 @@ pub async fn run(
         .platform()?
         .update_deployment(step.actor, &release, &role)
         .await?;
-    if answer.is_ok()
-        && let RoleArg::Value(arn) = &role
-        && !arn.is_empty()
-    {
-        ctx.note("role_arn", arn);
+    if answer.is_ok() {
+        ctx.note_role(&role);
     }
     judge_platform(expect, answer, log)
 }
@@ -54,16 +48,8 @@ impl StepKind for UpdateDeployment {
     const ABOUT: &'static str = "Updates a deployment through the platform API: binds, re-binds or tries to remove its cloud role.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::optional(
-            "cloud_role",
-            Shape::TextOrNull,
-            "the role: a value, `\"\"`, `null`, or left out (not sent)",
-        ),
-        Key::optional(
-            "as",
-            Shape::OneOf(fields::ACTOR_NAMES),
-            "who makes the call; default `admin`",
-        ),
+        CLOUD_ROLE,
+        AS,
     ];
     const REFUSALS: Refusals = Refusals::Platform;
     const ONLY_OBSERVES: bool = false;

@@ -9,7 +9,7 @@ use aws_sdk_sts::config::Credentials;
 
 use rolecheck_sim::{FaultSet, Sim, SimConfig};
 
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Owned, TARGET_SCOPE};
 
 use super::process::{ChildService, Service};
 use super::profile::{
@@ -27,7 +27,6 @@ use crate::drivers::manifest::ManifestDriver;
 use crate::drivers::platform::PlatformDriver;
 use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::{AwsEndpoint, StsDriver};
-use crate::ledger::{Owned, TARGET_SCOPE};
 use crate::namespaces::ReleaseNamespaces;
 use crate::platform::Actor;
 

@@ -309,8 +309,9 @@ pub enum ProfileError {
         /// A did-you-mean, or empty.
         hint: String,
     },
-    /// The profile is broken.
-    #[error("{0}")]
+    /// The profile is broken: each problem as `file:line:column: message`, then the lines
+    /// around it with a caret (the same rendering as scenario files', [`LoadErrors`]).
+    #[error("{0:#}")]
     Invalid(LoadErrors),
 }
 
