@@ -19,7 +19,7 @@ use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, fields};
 use crate::capability::Capability;
-use crate::chart::{Component, component_selector};
+use crate::chart::Component;
 use crate::source::decode::{Ctx, Fields};
 use crate::template::Template;
 
@@ -96,19 +96,9 @@ pub async fn run(
     let release = ctx.release_of(&step.release)?;
     let role = ctx.render(&step.role)?;
     let namespace = ctx.namespace_of(&release);
-    let rolled_out = futures::future::try_join_all(step.components.iter().map(|component| {
-        let selector = component_selector(&release, *component);
-        let namespace = &namespace;
-        async move {
-            let pods = ctx
-                .target
-                .kube
-                .rolled_out_pods(namespace, &selector, deadline)
-                .await?;
-            Ok::<_, StepError>((*component, pods))
-        }
-    }))
-    .await?;
+    let rolled_out = ctx
+        .rolled_out_pods_of(&release, &step.components, deadline)
+        .await?;
     let wanted = Mechanism::Irsa { role: role.clone() };
     let mut wrong = Vec::new();
     let mut shadowed = 0;

@@ -11,7 +11,7 @@ use super::fields::Expect;
 use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError, fields};
 use crate::capability::Capability;
-use crate::chart::{Component, component_selector};
+use crate::chart::Component;
 use crate::source::decode::{Ctx, Fields};
 use crate::source::yaml::{Node, NodeKind};
 use crate::template::Template;
@@ -45,20 +45,9 @@ pub async fn run(
     let namespace = ctx.namespace_of(&release);
     let wanted = render(ctx, step)?;
     let mut differences = Mismatches::default();
-    // The components roll out independently: wait for all of them at once.
-    let rolled_out = futures::future::try_join_all(step.components.iter().map(|component| {
-        let selector = component_selector(&release, *component);
-        let namespace = &namespace;
-        async move {
-            let pods = ctx
-                .target
-                .kube
-                .rolled_out_pods(namespace, &selector, deadline)
-                .await?;
-            Ok::<_, StepError>((*component, pods))
-        }
-    }))
-    .await?;
+    let rolled_out = ctx
+        .rolled_out_pods_of(&release, &step.components, deadline)
+        .await?;
     for (component, pods) in rolled_out {
         for pod in &pods {
             log.push(format!("{component}: pod {namespace}/{}", pod.name_any()));

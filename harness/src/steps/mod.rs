@@ -297,6 +297,30 @@ impl ScenarioContext<'_> {
         first_rolled_out_pod(self, &at.release, at.component, deadline).await
     }
 
+    /// The rolled-out pods of each listed component of `release` (waiting for the rollouts
+    /// until `deadline`, all at once: the components roll out independently).
+    pub async fn rolled_out_pods_of(
+        &self,
+        release: &str,
+        components: &[Component],
+        deadline: &Deadline,
+    ) -> Result<Vec<(Component, Vec<k8s_openapi::api::core::v1::Pod>)>, StepError> {
+        let namespace = self.namespace_of(release);
+        futures::future::try_join_all(components.iter().map(|component| {
+            let selector = component_selector(release, *component);
+            let namespace = &namespace;
+            async move {
+                let pods = self
+                    .target
+                    .kube
+                    .rolled_out_pods(namespace, &selector, deadline)
+                    .await?;
+                Ok::<_, StepError>((*component, pods))
+            }
+        }))
+        .await
+    }
+
     /// Notes the role a platform call sent, when it sent one (for the reports).
     pub fn note_role(&self, role: &RoleArg) {
         if let RoleArg::Value(arn) = role

@@ -95,3 +95,28 @@ pub struct Step {
     /// Where the step was written.
     pub location: Location,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::kind_names;
+
+    /// Adding a step kind is its module and its registry entry: every kind has its file, and
+    /// `steps/mod.rs` declares none of them itself (the registry's list does).
+    #[test]
+    fn a_kind_is_its_module_and_its_registry_entry() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/steps");
+        let steps_mod = std::fs::read_to_string(dir.join("mod.rs")).unwrap();
+        for kind in kind_names() {
+            assert!(
+                dir.join(format!("{kind}.rs")).is_file(),
+                "no steps/{kind}.rs"
+            );
+            assert!(
+                !steps_mod.contains(&format!("mod {kind};")),
+                "steps/mod.rs declares `{kind}` itself"
+            );
+        }
+    }
+}
