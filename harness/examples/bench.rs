@@ -22,11 +22,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{Api, PostParams};
 use kube::runtime::watcher;
-use rolecheck::app;
 use rolecheck::cli::RunArgs;
 use rolecheck::drivers::deadline::Deadline;
 use rolecheck::drivers::kube::{KubeAccess, KubeDriver, RUN_ID_LABEL};
+use rolecheck::exit::ExitStatus;
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
+use rolecheck::session;
 use rolecheck::target::local::LocalCluster;
 use rolecheck_sim::{Sim, SimConfig};
 
@@ -143,10 +144,10 @@ async fn suite_time(
     };
     let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
     let started = Instant::now();
-    let report = app::run(&args, quiet).await?;
+    let report = session::run(&args.resolve()?, quiet).await?;
     let elapsed = started.elapsed();
     anyhow::ensure!(
-        app::exit_code(&report) == 0,
+        ExitStatus::of_run(&report) == ExitStatus::Success,
         "the suite did not pass on the healthy {target}"
     );
     Ok(elapsed)

@@ -1,13 +1,16 @@
-//! Command-line definitions (clap) and nothing else.
+//! The command line: its definitions (clap; no clap type lives anywhere else) and, in
+//! [`resolve`], their one conversion into the resolved settings the library takes
+//! ([`crate::commands::Invocation`]).
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::junit::JunitLevel;
-use crate::suite::{Partition, Suite};
+use crate::suite::Partition;
+
+pub mod resolve;
 
 /// rolecheck: prove that "IAM roles for Airflow deployments" works as documented.
 #[derive(Debug, Parser)]
@@ -213,8 +216,8 @@ pub struct RunCommand {
 pub struct SuiteArgs {
     /// `nightly`: everything the target can run, once; `qualify`: the same, then every
     /// failed scenario re-run `--repeat` times to tell a flake from a regression.
-    #[arg(long, value_enum, default_value_t = Suite::Nightly)]
-    pub suite: Suite,
+    #[arg(long, value_enum, default_value_t = SuiteArg::Nightly)]
+    pub suite: SuiteArg,
     /// How often `--suite qualify` re-runs a failed scenario [default: 3].
     #[arg(long, value_name = "N")]
     pub repeat: Option<NonZeroU32>,
@@ -238,8 +241,8 @@ pub struct SuiteArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct OutputArgs {
     /// One JUnit test case per scenario or per step.
-    #[arg(long, value_enum, default_value_t = JunitLevel::Scenario)]
-    pub junit_level: JunitLevel,
+    #[arg(long, value_enum, default_value_t = JunitLevelArg::Scenario)]
+    pub junit_level: JunitLevelArg,
     /// Where to write the HTML report [default: index.html next to the JSON report,
     /// reports/index.html].
     #[arg(long, value_name = "PATH")]
@@ -292,8 +295,8 @@ pub enum ReportCommand {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// One JUnit test case per scenario or per step.
-    #[arg(long, value_enum, default_value_t = JunitLevel::Scenario)]
-    pub junit_level: JunitLevel,
+    #[arg(long, value_enum, default_value_t = JunitLevelArg::Scenario)]
+    pub junit_level: JunitLevelArg,
     /// Where the merged junit.xml, results.json and index.html go.
     pub out_dir: PathBuf,
     /// The JSON reports to merge.
@@ -301,7 +304,8 @@ pub struct MergeArgs {
     pub inputs: Vec<PathBuf>,
 }
 
-/// Options of one run (`rolecheck run`); usable on their own through [`crate::app::run`].
+/// Options of one run (`rolecheck run`); usable on their own through
+/// [`RunArgs::resolve`] and [`crate::session::run`].
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The target to run against (`sim` is the embedded reference environment).
@@ -336,4 +340,26 @@ pub struct RunArgs {
     /// Scenario files or directories of `*.yaml` files.
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
+}
+
+/// `--suite`: which suite a run is (mirrors [`crate::suite::Suite`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SuiteArg {
+    /// Everything the target can run, once (the default).
+    #[default]
+    Nightly,
+    /// Everything, then every failed scenario re-run a few times to tell a flake (passes on
+    /// some re-run) from a regression (fails every time).
+    Qualify,
+}
+
+/// `--junit-level`: how fine-grained the JUnit `scenarios` suite is (mirrors
+/// [`crate::report::junit::JunitLevel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum JunitLevelArg {
+    /// One test case per scenario.
+    #[default]
+    Scenario,
+    /// One test case per step.
+    Step,
 }

@@ -12,26 +12,36 @@
 //! Shared vocabulary has one home each, in leaf modules the others import: [`rules`],
 //! [`capability`], [`platform`], [`chart`], [`ledger`], [`source`] (files read with positions,
 //! load errors), [`template`] and [`suggest`].
+//!
+//! Around that flow: [`cli`] parses the command line and resolves it once into
+//! [`settings`] (a [`commands::Invocation`]); [`commands`] does each subcommand's work,
+//! [`session`] one run (its id, the target's start and stop, the sweep, cancellation),
+//! [`render`] the commands' text output, and [`exit`] maps how a command ended to its exit
+//! code, in one place.
 
-pub mod app;
 pub mod capability;
 pub mod chart;
 pub mod cleanup;
 pub mod cli;
+pub mod commands;
 pub mod contract;
 pub mod drivers;
 pub mod duration;
+pub mod exit;
 pub mod input;
 pub mod ledger;
 pub mod namespaces;
 pub mod plan;
 pub mod platform;
+pub mod render;
 pub mod report;
 pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod schema;
 pub mod selfcheck;
+pub mod session;
+pub mod settings;
 pub mod signals;
 pub mod sim_serve;
 pub mod source;

@@ -1,6 +1,10 @@
 //! The runner: scenarios in parallel, each step timed and bounded, `finally` always, and
-//! everything the run created removed at the end (also on failure, timeout and Ctrl-C).
+//! everything the run created removed at the end (also on failure, timeout and Ctrl-C). A
+//! failed scenario is attempted again when the run says so (`--suite qualify`), as nextest
+//! retries a test: each attempt is reported as an event, and the verdict over the attempts
+//! (flaky or regression) goes into the report.
 
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,7 +16,7 @@ use crate::cleanup::{self, Ledger};
 use crate::drivers::deadline::Deadline;
 use crate::plan::Planned;
 use crate::report::events::Event;
-use crate::report::model::{Cause, Outcome, Phase, ScenarioResult, StepResult};
+use crate::report::model::{Cause, Outcome, Phase, Rerun, ScenarioResult, Stability, StepResult};
 use crate::report::verdict;
 use crate::scenario::attribution;
 use crate::scenario::template::{BuiltinValues, TemplateContext, release_name};
@@ -20,8 +24,8 @@ use crate::scenario::{Scenario, Step};
 use crate::steps::{self, Installation, ScenarioContext, StepError};
 use crate::target::Target;
 
-/// How a run behaves.
-#[derive(Debug, Clone)]
+/// How a run behaves (resolved once, see [`crate::settings::resolve_limits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOptions {
     /// How many scenarios run at once.
     pub jobs: usize,
@@ -29,30 +33,49 @@ pub struct RunOptions {
     pub step_timeout: Duration,
     /// Time budget for removing one object at clean-up.
     pub cleanup_timeout: Duration,
+    /// How often a failed scenario is attempted again (`--suite qualify`), when at all.
+    pub retries: Option<NonZeroU32>,
 }
 
-impl Default for RunOptions {
-    fn default() -> Self {
-        Self {
-            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            step_timeout: Duration::from_secs(60),
-            cleanup_timeout: Duration::from_secs(60),
-        }
-    }
+/// What one run of the planned scenarios gives.
+#[derive(Debug, Clone, Default)]
+pub struct Ran {
+    /// Each scenario's result (its first attempt's, its failure message prefixed with the
+    /// verdict of its re-runs when it had any), in suite order.
+    pub results: Vec<ScenarioResult>,
+    /// The re-runs of the scenarios that failed ([`RunOptions::retries`]), in suite order.
+    pub reruns: Vec<Rerun>,
+    /// What the sweeps after the re-runs could not remove.
+    pub leftovers: Vec<String>,
 }
 
-/// Runs the planned scenarios, recording what they create in `ledger`; returns their results
-/// in suite order.
-pub async fn run(
-    target: &Target,
-    planned: Vec<Planned>,
-    run_id: &str,
-    options: &RunOptions,
-    events: &UnboundedSender<Event>,
-    cancel: &CancellationToken,
-    ledger: &Ledger,
-) -> Vec<ScenarioResult> {
-    let jobs = options.jobs.max(1);
+/// Where and how the planned scenarios run: the target, the run's id, its limits, where
+/// events go, what stops it, where creations are recorded, and how a re-run gets an id of
+/// its own.
+#[derive(Clone, Copy)]
+pub struct Session<'a> {
+    /// The target.
+    pub target: &'a Target,
+    /// The run id every object of the first attempts is labelled with.
+    pub run_id: &'a str,
+    /// Parallelism, budgets, re-runs.
+    pub options: &'a RunOptions,
+    /// Where events go (the reporters).
+    pub events: &'a UnboundedSender<Event>,
+    /// Stops the run: no step starts any more.
+    pub cancel: &'a CancellationToken,
+    /// What the run created and has not removed yet.
+    pub ledger: &'a Ledger,
+    /// A fresh run id for each re-run (see `crate::session::new_run_id`).
+    pub new_run_id: fn() -> String,
+}
+
+/// Runs the planned scenarios, recording what they create in the session's ledger; a
+/// scenario that fails is attempted again up to [`RunOptions::retries`] times right away,
+/// each attempt under a run id of its own, swept after it, and told as an
+/// [`Event::Rerun`]. Returns the results in suite order.
+pub async fn run(session: Session<'_>, planned: Vec<Planned>) -> Ran {
+    let jobs = session.options.jobs.max(1);
     // Scenarios that move the target's clock run one at a time after all others, so that no
     // token of a concurrent scenario expires under it.
     let (alone, shared): (Vec<Planned>, Vec<Planned>) = planned
@@ -60,20 +83,102 @@ pub async fn run(
         .partition(|p| p.skip.is_none() && crate::plan::runs_alone(&p.scenario));
     let one = |p: Planned| async move {
         let index = p.index;
-        let result = run_scenario(target, p, run_id, options, events, cancel, ledger).await;
-        let _ = events.send(Event::ScenarioFinished(result.clone()));
-        (index, result)
+        let again = session.options.retries.map(|times| (times, p.clone()));
+        let first = run_scenario(
+            session.target,
+            p,
+            session.run_id,
+            session.options,
+            session.events,
+            session.cancel,
+            session.ledger,
+        )
+        .await;
+        let _ = session.events.send(Event::ScenarioFinished(first.clone()));
+        let attempts = match again {
+            Some((times, p)) if first.outcome.is_bad() => retry(session, p, times).await,
+            _ => Attempts::default(),
+        };
+        (index, first, attempts)
     };
-    let mut results: Vec<(usize, ScenarioResult)> = futures::stream::iter(shared)
+    let mut ran: Vec<(usize, ScenarioResult, Attempts)> = futures::stream::iter(shared)
         .map(one)
         .buffer_unordered(jobs)
         .collect()
         .await;
     for p in alone {
-        results.push(one(p).await);
+        ran.push(one(p).await);
     }
-    results.sort_by_key(|(index, _)| *index);
-    results.into_iter().map(|(_, r)| r).collect()
+    ran.sort_by_key(|(index, _, _)| *index);
+    let mut out = Ran::default();
+    for (_, mut result, attempts) in ran {
+        out.leftovers.extend(attempts.leftovers);
+        if !attempts.outcomes.is_empty() {
+            let rerun = Rerun {
+                scenario: result.name.clone(),
+                stability: Stability::of(&attempts.outcomes),
+                outcomes: attempts.outcomes,
+            };
+            if let Outcome::Failed { message, .. } | Outcome::Error { message } =
+                &mut result.outcome
+            {
+                *message = format!("{}: {message}", rerun.summary());
+            }
+            out.reruns.push(rerun);
+        }
+        out.results.push(result);
+    }
+    out
+}
+
+/// The re-runs of one failed scenario.
+#[derive(Debug, Default)]
+struct Attempts {
+    /// Each finished re-run's outcome, in order.
+    outcomes: Vec<Outcome>,
+    /// What the sweeps after them could not remove.
+    leftovers: Vec<String>,
+}
+
+/// Runs a failed scenario again `times` times, each under a run id of its own and swept
+/// afterwards; its steps are not shown, each re-run's outcome is (an [`Event::Rerun`]). A
+/// re-run cut off by a signal counts for nothing, and no other starts after it.
+async fn retry(session: Session<'_>, planned: Planned, times: NonZeroU32) -> Attempts {
+    // A re-run's own steps are not reported: only its outcome is.
+    let (quiet, closed) = tokio::sync::mpsc::unbounded_channel();
+    drop(closed);
+    let mut attempts = Attempts::default();
+    for attempt in 1..=times.get() {
+        if session.cancel.is_cancelled() {
+            break;
+        }
+        let run_id = (session.new_run_id)();
+        let result = run_scenario(
+            session.target,
+            planned.clone(),
+            &run_id,
+            session.options,
+            &quiet,
+            session.cancel,
+            session.ledger,
+        )
+        .await;
+        attempts
+            .leftovers
+            .extend(cleanup::sweep(session.target, &run_id, session.options.cleanup_timeout).await);
+        if session.cancel.is_cancelled() {
+            break;
+        }
+        let _ = session.events.send(Event::Rerun {
+            scenario: result.name.clone(),
+            run_id,
+            attempt,
+            of: times.get(),
+            outcome: result.outcome.clone(),
+        });
+        attempts.outcomes.push(result.outcome);
+    }
+    attempts
 }
 
 async fn run_scenario(
@@ -415,6 +520,116 @@ mod tests {
             panic!("a failure: {outcome:?}");
         };
         assert_eq!(actual, "pod ns/p is Pending");
+    }
+
+    /// Run ids of re-runs in the flaky test: `again001`, `again002`, ...
+    fn again_ids() -> String {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        format!("again{n:03}")
+    }
+
+    /// A scenario that fails on its first attempt (its ServiceAccount's name, made from the
+    /// run id, is taken) and passes on its re-runs (their own run ids give free names): each
+    /// re-run is told as an event after the first attempt's result, the verdict is flaky,
+    /// and what the re-runs created is gone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flaky_scenario_gets_its_reruns_reported_as_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("flaky.yaml");
+        std::fs::write(
+            &file,
+            "name: flaky\ndescription: Taken the first time.\nrules: [R12]\nsteps:\n  \
+             - create_service_account: {namespace: kube-system, name: \"flaky-{{run_id}}\", \
+             rules: [R12]}\n",
+        )
+        .unwrap();
+        let scenarios = crate::scenario::load_paths(&[file]).unwrap();
+        let run_id = "first001";
+        let target = crate::target::sim::start(rolecheck_sim::FaultSet::none(), run_id)
+            .await
+            .unwrap();
+        // Not this run's: labelled with another run id, so no clean-up or sweep removes it.
+        target
+            .kube
+            .create_service_account("kube-system", "flaky-first001", "someone")
+            .await
+            .unwrap();
+        let planned = crate::plan::plan(scenarios, &[], &target.name, &target.capabilities);
+        let options = RunOptions {
+            jobs: 2,
+            step_timeout: Duration::from_secs(20),
+            cleanup_timeout: Duration::from_secs(20),
+            retries: NonZeroU32::new(2),
+        };
+        let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let ledger = Ledger::new();
+        let session = Session {
+            target: &target,
+            run_id,
+            options: &options,
+            events: &events,
+            cancel: &cancel,
+            ledger: &ledger,
+            new_run_id: again_ids,
+        };
+        let ran = run(session, planned).await;
+        drop(events);
+        let left = cleanup::sweep(&target, run_id, options.cleanup_timeout).await;
+        target.teardown().await;
+
+        let mut told = Vec::new();
+        while let Ok(event) = received.try_recv() {
+            match event {
+                Event::ScenarioFinished(result) => {
+                    told.push(format!(
+                        "finished {} {}",
+                        result.name,
+                        result.outcome.label()
+                    ));
+                }
+                Event::Rerun {
+                    scenario,
+                    run_id,
+                    attempt,
+                    of,
+                    outcome,
+                } => {
+                    assert!(run_id.starts_with("again"), "{run_id}");
+                    told.push(format!(
+                        "rerun {attempt}/{of} {scenario} {}",
+                        outcome.label()
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let first = ran.results[0].outcome.label();
+        assert_ne!(first, Outcome::Passed.label(), "{:?}", ran.results[0]);
+        let passed = Outcome::Passed.label();
+        assert_eq!(
+            told,
+            [
+                format!("finished flaky {first}"),
+                format!("rerun 1/2 flaky {passed}"),
+                format!("rerun 2/2 flaky {passed}"),
+            ]
+        );
+        assert_eq!(ran.reruns.len(), 1);
+        assert_eq!(ran.reruns[0].stability, Stability::Flaky);
+        assert_eq!(ran.reruns[0].outcomes, [Outcome::Passed, Outcome::Passed]);
+        let (Outcome::Failed { message, .. } | Outcome::Error { message }) =
+            &ran.results[0].outcome
+        else {
+            panic!("{:?}", ran.results[0].outcome);
+        };
+        assert!(
+            message.starts_with("flaky: passed 2 of 2 re-runs: "),
+            "{message}"
+        );
+        assert!(ran.leftovers.is_empty(), "{:?}", ran.leftovers);
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! `rolecheck selfcheck`: proof by fault injection that the suite notices breakage.
 //!
 //! The suite runs once against the healthy sim (everything must pass), then once per fault
-//! switch of the sim, each through the same flow as `rolecheck run` ([`app::execute`]) and
+//! switch of the sim, each through the same flow as `rolecheck run` ([`session::execute`]) and
 //! without report files. A fault is **detected** when the rule it breaks ([`Fault::rule`])
 //! failed: a step checking that rule failed in some scenario.
 //!
@@ -20,14 +20,17 @@ use rolecheck_sim::{Fault, FaultSet};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{self, AppError, RunSpec};
 use crate::cleanup::Ledger;
+use crate::exit::AppError;
 use crate::plan::Filter;
 use crate::report::ReportError;
 use crate::report::console::{ConsoleOptions, ConsoleReporter};
 use crate::report::model::{Outcome, RunReport, ScenarioResult};
-use crate::runner::RunOptions;
 use crate::scenario::Scenario;
+use crate::session;
+use crate::settings::{LimitOverrides, RunSettings, Selection, resolve_limits};
+use crate::target::TargetError;
+use crate::target::profile::Profile;
 
 /// How a self-check runs.
 #[derive(Debug, Clone)]
@@ -281,25 +284,31 @@ pub async fn selfcheck(
     progress: &mut dyn Write,
     cancel: &CancellationToken,
 ) -> Result<SelfcheckReport, AppError> {
-    let spec = |faults: FaultSet| RunSpec {
-        target: "sim".to_owned(),
+    let profile = Profile::named("sim").map_err(TargetError::from)?;
+    let limits = resolve_limits(
+        LimitOverrides {
+            jobs: Some(options.jobs.max(1)),
+            step_timeout: Some(options.step_timeout),
+            cleanup_timeout: None,
+        },
+        &profile,
+    );
+    let settings = |faults: FaultSet| RunSettings {
+        profile: profile.clone(),
         faults,
-        jobs: Some(options.jobs.max(1)),
-        step_timeout: Some(options.step_timeout),
-        cleanup_timeout: Some(RunOptions::default().cleanup_timeout),
-        filters: options.filters.clone(),
-        only: None,
-        partition: None,
-        repeat_failed: None,
-        profile: None,
         allow_real_aws: false,
+        limits: limits.clone(),
+        selection: Selection {
+            filters: options.filters.clone(),
+            ..Selection::default()
+        },
     };
     let runs: Vec<Option<Fault>> = std::iter::once(None)
         .chain(options.faults.iter().copied().map(Some))
         .collect();
     let mut done = futures::stream::iter(runs.into_iter().enumerate())
         .map(|(i, fault)| {
-            let spec = spec(fault.map_or_else(FaultSet::none, FaultSet::only));
+            let settings = settings(fault.map_or_else(FaultSet::none, FaultSet::only));
             let scenarios = scenarios.clone();
             async move {
                 if cancel.is_cancelled() {
@@ -307,7 +316,8 @@ pub async fn selfcheck(
                 }
                 let quiet =
                     ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
-                let report = app::execute(&spec, scenarios, quiet, cancel, &Ledger::new()).await;
+                let report =
+                    session::execute(&settings, scenarios, quiet, cancel, &Ledger::new()).await;
                 (i, fault, Some(report))
             }
         })
@@ -360,20 +370,6 @@ pub async fn selfcheck(
         healthy,
         faults: faults.into_iter().map(|(_, f)| f).collect(),
     })
-}
-
-/// Parses `--fault` names for a self-check; none means every switch.
-pub fn faults_to_check(names: &[String]) -> Result<Vec<Fault>, AppError> {
-    if names.is_empty() {
-        return Ok(Fault::ALL.to_vec());
-    }
-    names
-        .iter()
-        .map(|n| {
-            n.parse::<Fault>()
-                .map_err(|e| AppError::Usage(e.to_string()))
-        })
-        .collect()
 }
 
 /// Writes the self-check as pretty JSON to `path`, creating its parent directories.

@@ -182,7 +182,7 @@ pub const SERVE_LABEL: &str = "rolecheck.io/sim-serve";
 /// A label value for what this `sim serve` creates in a real cluster: its webhook acts only
 /// on namespaces carrying it, and its shutdown removes exactly those.
 fn serve_id() -> String {
-    format!("serve-{}", crate::app::new_run_id())
+    format!("serve-{}", crate::session::new_run_id())
 }
 
 /// How long shutdown waits for the namespaces the platform created to be gone (a real

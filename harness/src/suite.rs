@@ -16,7 +16,7 @@ use crate::report::model::RunReport;
 pub use crate::report::model::Stability;
 
 /// Which suite a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Suite {
     /// Everything the target can run, once (the default).
     #[default]

@@ -12,12 +12,12 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use net_faults::Proxy;
-use rolecheck::app;
 use rolecheck::cli::RunArgs;
 use rolecheck::drivers::houston::{HoustonAccess, HoustonDriver};
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
 use rolecheck::report::model::Outcome;
 use rolecheck::scenario::model::Actor;
+use rolecheck::session;
 use running_sim::{Route, RunningSim, read_rest};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
@@ -155,7 +155,7 @@ steps:
         paths: vec![PathBuf::from(&scenario)],
     };
     let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
-    let report = app::run(&args, quiet).await.unwrap();
+    let report = session::run(&args.resolve().unwrap(), quiet).await.unwrap();
     let scenario = &report.scenarios[0];
     assert_eq!(scenario.outcome, Outcome::Passed, "{scenario:#?}");
     let cleanup = scenario.steps.last().unwrap();

@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 
 use clap::Parser as _;
-use rolecheck::app;
 use rolecheck::cli::{Cli, Command, RunArgs};
+use rolecheck::exit::ExitStatus;
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
 use rolecheck::report::model::{Outcome, RunReport};
+use rolecheck::session;
 use rolecheck_sim::Fault;
 use rstest::rstest;
 
@@ -120,7 +121,9 @@ fn every_fault_switch_is_listed() {
 async fn fault_switch_is_detected(#[case] fault: Fault) {
     let reports = tempfile::tempdir().unwrap();
     let rule = fault.rule();
-    let report = app::run(&args(&reports, fault), quiet()).await.unwrap();
+    let report = session::run(&args(&reports, fault).resolve().unwrap(), quiet())
+        .await
+        .unwrap();
     let all = summary(&report);
 
     let verdict = report
@@ -144,7 +147,7 @@ async fn fault_switch_is_detected(#[case] fault: Fault) {
         !failed.is_empty(),
         "{fault}: no scenario for {rule} failed (an error is not a detection)\n{all}"
     );
-    assert_eq!(app::exit_code(&report), 1, "{fault}\n{all}");
+    assert_eq!(ExitStatus::of_run(&report).code(), 1, "{fault}\n{all}");
     assert!(
         report.leftovers.is_empty(),
         "{fault}: left behind {:?}",
@@ -162,7 +165,9 @@ async fn pod_identity_shadowing_is_named(#[case] fault: Option<Fault>) {
     let mut run = args(&reports, Fault::PodIdentityShadowsRole);
     run.fault = fault.map(|f| vec![f.name().to_owned()]).unwrap_or_default();
     run.filter = vec!["irsa-in-effect-not-shadowed-by-pod-identity".to_owned()];
-    let report = app::run(&run, quiet()).await.unwrap();
+    let report = session::run(&run.resolve().unwrap(), quiet())
+        .await
+        .unwrap();
     let all = summary(&report);
     let [scenario] = report.scenarios.as_slice() else {
         panic!("expected one scenario\n{all}");
@@ -221,7 +226,9 @@ async fn failure_text_states_each_promise_once(
     let reports = tempfile::tempdir().unwrap();
     let mut run = args(&reports, fault);
     run.filter = vec![scenario.to_owned()];
-    let report = app::run(&run, quiet()).await.unwrap();
+    let report = session::run(&run.resolve().unwrap(), quiet())
+        .await
+        .unwrap();
     let all = summary(&report);
     let [result] = report.scenarios.as_slice() else {
         panic!("expected one scenario\n{all}");

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rolecheck::app;
 use rolecheck::cli::RunArgs;
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
+use rolecheck::session;
 
 fn args(dir: &std::path::Path) -> RunArgs {
     RunArgs {
@@ -43,7 +43,9 @@ async fn twenty_back_to_back_runs_pass() {
     let dir = tempfile::tempdir().unwrap();
     for run in 1..=20 {
         let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
-        let report = app::run(&args(dir.path()), quiet).await.unwrap();
+        let report = session::run(&args(dir.path()).resolve().unwrap(), quiet)
+            .await
+            .unwrap();
         let bad: Vec<_> = report
             .scenarios
             .iter()
@@ -88,9 +90,13 @@ async fn no_secret_reaches_the_console_or_the_reports() {
     // A faulted run too: failure messages carry expected-vs-actual text.
     let mut faulted = args(dir.path());
     faulted.fault = vec!["sts-ignores-sub-condition".to_owned()];
-    app::run(&args(dir.path()), reporter).await.unwrap();
+    session::run(&args(dir.path()).resolve().unwrap(), reporter)
+        .await
+        .unwrap();
     let quiet = ConsoleReporter::new(Box::new(console.clone()), ConsoleOptions::plain());
-    app::run(&faulted, quiet).await.unwrap();
+    session::run(&faulted.resolve().unwrap(), quiet)
+        .await
+        .unwrap();
 
     let mut texts = vec![String::from_utf8(console.0.lock().unwrap().clone()).unwrap()];
     for entry in std::fs::read_dir(dir.path()).unwrap() {

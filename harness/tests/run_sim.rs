@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rolecheck::app;
 use rolecheck::cli::RunArgs;
+use rolecheck::exit::ExitStatus;
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
 use rolecheck::report::model::{Outcome, RunReport};
+use rolecheck::session;
 
 fn suite_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
@@ -43,7 +44,9 @@ fn rule<'a>(report: &'a RunReport, id: &str) -> &'a Outcome {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthy_sim_passes_the_whole_suite_and_cleans_up() {
     let reports = tempfile::tempdir().unwrap();
-    let report = app::run(&args(&reports, &[], &[]), quiet()).await.unwrap();
+    let report = session::run(&args(&reports, &[], &[]).resolve().unwrap(), quiet())
+        .await
+        .unwrap();
     for s in &report.scenarios {
         // Only R15's image check and the SDK run inside a pod cannot run on the sim: its pods
         // run no real image.
@@ -66,7 +69,7 @@ async fn healthy_sim_passes_the_whole_suite_and_cleans_up() {
     }
     assert!(matches!(rule(&report, "R15"), Outcome::Skipped { .. }));
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
-    assert_eq!(app::exit_code(&report), 0);
+    assert_eq!(ExitStatus::of_run(&report).code(), 0);
     let junit = std::fs::read_to_string(reports.path().join("junit.xml")).unwrap();
     assert!(junit.contains("name=\"rules\""), "{junit}");
     let json = std::fs::read_to_string(reports.path().join("results.json")).unwrap();
@@ -76,9 +79,10 @@ async fn healthy_sim_passes_the_whole_suite_and_cleans_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim_without_webhook_fails_and_names_r5() {
     let reports = tempfile::tempdir().unwrap();
-    let report = app::run(&args(&reports, &["webhook-disabled"], &["R5"]), quiet())
-        .await
+    let settings = args(&reports, &["webhook-disabled"], &["R5"])
+        .resolve()
         .unwrap();
+    let report = session::run(&settings, quiet()).await.unwrap();
     let scenario = report
         .scenarios
         .iter()
@@ -96,15 +100,16 @@ async fn sim_without_webhook_fails_and_names_r5() {
     assert!(
         matches!(rule(&report, "R5"), Outcome::Failed { message, .. } if message.contains("create-with-role-injects-web-identity"))
     );
-    assert_eq!(app::exit_code(&report), 1);
+    assert_eq!(ExitStatus::of_run(&report).code(), 1);
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
 }
 
 #[tokio::test]
 async fn unknown_fault_is_a_usage_error() {
     let reports = tempfile::tempdir().unwrap();
-    let err = app::run(&args(&reports, &["no-such-fault"], &[]), quiet())
-        .await
+    // Fault names are parsed when the settings are resolved, before anything runs.
+    let err = args(&reports, &["no-such-fault"], &[])
+        .resolve()
         .unwrap_err();
     assert!(err.to_string().contains("no-such-fault"), "{err}");
 }
@@ -126,7 +131,9 @@ steps:
     .unwrap();
     let mut args = args(&reports, &[], &[]);
     args.paths = vec![scenario];
-    let report = app::run(&args, quiet()).await.unwrap();
+    let report = session::run(&args.resolve().unwrap(), quiet())
+        .await
+        .unwrap();
     match &report.scenarios[0].outcome {
         Outcome::Failed {
             message, actual, ..

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rolecheck::app::{self, RunResult};
 use rolecheck::cli::{RunArgs, RunCommand, TargetArgs};
 use rolecheck::report::console::{ConsoleOptions, ConsoleReporter};
 use rolecheck::report::model::Outcome;
+use rolecheck::session::{self, RunResult};
 use rolecheck::signals::Signals;
 use rstest::rstest;
 
@@ -73,7 +73,10 @@ async fn suite_passes_with_the_platform_setting(
     };
     let quiet = ConsoleReporter::new(Box::new(std::io::sink()), ConsoleOptions::plain());
     let signals = Signals::watch();
-    let RunResult::Ran(report) = app::run_command(&command, quiet, &signals).await.unwrap() else {
+    let RunResult::Ran(report) = session::run_command(&command.resolve().unwrap(), quiet, &signals)
+        .await
+        .unwrap()
+    else {
         panic!("the suite did not run");
     };
     for s in &report.scenarios {

@@ -189,6 +189,7 @@ impl ConsoleReporter {
                 attempt,
                 of,
                 outcome,
+                ..
             } => {
                 let label = self.verdict_label(outcome);
                 let message = text::first_line(text::outcome_message(outcome));

@@ -28,10 +28,13 @@ pub enum Event {
     },
     /// A scenario finished (or was skipped).
     ScenarioFinished(ScenarioResult),
-    /// A scenario that failed was run again (`--suite qualify`).
+    /// A scenario that failed was attempted again (`--suite qualify`); sent after its
+    /// [`Event::ScenarioFinished`], once per re-run.
     Rerun {
         /// The scenario's name.
         scenario: String,
+        /// The re-run's own run id (what it created is labelled with it and swept after it).
+        run_id: String,
         /// Which re-run this was, from 1.
         attempt: u32,
         /// How many re-runs there are.

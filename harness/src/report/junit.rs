@@ -36,7 +36,7 @@ pub const RULES_SUITE: &str = "rules";
 pub const RULES_CLASSNAME: &str = "contract";
 
 /// How fine-grained the `scenarios` suite is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum JunitLevel {
     /// One test case per scenario.
     #[default]

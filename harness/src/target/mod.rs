@@ -114,12 +114,6 @@ pub struct Target {
     pub namespaces: crate::namespaces::ReleaseNamespaces,
     /// IAM's eventual consistency for the role the run created.
     pub propagation: Propagation,
-    /// The profile's default step timeout, if it sets one.
-    pub step_timeout: Option<std::time::Duration>,
-    /// The profile's `jobs`, when it sets one (`-j` overrides it).
-    pub jobs: Option<usize>,
-    /// The profile's `cleanup_timeout`, when it sets one (`--cleanup-timeout` overrides it).
-    pub cleanup_timeout: Option<std::time::Duration>,
     teardown: Vec<Teardown>,
     /// Where the set-up's creations are recorded until the teardown removes them.
     ledger: Ledger,
