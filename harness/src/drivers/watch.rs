@@ -146,8 +146,14 @@ where
         while let Some(event) = stream.next().await {
             let event = match event {
                 Ok(event) => {
-                    self.failing = None;
-                    self.backoff.reset();
+                    // The watcher sends `Init` before each (re)list request, before the
+                    // server answered anything: only what came from the server ends a
+                    // failing spell (else every retry would forget the error and reset
+                    // the backoff).
+                    if !matches!(event, watcher::Event::Init) {
+                        self.failing = None;
+                        self.backoff.reset();
+                    }
                     event
                 }
                 Err(err) => {
