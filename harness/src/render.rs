@@ -1,9 +1,9 @@
 //! Text output of the commands that print tables or lines (the run's own console output is
 //! [`crate::report::console`]'s): pure functions from what a command found to its text.
 
+use crate::capability::Capability;
 use crate::plan;
 use crate::scenario::Scenario;
-use crate::scenario::model::Capability;
 use crate::target::profile::Profile;
 
 /// `rolecheck list`: one line per scenario with its rules, the capabilities it needs (those

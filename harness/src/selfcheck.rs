@@ -20,8 +20,8 @@ use rolecheck_sim::{Fault, FaultSet};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::cleanup::Ledger;
 use crate::exit::AppError;
+use crate::ledger::Ledger;
 use crate::plan::Filter;
 use crate::report::ReportError;
 use crate::report::console::{ConsoleOptions, ConsoleReporter};

@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cleanup::{self, Ledger};
+use crate::cleanup;
 use crate::exit::AppError;
+use crate::ledger::Ledger;
 use crate::plan;
 use crate::report::console::ConsoleReporter;
 use crate::report::events::Event;
