@@ -16,7 +16,7 @@ use crate::report::merge::{MergedPaths, merge};
 use crate::report::model::RunReport;
 use crate::scenario::{Scenario, load_paths};
 use crate::selfcheck::{self, SelfcheckOptions};
-use crate::session::{self, RunResult};
+use crate::session::{self, RunResult, Watched};
 use crate::settings::{ReportPaths, RunCommandSettings};
 use crate::signals::Signals;
 use crate::sim_serve::{self, ServeOptions};
@@ -212,29 +212,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
         .map_err(|e| AppError::Usage(format!("starting the async runtime: {e}")))
 }
 
-/// `rolecheck run`: the run with the console on stderr; a second signal abandons its
-/// clean-up (what it knows it left is printed, no report is written).
+/// `rolecheck run`: the run with the console on stderr; when a second signal abandons its
+/// clean-up, what it knows it left is printed (no report is written).
 fn run(settings: &RunCommandSettings) -> Result<Finished, AppError> {
     let runtime = runtime()?;
-    let ran = runtime.block_on(async {
-        let signals = Signals::watch();
-        tokio::select! {
-            ran = session::run_command(settings, ConsoleReporter::stderr(), &signals) => {
-                ran.map(Some)
-            }
-            () = signals.abandoned() => {
-                eprint!("{}", render::abandoned(&signals.ledger.pending()));
-                Ok(None)
-            }
-        }
-    });
-    match ran? {
-        Some(RunResult::Ran(report)) => Ok(Finished::Run(report)),
-        Some(RunResult::NothingToRerun { why }) => {
+    match runtime.block_on(session::run_watched(settings, ConsoleReporter::stderr()))? {
+        Watched::Finished(RunResult::Ran(report)) => Ok(Finished::Run(report)),
+        Watched::Finished(RunResult::NothingToRerun { why }) => {
             eprintln!("nothing to rerun: {why}");
             Ok(Finished::NothingToRerun)
         }
-        None => {
+        Watched::Abandoned { left } => {
+            eprint!("{}", render::abandoned(&left));
             // Whatever still hangs (a request, a child's exit) is not waited for.
             runtime.shutdown_background();
             Ok(Finished::Abandoned)

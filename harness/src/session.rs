@@ -42,6 +42,33 @@ pub enum RunResult {
     },
 }
 
+/// How `rolecheck run` ended under its signals.
+#[derive(Debug, Clone)]
+pub enum Watched {
+    /// It finished (or found nothing to re-run).
+    Finished(RunResult),
+    /// A second signal gave up on clean-up: what the run knows it left behind.
+    Abandoned {
+        /// Objects created and not removed.
+        left: Vec<String>,
+    },
+}
+
+/// `rolecheck run` under SIGINT and SIGTERM: the first stops the run (it still cleans up and
+/// writes its reports), a second one gives up on clean-up at once.
+pub async fn run_watched(
+    settings: &RunCommandSettings,
+    reporter: ConsoleReporter,
+) -> Result<Watched, AppError> {
+    let signals = Signals::watch();
+    tokio::select! {
+        ran = run_command(settings, reporter, &signals) => ran.map(Watched::Finished),
+        () = signals.abandoned() => Ok(Watched::Abandoned {
+            left: signals.ledger.pending(),
+        }),
+    }
+}
+
 /// A short random run id: 8 lower-case letters and digits (DNS-label safe).
 pub fn new_run_id() -> String {
     use rand::Rng as _;
