@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
+use super::kind::{COMPONENTS, Key, RELEASE, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, fields};
 use crate::capability::Capability;
 use crate::chart::Component;
@@ -196,11 +196,7 @@ impl StepKind for ExpectCredentials {
     const ABOUT: &'static str = "The credentials the AWS SDK in every container of the components' pods would pick up come from IRSA with that role; fails naming EKS Pod Identity when an association shadows the role annotation. Needs `webhook`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::optional(
-            "components",
-            Shape::Components,
-            "the components checked; default all three",
-        ),
+        COMPONENTS,
         Key::required("role", Shape::Text, "the role IRSA must give them"),
     ];
     const REFUSALS: Refusals = Refusals::None;

@@ -4,6 +4,7 @@
 use crate::drivers::deadline::Deadline;
 use std::collections::BTreeMap;
 
+use super::expect_pods::{ENV, ENV_ABSENT};
 use super::fields::Expect;
 use super::kind::{Key, Refusals, Shape, StepKind};
 use super::{ScenarioContext, StepError, fields};
@@ -81,16 +82,8 @@ impl StepKind for ExpectPod {
     const KEYS: &'static [Key] = &[
         Key::required("namespace", Shape::Text, "its namespace"),
         Key::required("name", Shape::Text, "its name"),
-        Key::optional(
-            "env",
-            Shape::TextMap,
-            "env vars every container carries with exactly these values",
-        ),
-        Key::optional(
-            "env_absent",
-            Shape::TextList,
-            "env vars no container carries",
-        ),
+        ENV,
+        ENV_ABSENT,
     ];
     const REFUSALS: Refusals = Refusals::None;
     const ONLY_OBSERVES: bool = true;

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use kube::ResourceExt as _;
 
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
+use super::kind::{COMPONENTS, Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError, fields};
 use crate::capability::Capability;
 use crate::chart::Component;
@@ -165,6 +165,17 @@ fn check_pod(pod: &Pod, wanted: &Wanted, differences: &mut Mismatches) {
     }
 }
 
+/// The `env` key of `expect_pods` and `expect_pod`.
+pub(super) const ENV: Key = Key::optional(
+    "env",
+    Shape::TextMap,
+    "env vars every container carries with exactly these values",
+);
+
+/// The `env_absent` key of `expect_pods` and `expect_pod`.
+pub(super) const ENV_ABSENT: Key =
+    Key::optional("env_absent", Shape::TextList, "env vars no container carries");
+
 /// Fields of `expect_pods`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpectPods {
@@ -203,21 +214,9 @@ impl StepKind for ExpectPods {
     const ABOUT: &'static str = "Every rolled-out pod of the listed components carries these env vars with exactly these values (in every container), none of `env_absent`, and the projected token volume (or not). Needs `webhook`.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::optional(
-            "components",
-            Shape::Components,
-            "the components checked; default all three",
-        ),
-        Key::optional(
-            "env",
-            Shape::TextMap,
-            "env vars every container carries with exactly these values",
-        ),
-        Key::optional(
-            "env_absent",
-            Shape::TextList,
-            "env vars no container carries",
-        ),
+        COMPONENTS,
+        ENV,
+        ENV_ABSENT,
         Key::optional(
             "token_volume",
             Shape::AnyOf(&[

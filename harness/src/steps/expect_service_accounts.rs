@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::drivers::deadline::Deadline;
 
 use super::fields::Expect;
-use super::kind::{Key, RELEASE, Refusals, Shape, StepKind};
+use super::kind::{COMPONENTS, Key, RELEASE, Refusals, Shape, StepKind};
 use super::{Mismatches, ScenarioContext, StepError, fields};
 use crate::chart::{Component, component_selector};
 use crate::source::decode::{Ctx, Fields};
@@ -74,11 +74,7 @@ impl StepKind for ExpectServiceAccounts {
     const ABOUT: &'static str = "Every listed component's ServiceAccount carries these annotations with exactly these values, and none of the `absent` keys.";
     const KEYS: &'static [Key] = &[
         RELEASE,
-        Key::optional(
-            "components",
-            Shape::Components,
-            "the components checked; default all three",
-        ),
+        COMPONENTS,
         Key::optional(
             "annotations",
             Shape::TextMap,

@@ -88,6 +88,14 @@ pub const COMPONENT: Key = Key::required(
     "the component",
 );
 
+/// The `components` key of the kinds that check several components (all three when left
+/// out).
+pub const COMPONENTS: Key = Key::optional(
+    "components",
+    Shape::Components,
+    "the components checked; default all three",
+);
+
 /// The `as` key of the platform kinds: who makes the call.
 pub const AS: Key = Key::optional(
     "as",
