@@ -112,8 +112,8 @@ impl PlatformDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::Component;
     use crate::drivers::kube::{KubeAccess, KubeDriver};
-    use crate::scenario::model::Component;
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::ServiceAccount;
     use kube::api::Api;
