@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use crate::drivers::deadline::Deadline;
-pub use crate::ledger::{Ledger, Owned, TARGET_SCOPE};
+use crate::ledger::{Ledger, Owned};
 use crate::platform::Actor;
 use crate::target::Target;
 

@@ -247,7 +247,7 @@ pub fn coverage(target: &str, profile: &Profile, paths: &[PathBuf]) -> Result<Co
 pub async fn doctor(
     profile: &Profile,
     allow_real_aws: bool,
-) -> Result<crate::doctor::Report, AppError> {
+) -> Result<crate::target::doctor::Report, AppError> {
     let options = target::assemble::StartOptions {
         allow_real_aws,
         ..Default::default()

@@ -24,9 +24,13 @@ pub enum AppError {
     /// Bad command-line input.
     #[error("{0}")]
     Usage(String),
+    /// A target profile is broken: shown as scenario load errors are, `file:line:column:
+    /// message` first (for tools), then the lines around it with a caret.
+    #[error("{0}")]
+    Profile(crate::target::profile::ProfileError),
     /// The target could not be brought up or reached.
     #[error("target: {0}")]
-    Target(#[from] TargetError),
+    Target(TargetError),
     /// Reports could not be written.
     #[error("writing reports: {0}")]
     Report(#[from] crate::report::ReportError),
@@ -36,6 +40,16 @@ pub enum AppError {
     /// Another run writes reports to the same directory.
     #[error("{0}")]
     ReportsLocked(#[from] LockError),
+}
+
+impl From<TargetError> for AppError {
+    /// A broken profile keeps its own position first; every other target error is prefixed.
+    fn from(err: TargetError) -> Self {
+        match err {
+            TargetError::Profile(err) => Self::Profile(err),
+            err => Self::Target(err),
+        }
+    }
 }
 
 /// What a command finished with, as far as its exit code goes.
@@ -211,6 +225,9 @@ mod tests {
     #[case::gc_left_some(Ok(Finished::Gc { clean: false }), 2)]
     #[case::usage_error(Err(AppError::Usage("bad".to_owned())), 2)]
     #[case::bad_command_line(Err(AppError::CommandLine), 2)]
+    #[case::broken_profile(Err(AppError::from(TargetError::Profile(
+        crate::target::profile::ProfileError::Unknown { name: "x".to_owned(), hint: String::new() }
+    ))), 2)]
     fn every_ending_has_its_documented_exit_code(
         #[case] ended: Result<Finished, AppError>,
         #[case] code: u8,

@@ -50,5 +50,3 @@ pub mod suggest;
 pub mod suite;
 pub mod target;
 pub mod template;
-
-pub use target::doctor;

@@ -12,16 +12,18 @@ use futures::StreamExt as _;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-use crate::cleanup::{self, Ledger};
+use crate::cleanup;
 use crate::drivers::deadline::Deadline;
+use crate::ledger::Ledger;
 use crate::plan::Planned;
+use crate::platform::Installation;
 use crate::report::events::Event;
 use crate::report::model::{Cause, Outcome, Phase, Rerun, ScenarioResult, Stability, StepResult};
 use crate::report::verdict;
 use crate::scenario::attribution;
 use crate::scenario::template::{BuiltinValues, TemplateContext, release_name};
 use crate::scenario::{Scenario, Step};
-use crate::steps::{self, Installation, ScenarioContext, StepError};
+use crate::steps::{self, ScenarioContext, StepError};
 use crate::target::Target;
 
 /// How a run behaves (resolved once, see [`crate::settings::resolve_limits`]).

@@ -6,7 +6,7 @@
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cleanup::Ledger;
+use crate::ledger::Ledger;
 
 /// Watches SIGINT and SIGTERM while it lives.
 pub struct Signals {

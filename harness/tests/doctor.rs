@@ -11,10 +11,10 @@ use axum::Json;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use rolecheck::doctor::{self, Subject, Verdict};
 use rolecheck::drivers::iam::IamDriver;
 use rolecheck::drivers::kube::{KubeAccess, KubeDriver};
 use rolecheck::drivers::sts::{AwsEndpoint, StsDriver};
+use rolecheck::target::doctor::{self, Subject, Verdict};
 use rolecheck::target::profile::Profile;
 
 /// An API server that allows everything but `pods/exec`, has no MutatingWebhookConfiguration

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
+use rolecheck::capability::Capability;
 use rolecheck::plan::{needs, runs_alone};
 use rolecheck::scenario::Scenario;
 use rolecheck::scenario::load_paths;
-use rolecheck::scenario::model::Capability;
 use rstest::rstest;
 
 fn suite() -> Vec<Scenario> {
@@ -46,7 +46,7 @@ fn only_clock_moving_scenarios_run_alone() {
 fn the_suite_covers_every_rule() {
     let suite = suite();
     assert!(suite.len() >= 25, "{} scenarios", suite.len());
-    for rule in rolecheck::scenario::model::RuleId::all() {
+    for rule in rolecheck::rules::RuleId::all() {
         assert!(
             suite.iter().any(|s| s.rules.contains(&rule)),
             "no scenario checks {rule}"

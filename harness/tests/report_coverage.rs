@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+use rolecheck::capability::Capability;
 use rolecheck::report::coverage::Coverage;
 use rolecheck::scenario::load_paths;
-use rolecheck::scenario::model::Capability;
 
 fn write(dir: &Path, name: &str, body: &str) {
     std::fs::write(dir.join(format!("{name}.yaml")), body).unwrap();

@@ -83,7 +83,7 @@ fn verdict_on_r5(
     assert_eq!(r5.id, "R5");
     assert_eq!(
         r5.title,
-        rolecheck::contract::title(rolecheck::scenario::model::RuleId::new(5).expect("R5"))
+        rolecheck::contract::title(rolecheck::rules::RuleId::new(5).expect("R5"))
     );
     assert_eq!(r5.outcome, expected);
     assert_eq!(r5.scenarios, expected_scenarios);

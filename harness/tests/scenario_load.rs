@@ -4,23 +4,26 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rolecheck::capability::Capability;
+use rolecheck::chart::Component;
+use rolecheck::platform::{Actor, Executor, PlatformErrorKind};
+use rolecheck::rules::RuleId;
 use rolecheck::scenario::attribution;
-use rolecheck::scenario::model::{
-    Actor, Capability, Component, Executor, Expect, Location, PlatformErrorKind, RoleInput, RuleId,
-    Template, TokenSource,
-};
 use rolecheck::scenario::{Action, Scenario, Step};
 use rolecheck::scenario::{
     BUILTINS, BuiltinValues, TemplateContext, TemplateError, load_paths, load_str, release_name,
 };
+use rolecheck::source::Location;
 use rolecheck::steps::assume_role::{AssumeRole, TokenTamper};
 use rolecheck::steps::create_deployment::CreateDeployment;
 use rolecheck::steps::create_service_account::CreateServiceAccount;
 use rolecheck::steps::delete_deployment::DeleteDeployment;
 use rolecheck::steps::expect_pods::{ExpectPods, TokenVolumeExpectation};
 use rolecheck::steps::expect_service_accounts::ExpectServiceAccounts;
+use rolecheck::steps::fields::{Expect, RoleInput, TokenSource};
 use rolecheck::steps::s3_access::{S3Access, S3Action, S3Expect, S3Operation};
 use rolecheck::steps::update_deployment::UpdateDeployment;
+use rolecheck::template::Template;
 use rstest::rstest;
 
 fn good_dir() -> PathBuf {

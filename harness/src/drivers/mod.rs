@@ -31,10 +31,6 @@ pub mod sts;
 pub mod timeouts;
 pub mod watch;
 
-/// What every platform driver takes and answers, by its former path (its home is
-/// [`crate::platform`]).
-pub use crate::platform as platform_call;
-
 use std::time::Duration;
 
 /// What can go wrong talking to a target, apart from an answer the caller has to judge.

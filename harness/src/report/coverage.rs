@@ -6,10 +6,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::capability::Capability;
 use crate::contract;
 use crate::plan;
+use crate::rules::RuleId;
 use crate::scenario::Scenario;
-use crate::scenario::model::{Capability, RuleId};
 
 /// One scenario checking a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,7 +9,7 @@ use super::model::{
     BLOCKED, Outcome, Phase, RuleOutcome, RuleVerdict, RunReport, ScenarioResult, StepResult,
 };
 use crate::contract;
-use crate::scenario::model::RuleId;
+use crate::rules::RuleId;
 
 /// Sets a finished scenario's per-rule verdicts and its outcome from its steps.
 ///

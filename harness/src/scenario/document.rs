@@ -195,7 +195,7 @@ fn requires(ctx: &mut Ctx<'_>, node: &Node) -> Option<Vec<Capability>> {
 /// `vars`: names of letters, digits and `_` that do not shadow a built-in; values are
 /// templates over the built-ins only. The names are declared to `ctx` for the steps, even
 /// when a value is wrong, so one mistake does not cascade into "unknown variable" errors.
-fn vars(ctx: &mut Ctx<'_>, node: &Node) -> Option<BTreeMap<String, super::model::Template>> {
+fn vars(ctx: &mut Ctx<'_>, node: &Node) -> Option<BTreeMap<String, crate::template::Template>> {
     let entries = ctx.map(node, "vars")?;
     let names: BTreeSet<String> = entries.iter().map(|(k, _)| k.text.clone()).collect();
     ctx.declare_vars(names);

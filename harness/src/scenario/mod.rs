@@ -10,7 +10,6 @@ pub mod attribution;
 mod document;
 pub mod load;
 pub mod loaded;
-pub mod model;
 mod steps;
 
 pub use crate::source::error;

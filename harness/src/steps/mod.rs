@@ -21,7 +21,7 @@ use crate::drivers::DriverError;
 use crate::drivers::deadline::Deadline;
 use crate::drivers::platform::PlatformDriver;
 use crate::ledger::{Ledger, Owned};
-pub use crate::platform::Installation;
+use crate::platform::Installation;
 use crate::platform::{PlatformRefusal, RoleArg};
 use crate::target::Target;
 use crate::template::{Template, TemplateContext};

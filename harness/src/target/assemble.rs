@@ -50,7 +50,7 @@ pub struct StartOptions {
 
 /// Brings the target of `profile` up. The interlock is checked before anything else, so a
 /// refused real-AWS run makes no network call; then the parts are reached and the preflight
-/// ([`crate::doctor`]) runs before anything is created: a failed check stops the start with
+/// ([`crate::target::doctor`]) runs before anything is created: a failed check stops the start with
 /// [`TargetError::Preflight`].
 pub async fn start(
     profile: &Profile,

@@ -24,7 +24,7 @@ use crate::drivers::platform::PlatformDriver;
 use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::StsDriver;
 use crate::ledger::{Ledger, Owned, TARGET_SCOPE};
-pub use crate::platform::Installation;
+use crate::platform::Installation;
 
 /// The trust policy the documents print, with `{{account}}`, `{{oidc_provider}}` and
 /// `{{release_namespaces}}` (the documents: `astronomer-*`) to fill.
