@@ -28,10 +28,12 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 ## Lints, also of the code behind feature `kind` (Docker client, certificate generation):
-## it cannot run here (no Docker daemon), so CI at least compiles and lints it.
+## it cannot run here (no Docker daemon), so CI at least compiles and lints it; and the API
+## docs of the workspace's crates build without a broken link.
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p rolecheck --features kind --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet
 
 unit:
 	$(CARGO) test --workspace

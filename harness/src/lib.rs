@@ -5,7 +5,7 @@
 //! capability skips) -> [`runner`] (parallelism, timeouts, clean-up) -> [`steps`] (one file per
 //! step kind) -> [`drivers`] (Kubernetes, STS/IAM, platform) -> [`report`] (events, console,
 //! JUnit, JSON, HTML). [`target`] says what a target is and which capabilities it has;
-//! [`doctor`] checks, before anything is created, that a target has what a run needs.
+//! [`target::doctor`] checks, before anything is created, that a target has what a run needs.
 //! [`suite`] adds suites and CI selection (shards, re-runs) on top of a plan, and
 //! [`selfcheck`] proves by fault injection that the suite notices breakage.
 //!

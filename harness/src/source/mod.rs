@@ -1,6 +1,6 @@
 //! Input files read with positions, shared by scenario files and target profiles: a YAML tree
-//! with a position on every node ([`yaml`]), typed readers that record every problem where it
-//! is ([`decode`]), and load errors shown as `file:line:column: message` with the lines around
+//! with a position on every node (`yaml`), typed readers that record every problem where it
+//! is (`decode`), and load errors shown as `file:line:column: message` with the lines around
 //! the position and a caret under it ([`error`]).
 
 pub(crate) mod decode;

@@ -2,9 +2,9 @@
 //!
 //! A step kind is defined in one place: its module in `steps/` holds its typed fields, the
 //! keys it takes, which `expect` forms apply, the capabilities it needs, the rules it can show
-//! and its `run` (see [`super::kind::StepKind`]). **Adding a step kind touches that module and
+//! and its `run` (see `kind::StepKind`). **Adding a step kind touches that module and
 //! this registry, nothing else**: write `steps/<kind>.rs` (a type implementing `StepKind` and
-//! its `run`) and add one entry to the list in [`kinds!`] below; the list also declares the
+//! its `run`) and add one entry to the list in `kinds!` below; the list also declares the
 //! kind's module (`steps/mod.rs` names no kind). The scenario loader, the planner's capability
 //! needs, rule attribution, the runner's dispatch, `rolecheck schema` and the README's step
 //! reference (regenerate it with `ROLECHECK_BLESS=1 cargo test -p rolecheck --test schema`)

@@ -6,7 +6,7 @@
 //! with the same positioned YAML reader as scenario files.
 //!
 //! This module is the model (what a profile says) and where profiles are found (built in, or
-//! a file); [`decode`] reads a profile's YAML into it.
+//! a file); `decode` reads a profile's YAML into it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! The sim's IAM: OIDC identity providers and roles with trust and inline policies,
-//! served over the AWS query protocol (API version 2010-05-08) by [`crate::sts::router`].
+//! served over the AWS query protocol (API version 2010-05-08) by [`crate::aws_endpoint::router`].
 
 pub mod api;
 pub mod policy;

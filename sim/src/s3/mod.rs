@@ -6,7 +6,7 @@
 //! authorised by evaluating the assumed role's identity policies for its IAM action on
 //! `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`. Errors have S3's XML shape.
 //!
-//! [`crate::sts::router`] sends every request that is not for `/` here, so the AWS endpoint
+//! [`crate::aws_endpoint::router`] sends every request that is not for `/` here, so the AWS endpoint
 //! URL serves STS, IAM and S3 alike (clients must use path-style addressing).
 
 pub mod auth;

@@ -112,7 +112,7 @@ pub fn load_host_state() -> Option<HostState> {
     serde_json::from_str(&text).ok()
 }
 
-/// Every daemon alive and the node Ready, within [`HEALTH_TIMEOUT`].
+/// Every daemon alive and the node Ready, within `HEALTH_TIMEOUT`.
 pub async fn health(cluster: &LocalCluster) -> Result<(), String> {
     let dead: Vec<&str> = DAEMONS
         .into_iter()

@@ -2,7 +2,7 @@
 //! it.
 //!
 //! Two halves, so that the same objects can go to the sim's API server or to a real cluster:
-//! - [`render`]: pure. The chart values of a release in, the Kubernetes objects (JSON) out,
+//! - [`mod@render`]: pure. The chart values of a release in, the Kubernetes objects (JSON) out,
 //!   plus the three-way patch a Helm 3 upgrade sends. No API server, no sim state.
 //! - [`apply`]: installs, upgrades and uninstalls rendered releases through an
 //!   [`ObjectWriter`](crate::platform::apply::ObjectWriter) (the sim's in-process API server
