@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use crate::drivers::deadline::Deadline;
+use crate::drivers::kube::RUN_ID_LABEL;
 use crate::ledger::{Ledger, Owned};
 use crate::platform::Actor;
 use crate::target::Target;
@@ -131,24 +132,21 @@ async fn remove(target: &Target, item: &Owned, timeout: Duration) -> Result<Stri
 
 /// Removes whatever still carries this run's label; returns what could not be removed.
 pub async fn sweep(target: &Target, run_id: &str, timeout: Duration) -> Vec<String> {
-    let namespaces = match target.kube.labelled_namespaces(Some(run_id)).await {
-        Ok(list) => list,
+    let deadline = Deadline::after(timeout);
+    let removals = match target
+        .kube
+        .remove_namespaces_labelled(RUN_ID_LABEL, run_id, &deadline)
+        .await
+    {
+        Ok(removals) => removals,
         Err(err) => {
             return vec![format!(
                 "namespaces labelled {run_id}: could not be listed: {err}"
             )];
         }
     };
-    let names = namespaces
-        .into_iter()
-        .filter_map(|ns| ns.metadata.name)
-        .collect();
     let mut leftovers = Vec::new();
-    for (name, removed) in target
-        .kube
-        .delete_namespaces(names, &Deadline::after(timeout))
-        .await
-    {
+    for (name, removed) in removals {
         if let Err(err) = removed {
             tracing::warn!(%err, namespace = %name, "could not remove namespace");
             leftovers.push(format!("namespace {name}"));

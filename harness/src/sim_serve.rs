@@ -192,20 +192,19 @@ const SHUTDOWN_REMOVAL: std::time::Duration = std::time::Duration::from_secs(120
 /// Deletes the namespaces the platform created while serving (labelled with `run_id`) and
 /// waits for them to be gone until [`SHUTDOWN_REMOVAL`]; returns what it did, one line each.
 async fn remove_labelled_namespaces(kube: &KubeDriver, run_id: &str) -> Vec<String> {
-    let namespaces = match kube.namespaces_labelled(SERVE_LABEL, Some(run_id)).await {
-        Ok(list) => list,
+    let deadline = Deadline::after(SHUTDOWN_REMOVAL);
+    let removals = match kube
+        .remove_namespaces_labelled(SERVE_LABEL, run_id, &deadline)
+        .await
+    {
+        Ok(removals) => removals,
         Err(e) => {
             return vec![format!(
                 "could not list the namespaces labelled {SERVE_LABEL}={run_id}: {e}"
             )];
         }
     };
-    let names = namespaces
-        .into_iter()
-        .filter_map(|ns| ns.metadata.name)
-        .collect();
-    kube.delete_namespaces(names, &Deadline::after(SHUTDOWN_REMOVAL))
-        .await
+    removals
         .into_iter()
         .map(|(name, removed)| match removed {
             Ok(()) => format!("removed namespace {name}"),

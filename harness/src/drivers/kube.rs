@@ -575,6 +575,23 @@ impl KubeDriver {
         Ok(list.items)
     }
 
+    /// Removes every namespace that carries `label` with exactly `value`: lists them, then
+    /// [`KubeDriver::delete_namespaces`] (the run's sweep, `sim serve`'s shutdown).
+    pub async fn remove_namespaces_labelled(
+        &self,
+        label: &str,
+        value: &str,
+        deadline: &Deadline,
+    ) -> Result<Vec<(String, Result<(), DriverError>)>, DriverError> {
+        let names = self
+            .namespaces_labelled(label, Some(value))
+            .await?
+            .into_iter()
+            .filter_map(|ns| ns.metadata.name)
+            .collect();
+        Ok(self.delete_namespaces(names, deadline).await)
+    }
+
     /// Deletes the named namespaces at once and waits, until `deadline`, for each to be gone;
     /// returns every name with what happened to it (in the order given).
     pub async fn delete_namespaces(
