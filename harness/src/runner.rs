@@ -302,12 +302,7 @@ fn template_context(
     let builtins = BuiltinValues {
         run_id: run_id.to_owned(),
         release: release.to_owned(),
-        account: facts.account.clone(),
-        region: facts.region.clone(),
-        role_arn: facts.role_arn.clone(),
-        oidc_provider_arn: facts.oidc_provider_arn.clone(),
-        bucket: facts.bucket.clone(),
-        other_bucket: facts.other_bucket.clone(),
+        facts: facts.clone(),
         namespaces: target.namespaces.clone(),
     };
     TemplateContext::new(scenario, &builtins).map_err(|e| format!("scenario vars: {e}"))

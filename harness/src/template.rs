@@ -126,6 +126,23 @@ pub fn has_placeholder(template: &Template, name: &str) -> bool {
     })
 }
 
+/// Facts about a target that scenarios use as built-in template values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetFacts {
+    /// AWS account id.
+    pub account: String,
+    /// AWS region.
+    pub region: String,
+    /// ARN of the role the run set up with the documented trust policy.
+    pub role_arn: String,
+    /// ARN of the cluster's IAM OIDC provider.
+    pub oidc_provider_arn: String,
+    /// The S3 bucket the role's permission policy grants (`{{bucket}}`; empty without `s3`).
+    pub bucket: String,
+    /// An S3 bucket the policy does not grant (`{{other_bucket}}`; empty without `s3`).
+    pub other_bucket: String,
+}
+
 /// Built-in values for one scenario in one run; `namespace` is derived from `release`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltinValues {
@@ -133,18 +150,8 @@ pub struct BuiltinValues {
     pub run_id: String,
     /// The scenario's release name (see [`release_name`]).
     pub release: String,
-    /// The AWS account id of the target.
-    pub account: String,
-    /// The AWS region of the target.
-    pub region: String,
-    /// The target's prepared role ARN.
-    pub role_arn: String,
-    /// The cluster's OIDC provider ARN.
-    pub oidc_provider_arn: String,
-    /// The S3 bucket the role's permission policy grants (empty when the target has none).
-    pub bucket: String,
-    /// An S3 bucket the policy does not grant (empty when the target has none).
-    pub other_bucket: String,
+    /// What the target offers (account, region, role, OIDC provider, buckets).
+    pub facts: TargetFacts,
     /// Where the platform puts each release (`{{namespace}}` is the release's).
     pub namespaces: ReleaseNamespaces,
 }
@@ -161,12 +168,12 @@ impl BuiltinValues {
             ("release", self.release.clone()),
             ("namespace", self.namespace()),
             ("run_id", self.run_id.clone()),
-            ("account", self.account.clone()),
-            ("region", self.region.clone()),
-            ("role_arn", self.role_arn.clone()),
-            ("oidc_provider_arn", self.oidc_provider_arn.clone()),
-            ("bucket", self.bucket.clone()),
-            ("other_bucket", self.other_bucket.clone()),
+            ("account", self.facts.account.clone()),
+            ("region", self.facts.region.clone()),
+            ("role_arn", self.facts.role_arn.clone()),
+            ("oidc_provider_arn", self.facts.oidc_provider_arn.clone()),
+            ("bucket", self.facts.bucket.clone()),
+            ("other_bucket", self.facts.other_bucket.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

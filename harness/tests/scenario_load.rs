@@ -23,7 +23,7 @@ use rolecheck::steps::expect_service_accounts::ExpectServiceAccounts;
 use rolecheck::steps::fields::{Expect, RoleInput, TokenSource};
 use rolecheck::steps::s3_access::{S3Access, S3Action, S3Expect, S3Operation};
 use rolecheck::steps::update_deployment::UpdateDeployment;
-use rolecheck::template::Template;
+use rolecheck::template::{TargetFacts, Template};
 use rstest::rstest;
 
 fn good_dir() -> PathBuf {
@@ -272,12 +272,14 @@ fn builtins() -> BuiltinValues {
     BuiltinValues {
         run_id: "4f1c9a2e-77aa".into(),
         release: "rc-4f1c9a2e-3".into(),
-        account: "000000000000".into(),
-        region: "us-east-1".into(),
-        role_arn: "arn:aws:iam::000000000000:role/airflow".into(),
-        oidc_provider_arn: "arn:aws:iam::000000000000:oidc-provider/oidc.example".into(),
-        bucket: "astronomer-bucket".into(),
-        other_bucket: "other-bucket".into(),
+        facts: TargetFacts {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            role_arn: "arn:aws:iam::000000000000:role/airflow".into(),
+            oidc_provider_arn: "arn:aws:iam::000000000000:oidc-provider/oidc.example".into(),
+            bucket: "astronomer-bucket".into(),
+            other_bucket: "other-bucket".into(),
+        },
         namespaces: rolecheck::namespaces::ReleaseNamespaces::default(),
     }
 }

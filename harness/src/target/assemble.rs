@@ -10,15 +10,13 @@ use aws_sdk_sts::config::Credentials;
 use rolecheck_sim::{FaultSet, Sim, SimConfig};
 
 use crate::ledger::{Ledger, Owned, TARGET_SCOPE};
+use crate::template::TargetFacts;
 
 use super::process::{ChildService, Service};
 use super::profile::{
     AwsSource, IssuerSource, KubeSource, LocalStackStart, PlatformSource, Profile, RoleSource,
 };
-use super::{
-    DOCUMENTED_S3_POLICY, DOCUMENTED_TRUST_POLICY, Target, TargetError, TargetFacts, Teardown,
-    driver,
-};
+use super::{DOCUMENTED_S3_POLICY, DOCUMENTED_TRUST_POLICY, Target, TargetError, Teardown, driver};
 use crate::drivers::astro::AstroDriver;
 use crate::drivers::houston::{HoustonAccess, HoustonDriver};
 use crate::drivers::iam::IamDriver;

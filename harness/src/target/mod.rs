@@ -25,6 +25,7 @@ use crate::drivers::sim_clock::SimClockDriver;
 use crate::drivers::sts::StsDriver;
 use crate::ledger::{Ledger, Owned, TARGET_SCOPE};
 use crate::platform::Installation;
+use crate::template::TargetFacts;
 
 /// The trust policy the documents print, with `{{account}}`, `{{oidc_provider}}` and
 /// `{{release_namespaces}}` (the documents: `astronomer-*`) to fill.
@@ -39,23 +40,6 @@ pub const DOCUMENTED_S3_POLICY: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../fixtures/policies/s3-policy.json"
 ));
-
-/// Facts about a target that scenarios use as built-in template values.
-#[derive(Debug, Clone)]
-pub struct TargetFacts {
-    /// AWS account id.
-    pub account: String,
-    /// AWS region.
-    pub region: String,
-    /// ARN of the role the run set up with the documented trust policy.
-    pub role_arn: String,
-    /// ARN of the cluster's IAM OIDC provider.
-    pub oidc_provider_arn: String,
-    /// The S3 bucket the role's permission policy grants (`{{bucket}}`; empty without `s3`).
-    pub bucket: String,
-    /// An S3 bucket the policy does not grant (`{{other_bucket}}`; empty without `s3`).
-    pub other_bucket: String,
-}
 
 /// IAM's eventual consistency for what the run created: right after `CreateRole` or
 /// `CreateOpenIDConnectProvider`, real STS may refuse a valid token for several seconds.
